@@ -1,0 +1,209 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const SOURCE_STATUSES = ['setup', 'active', 'disabled', 'needs_reauth', 'failing', 'held'] as const;
+export type SourceStatus = (typeof SOURCE_STATUSES)[number];
+export const RUN_TRIGGERS = ['schedule', 'manual', 'setup', 'cli'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+export const RUN_MODES = ['full', 'delta', 'preview'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'held'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+const inList = (column: string, values: readonly string[]) =>
+  sql.raw(`${column} in (${values.map((v) => `'${v}'`).join(', ')})`);
+
+/** One Entra ID connection of one Slack workspace. */
+export const sources = pgTable(
+  'sources',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    slackTeamId: text('slack_team_id').notNull(),
+    tenantId: text('tenant_id'),
+    authMode: text('auth_mode').$type<'delegated' | 'application'>().notNull().default('delegated'),
+    authorizedByUpn: text('authorized_by_upn'),
+    authorizedBySlackUser: text('authorized_by_slack_user'),
+    authorizedAt: ts('authorized_at'),
+    /** MSAL `homeAccountId` of the admin who signed in (delegated mode). */
+    homeAccountId: text('home_account_id'),
+    /** MSAL token cache, AES-256-GCM encrypted (see src/crypto.ts). */
+    tokenCache: text('token_cache'),
+    status: text('status').$type<SourceStatus>().notNull().default('setup'),
+    syncEnabled: boolean('sync_enabled').notNull().default(false),
+    photoSync: boolean('photo_sync').notNull().default(false),
+    adminChannel: text('admin_channel'),
+    mapping: jsonb('mapping').$type<Record<string, string>>().notNull().default({}),
+    /** Fraction of active profiles one run may remove without an admin's approval. */
+    deletionThreshold: real('deletion_threshold').notNull().default(0.1),
+    usersDeltaLink: text('users_delta_link'),
+    /** Hash of the groups and mapping the delta link was taken under; a change forces a full run. */
+    deltaScope: text('delta_scope'),
+    lastFullSyncAt: ts('last_full_sync_at'),
+    lastSuccessAt: ts('last_success_at'),
+    alertChannel: text('alert_channel'),
+    alertTs: text('alert_ts'),
+    alertCode: text('alert_code'),
+    alertCount: integer('alert_count').notNull().default(0),
+    alertLastAt: ts('alert_last_at'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('sources_team_idx').on(t.slackTeamId),
+    check('sources_status_check', inList('status', SOURCE_STATUSES)),
+    check('sources_auth_mode_check', inList('auth_mode', ['delegated', 'application'])),
+    check('sources_deletion_threshold_check', sql`deletion_threshold > 0 and deletion_threshold <= 1`),
+  ],
+);
+
+export const sourceGroups = pgTable(
+  'source_groups',
+  {
+    sourceId: uuid('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    groupId: text('group_id').notNull(),
+    displayName: text('display_name').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sourceId, t.groupId] })],
+);
+
+export const profiles = pgTable(
+  'profiles',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sourceId: uuid('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    externalId: text('external_id').notNull(),
+    /** Entra object id; delta removals name people by it even when the unique identifier is mapped elsewhere. */
+    graphId: text('graph_id').notNull(),
+    firstName: text('first_name').notNull(),
+    lastName: text('last_name').notNull(),
+    displayName: text('display_name').notNull(),
+    email: text('email').notNull(),
+    jobTitle: text('job_title'),
+    department: text('department'),
+    office: text('office'),
+    businessPhone: text('business_phone'),
+    mobilePhone: text('mobile_phone'),
+    employeeId: text('employee_id'),
+    managerExternalId: text('manager_external_id'),
+    extra: jsonb('extra').$type<Record<string, string>>().notNull().default({}),
+    contentHash: text('content_hash').notNull(),
+    photoEtag: text('photo_etag'),
+    slackUserId: text('slack_user_id'),
+    slackCheckedAt: ts('slack_checked_at'),
+    active: boolean('active').notNull().default(true),
+    firstSyncedAt: ts('first_synced_at').notNull().defaultNow(),
+    lastSyncedAt: ts('last_synced_at').notNull().defaultNow(),
+    removedAt: ts('removed_at'),
+  },
+  (t) => [
+    uniqueIndex('profiles_source_external_uq').on(t.sourceId, t.externalId),
+    index('profiles_source_graph_idx').on(t.sourceId, t.graphId),
+    index('profiles_email_lower_idx').on(sql`lower(${t.email})`),
+    index('profiles_display_name_trgm').using('gin', sql`lower(${t.displayName}) gin_trgm_ops`),
+    index('profiles_full_name_trgm').using('gin', sql`lower(${t.firstName} || ' ' || ${t.lastName}) gin_trgm_ops`),
+    index('profiles_email_trgm').using('gin', sql`lower(${t.email}) gin_trgm_ops`),
+    index('profiles_job_title_trgm').using('gin', sql`lower(coalesce(${t.jobTitle}, '')) gin_trgm_ops`),
+    index('profiles_slack_user_idx').on(t.slackUserId),
+  ],
+);
+
+export const profilePhotos = pgTable('profile_photos', {
+  profileId: bigint('profile_id', { mode: 'number' })
+    .primaryKey()
+    .references(() => profiles.id, { onDelete: 'cascade' }),
+  contentType: text('content_type').notNull(),
+  bytes: bytea('bytes').notNull(),
+  etag: text('etag').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const syncRuns = pgTable(
+  'sync_runs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sourceId: uuid('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    trigger: text('trigger').$type<RunTrigger>().notNull(),
+    requestedBy: text('requested_by'),
+    mode: text('mode').$type<RunMode>().notNull(),
+    status: text('status').$type<RunStatus>().notNull().default('running'),
+    startedAt: ts('started_at').notNull().defaultNow(),
+    finishedAt: ts('finished_at'),
+    heartbeatAt: ts('heartbeat_at').notNull().defaultNow(),
+    readCount: integer('read_count').notNull().default(0),
+    createdCount: integer('created_count').notNull().default(0),
+    updatedCount: integer('updated_count').notNull().default(0),
+    unchangedCount: integer('unchanged_count').notNull().default(0),
+    removedCount: integer('removed_count').notNull().default(0),
+    ignoredCount: integer('ignored_count').notNull().default(0),
+    photosCount: integer('photos_count').notNull().default(0),
+    ignoredExamples: jsonb('ignored_examples')
+      .$type<{ reason: string; count: number; examples: string[] }[]>()
+      .notNull()
+      .default([]),
+    /** Run-specific facts: held removals awaiting approval, graph request counts, the approver, … */
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+  },
+  (t) => [
+    uniqueIndex('sync_runs_one_running_per_source').on(t.sourceId).where(sql`status = 'running'`),
+    index('sync_runs_source_started_idx').on(t.sourceId, t.startedAt),
+    check('sync_runs_trigger_check', inList('trigger', RUN_TRIGGERS)),
+    check('sync_runs_mode_check', inList('mode', RUN_MODES)),
+    check('sync_runs_status_check', inList('status', RUN_STATUSES)),
+  ],
+);
+
+export const oauthRequests = pgTable(
+  'oauth_requests',
+  {
+    /** Random, URL-safe; appears in /azure/authorize/:requestId. */
+    id: text('id').primaryKey(),
+    sourceId: uuid('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    slackUserId: text('slack_user_id').notNull(),
+    slackTeamId: text('slack_team_id').notNull(),
+    viewId: text('view_id'),
+    authMode: text('auth_mode').$type<'delegated' | 'application'>().notNull(),
+    /** OAuth `state`, random; the callback finds the request by it. */
+    state: text('state').notNull(),
+    pkceVerifier: text('pkce_verifier').notNull(),
+    nonce: text('nonce').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+    openedAt: ts('opened_at'),
+    consumedAt: ts('consumed_at'),
+  },
+  (t) => [uniqueIndex('oauth_requests_state_uq').on(t.state), index('oauth_requests_source_idx').on(t.sourceId)],
+);
+
+export type Source = typeof sources.$inferSelect;
+export type Profile = typeof profiles.$inferSelect;
+export type SyncRun = typeof syncRuns.$inferSelect;
+export type OAuthRequest = typeof oauthRequests.$inferSelect;

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMigrations } from '../../src/db/migrate.ts';
+import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
+
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await startTestDatabase({ migrate: false });
+});
+afterAll(async () => {
+  await database?.stop();
+});
+
+const TABLES = {
+  sources: [
+    'id',
+    'slack_team_id',
+    'tenant_id',
+    'auth_mode',
+    'authorized_by_upn',
+    'authorized_by_slack_user',
+    'token_cache',
+    'status',
+    'sync_enabled',
+    'photo_sync',
+    'admin_channel',
+    'mapping',
+    'deletion_threshold',
+    'users_delta_link',
+    'last_full_sync_at',
+    'alert_ts',
+    'created_at',
+    'updated_at',
+  ],
+  source_groups: ['source_id', 'group_id', 'display_name'],
+  profiles: [
+    'id',
+    'source_id',
+    'external_id',
+    'first_name',
+    'last_name',
+    'display_name',
+    'email',
+    'job_title',
+    'department',
+    'office',
+    'business_phone',
+    'mobile_phone',
+    'employee_id',
+    'manager_external_id',
+    'extra',
+    'content_hash',
+    'photo_etag',
+    'slack_user_id',
+    'active',
+    'first_synced_at',
+    'last_synced_at',
+    'removed_at',
+  ],
+  profile_photos: ['profile_id', 'content_type', 'bytes', 'etag'],
+  sync_runs: [
+    'id',
+    'source_id',
+    'trigger',
+    'requested_by',
+    'mode',
+    'status',
+    'started_at',
+    'finished_at',
+    'heartbeat_at',
+    'read_count',
+    'created_count',
+    'updated_count',
+    'unchanged_count',
+    'removed_count',
+    'ignored_count',
+    'photos_count',
+    'ignored_examples',
+    'error_code',
+    'error_message',
+  ],
+  oauth_requests: [
+    'id',
+    'source_id',
+    'slack_user_id',
+    'view_id',
+    'pkce_verifier',
+    'nonce',
+    'created_at',
+    'expires_at',
+    'consumed_at',
+  ],
+};
+
+describe('migrations', () => {
+  it('apply on an empty database, then re-apply as a no-op', async () => {
+    await runMigrations(database.url);
+    const [{ count }] = await database.sql<
+      { count: number }[]
+    >`select count(*)::int as count from drizzle.__drizzle_migrations`;
+    expect(count).toBeGreaterThan(0);
+    await runMigrations(database.url);
+    const [{ count: again }] = await database.sql<
+      { count: number }[]
+    >`select count(*)::int as count from drizzle.__drizzle_migrations`;
+    expect(again).toBe(count);
+  });
+
+  it('create every table and column of the design', async () => {
+    const rows = await database.sql<{ table_name: string; column_name: string }[]>`
+      select table_name, column_name from information_schema.columns where table_schema = 'public'`;
+    for (const [table, columns] of Object.entries(TABLES)) {
+      const present = rows.filter((r) => r.table_name === table).map((r) => r.column_name);
+      expect(present, table).toEqual(expect.arrayContaining(columns));
+    }
+  });
+
+  it('install pg_trgm and the search indexes', async () => {
+    const [ext] = await database.sql`select extname from pg_extension where extname = 'pg_trgm'`;
+    expect(ext?.extname).toBe('pg_trgm');
+    const indexes = await database.sql<{ indexname: string; indexdef: string }[]>`
+      select indexname, indexdef from pg_indexes where tablename = 'profiles'`;
+    const trgm = indexes.filter((i) => i.indexdef.includes('gin_trgm_ops')).map((i) => i.indexdef);
+    expect(trgm.some((d) => d.includes('display_name'))).toBe(true);
+    expect(trgm.some((d) => d.includes('first_name'))).toBe(true);
+    expect(trgm.some((d) => d.includes('email'))).toBe(true);
+    expect(trgm.some((d) => d.includes('job_title'))).toBe(true);
+    expect(indexes.find((i) => i.indexname === 'profiles_source_external_uq')?.indexdef).toContain('UNIQUE');
+  });
+
+  it('allow only one running sync per source (the lock)', async () => {
+    const [source] = await database.sql`insert into sources (slack_team_id) values ('T1') returning id`;
+    await database.sql`insert into sync_runs (source_id, trigger, mode) values (${source.id}, 'manual', 'full')`;
+    await expect(
+      database.sql`insert into sync_runs (source_id, trigger, mode) values (${source.id}, 'schedule', 'delta')`,
+    ).rejects.toMatchObject({ code: '23505', constraint_name: 'sync_runs_one_running_per_source' });
+    await database.sql`update sync_runs set status = 'succeeded' where source_id = ${source.id}`;
+    await database.sql`insert into sync_runs (source_id, trigger, mode) values (${source.id}, 'schedule', 'delta')`;
+    const [{ running }] = await database.sql`select count(*)::int as running from sync_runs where status = 'running'`;
+    expect(running).toBe(1);
+  });
+
+  it('refuse values outside the documented vocabularies', async () => {
+    await expect(
+      database.sql`insert into sources (slack_team_id, status) values ('T1', 'broken')`,
+    ).rejects.toMatchObject({
+      code: '23514',
+    });
+    const [source] = await database.sql`select id from sources limit 1`;
+    await expect(
+      database.sql`insert into sync_runs (source_id, trigger, mode, status) values (${source.id}, 'cron', 'full', 'failed')`,
+    ).rejects.toMatchObject({ code: '23514' });
+  });
+});
