@@ -1,0 +1,115 @@
+import { sql as raw } from 'drizzle-orm';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Db } from '../db/client.ts';
+import { profiles } from '../db/schema.ts';
+import { withDeadline } from './deadline.ts';
+
+export interface ProfileCounts {
+  active: number;
+  removed: number;
+}
+
+export interface RunObservation {
+  mode: 'full' | 'delta' | 'preview';
+  status: 'succeeded' | 'failed' | 'held';
+  trigger: 'schedule' | 'manual' | 'setup' | 'cli';
+  durationMs: number;
+}
+
+export interface Metrics {
+  registry: Registry;
+  syncDuration: Histogram<'mode' | 'status'>;
+  runs: Counter<'status' | 'trigger'>;
+  profiles: Gauge<'state'>;
+  graphRequests: Counter<'status'>;
+  slackApiErrors: Counter<'method' | 'error'>;
+  /** A finished run counts in both the histogram and the counter, so callers cannot record one without the other. */
+  observeRun(run: RunObservation): void;
+}
+
+/** Hourly deltas take seconds; a first full sync of a large tenant takes minutes. */
+const SYNC_DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800];
+
+/**
+ * A registry of its own (not prom-client's global one), so two apps or two tests in one process never
+ * share counters. `countProfiles` runs at scrape time; when it fails or outlasts `countTimeoutMs` the
+ * gauge is left empty for that scrape rather than repeating numbers that may be stale, and the rest of
+ * the scrape still answers before Prometheus gives up on it.
+ */
+export function createMetrics(
+  options: { countProfiles?: () => Promise<ProfileCounts>; countTimeoutMs?: number } = {},
+): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const syncDuration = new Histogram({
+    name: 'aad_sync_sync_duration_seconds',
+    help: 'Wall time of finished sync runs.',
+    labelNames: ['mode', 'status'] as const,
+    buckets: SYNC_DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const runs = new Counter({
+    name: 'aad_sync_runs_total',
+    help: 'Finished sync runs by outcome and by what started them.',
+    labelNames: ['status', 'trigger'] as const,
+    registers: [registry],
+  });
+  const countProfiles = options.countProfiles;
+  const countTimeoutMs = options.countTimeoutMs ?? 2_000;
+  const profilesGauge = new Gauge({
+    name: 'aad_sync_profiles',
+    help: 'Profiles in the directory: active, or removed by a sync (kept for history).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      if (!countProfiles) return;
+      const counts = await withDeadline(
+        countProfiles().catch(() => undefined),
+        countTimeoutMs,
+        () => undefined,
+      );
+      if (!counts) return this.reset();
+      this.set({ state: 'active' }, counts.active);
+      this.set({ state: 'removed' }, counts.removed);
+    },
+  });
+  const graphRequests = new Counter({
+    name: 'aad_sync_graph_requests_total',
+    help: 'Microsoft Graph responses by HTTP status (429 means throttled).',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const slackApiErrors = new Counter({
+    name: 'aad_sync_slack_api_errors_total',
+    help: 'Slack Web API calls that failed, by method and Slack error code.',
+    labelNames: ['method', 'error'] as const,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    syncDuration,
+    runs,
+    profiles: profilesGauge,
+    graphRequests,
+    slackApiErrors,
+    observeRun(run) {
+      syncDuration.observe({ mode: run.mode, status: run.status }, run.durationMs / 1000);
+      runs.inc({ status: run.status, trigger: run.trigger });
+    },
+  };
+}
+
+/** The `countProfiles` callback for a real database: one scan of `profiles` per scrape. */
+export function profileCounter(db: Db): () => Promise<ProfileCounts> {
+  return async () => {
+    const [row] = await db
+      .select({
+        active: raw<number>`count(*) filter (where ${profiles.active})`.mapWith(Number),
+        removed: raw<number>`count(*) filter (where not ${profiles.active})`.mapWith(Number),
+      })
+      .from(profiles);
+    return { active: row.active, removed: row.removed };
+  };
+}
