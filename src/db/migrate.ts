@@ -9,6 +9,8 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.m
 export async function runMigrations(url: string): Promise<void> {
   const client = postgres(url, { max: 1, onnotice: () => {} });
   try {
+    // Replicas starting together would race to apply the same migration; one waits for the other.
+    await client`select pg_advisory_lock(hashtext('aad-sync:migrations'))`;
     await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_DIR });
   } catch (error) {
     throw new Error(describeDatabaseError(url, error), { cause: error });
