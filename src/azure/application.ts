@@ -97,6 +97,18 @@ export async function acquireApplicationToken(
   try {
     return await clientCredentialToken(ctx.clientFor(source.id), ctx, source.tenantId, forceRefresh);
   } catch (e) {
-    throw authFailure(e, `aad-sync's consent in tenant ${source.tenantId} no longer works`);
+    const failure = authFailure(e, `aad-sync's consent in tenant ${source.tenantId} no longer works`);
+    // After a consent that worked, "app not found in the directory" means the tenant removed the app or
+    // withdrew its consent: granting consent again (Reauthorize) is the fix, not a configuration change.
+    if (failure.detail.aadsts === '700016' || failure.detail.aadsts === '7000229') {
+      throw new AzureError(
+        'reauth_required',
+        `aad-sync is no longer consented in tenant ${source.tenantId} (AADSTS${failure.detail.aadsts}: the app was ` +
+          'removed from the tenant or its consent withdrawn): an admin must reauthorize and grant consent again.',
+        failure.detail,
+        { cause: e },
+      );
+    }
+    throw failure;
   }
 }

@@ -56,7 +56,9 @@ export async function createAuthorizeRequest(
       codeChallengeMethod: 'S256',
       state,
       nonce,
-      prompt: 'select_account',
+      // MSAL drops login_hint under select_account; with a hint (reauthorizing a known admin) Entra asks
+      // that account for its password instead of offering the accounts the browser knows.
+      prompt: input.loginHint ? 'login' : 'select_account',
       loginHint: input.loginHint,
     });
     return { url, state, nonce, pkceVerifier: verifier };
