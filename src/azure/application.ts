@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConfidentialClientApplication } from '@azure/msal-node';
-import type { AuthContext, AzureSource } from './auth-context.ts';
+import type { AuthContext, AzureSource, GraphToken } from './auth-context.ts';
 import { authFailure } from './auth-errors.ts';
 import { type CallbackQuery, callbackError } from './callback-errors.ts';
 import { authorityUrl } from './endpoints.ts';
@@ -21,7 +21,9 @@ export function createAdminConsentUrl(
   ctx: AuthContext,
   input: { tenant?: string; redirectUri: string; state: string },
 ): string {
-  const tenant = input.tenant && input.tenant !== 'common' ? input.tenant : 'organizations';
+  // Microsoft's v2 consent endpoint does not take "common".
+  const wanted = input.tenant ?? ctx.app.tenantId;
+  const tenant = wanted === 'common' ? 'organizations' : wanted;
   const query = new URLSearchParams({
     client_id: ctx.app.clientId,
     scope: APPLICATION_SCOPE,
@@ -36,7 +38,7 @@ async function clientCredentialToken(
   ctx: AuthContext,
   tenantId: string,
   skipCache: boolean,
-): Promise<string> {
+): Promise<GraphToken> {
   const result = await client.acquireTokenByClientCredential({
     scopes: [APPLICATION_SCOPE],
     authority: authorityUrl(ctx.app.authorityHost, tenantId),
@@ -45,7 +47,7 @@ async function clientCredentialToken(
   if (!result?.accessToken) {
     throw new AzureError('transient', "Microsoft's sign-in service returned no token; aad-sync will try again.");
   }
-  return result.accessToken;
+  return { accessToken: result.accessToken, expiresOn: result.expiresOn };
 }
 
 /**
@@ -87,7 +89,7 @@ export async function acquireApplicationToken(
   ctx: AuthContext,
   source: AzureSource,
   forceRefresh: boolean,
-): Promise<string> {
+): Promise<GraphToken> {
   if (!source.tenantId) {
     throw new AzureError(
       'reauth_required',

@@ -327,7 +327,7 @@ describe('photos', () => {
 
 describe('throttling and outages', () => {
   it('survives a 429 storm within the budget, honouring Retry-After', async () => {
-    await emu.control('POST', 'faults', { throttleEvery: 3, retryAfterSeconds: 1 });
+    await emu.control('POST', 'faults', { throttleEvery: 5, retryAfterSeconds: 1 });
     const started = Date.now();
     const pages = await fullRead(reader());
     expect(pages.flatMap((p) => p.users)).toHaveLength(tenant().users.size);
@@ -353,6 +353,34 @@ describe('throttling and outages', () => {
     );
     expect(failure.detail).toMatchObject({ status: 429, attempts: 4 });
     expect(reports.map((r) => r.status)).toEqual([429, 429, 429, 429]);
+  });
+
+  it('retries a request that hangs, then gives up with graph_unavailable', async () => {
+    await emu.control('POST', 'faults', { latencyMs: 2_000 });
+    const graph = createGraphReader({
+      graphBaseUrl: emu.emulator.graphBaseUrl,
+      getToken: async () => (await msal.acquireTokenByClientCredential({ scopes: [APPLICATION_SCOPE] }))!.accessToken,
+      onRequest: (report) => reports.push(report),
+      retry: { maxAttempts: 2, baseDelayMs: 10 },
+      timeoutMs: 200,
+    });
+    const failure = await failureOf(graph.getGroup(randomUUID()), AzureError);
+    expect(failure.code).toBe('graph_unavailable');
+    expect(failure.message).toMatch(/while reading a group .*gave up after 2 attempts/);
+    expect(reports.map((r) => r.status)).toEqual([0, 0]);
+  });
+
+  it('a Graph that cannot be reached is graph_unavailable, after retries', async () => {
+    const graph = createGraphReader({
+      graphBaseUrl: 'https://localhost:1',
+      getToken: async () => 'unused',
+      onRequest: (report) => reports.push(report),
+      retry: { maxAttempts: 3, baseDelayMs: 10 },
+    });
+    const failure = await failureOf(graph.searchGroups('sales'), AzureError);
+    expect(failure.code).toBe('graph_unavailable');
+    expect(failure.message).toContain('while searching groups');
+    expect(reports).toHaveLength(3);
   });
 
   it('does not wait longer than maxWaitMs when Graph asks for a long pause', async () => {
