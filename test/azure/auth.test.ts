@@ -192,6 +192,17 @@ describe('delegated mode', () => {
     expect(await tokenRequests()).toBe(before);
   });
 
+  it('a refresh token expired by inactivity (bad_token) is removed from the saved cache too', async () => {
+    const auth = createAzureAuth(app(), store);
+    const { source } = await signIn(auth, await newSource());
+    await emu.control('POST', 'clock', { advanceSeconds: 91 * 24 * 3600 });
+    const failure = await failureOf(auth.acquireGraphToken(source, { forceRefresh: true }), AzureError);
+    expect(failure.code).toBe('reauth_required');
+    expect(failure.detail).toMatchObject({ aadsts: '700082', oauthError: 'invalid_grant' });
+    expect(failure.message).toContain('expired after 90 days without use');
+    expect((await savedCache(source.id)).RefreshToken).toEqual({});
+  });
+
   it('refuses a callback whose state does not match, before talking to Microsoft', async () => {
     const auth = createAzureAuth(app(), store);
     const source = await newSource();
