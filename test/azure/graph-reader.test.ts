@@ -370,6 +370,23 @@ describe('throttling and outages', () => {
     expect(reports.map((r) => r.status)).toEqual([0, 0]);
   });
 
+  it('a token Graph refuses even after one forced refresh is reauth_required', async () => {
+    const asked: boolean[] = [];
+    const graph = createGraphReader({
+      graphBaseUrl: emu.emulator.graphBaseUrl,
+      getToken: async ({ forceRefresh = false } = {}) => {
+        asked.push(forceRefresh);
+        return 'not-a-token';
+      },
+      onRequest: (report) => reports.push(report),
+    });
+    const failure = await failureOf(graph.getGroup(randomUUID()), AzureError);
+    expect(failure.code).toBe('reauth_required');
+    expect(failure.message).toContain('InvalidAuthenticationToken');
+    expect(asked).toEqual([false, true]);
+    expect(reports.map((r) => r.status)).toEqual([401, 401]);
+  });
+
   it('a Graph that cannot be reached is graph_unavailable, after retries', async () => {
     const graph = createGraphReader({
       graphBaseUrl: 'https://localhost:1',
