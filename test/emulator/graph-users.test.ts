@@ -105,6 +105,17 @@ describe('/users', () => {
     expect(t.emulator.requests()['/v1.0/users']).toBe(3);
   });
 
+  it('retries 503s from failEvery, but not 500s (as the Graph client does)', async () => {
+    await t.control('POST', 'faults', { failEvery: 2, status: 503, retryAfterSeconds: 0 });
+    await graph.api('/users').top(1).get();
+    expect((await graph.api('/users').top(1).get()).value).toHaveLength(1);
+    expect(t.emulator.requests()['/v1.0/users']).toBe(3);
+    await t.control('POST', 'faults', { failEvery: 1, status: 500 });
+    const error = await graphError(graph.api('/users').top(1).get());
+    expect(error.statusCode).toBe(500);
+    expect((await t.control('POST', 'faults', { status: 404 })).status).toBe(400);
+  });
+
   it('gives up with a 429 GraphError carrying Retry-After when throttling never stops', async () => {
     await t.control('POST', 'faults', { throttleEvery: 1, retryAfterSeconds: 0 });
     const error = await graphError(graph.api('/users').top(1).get());
