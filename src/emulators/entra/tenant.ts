@@ -256,11 +256,6 @@ export class TenantStore {
     return { changes, next: more ? position : null };
   }
 
-  managerChangedSince(userId: string, seq: number): boolean {
-    const record = this.recordById.get(userId);
-    return record !== undefined && record.managerSeq > seq;
-  }
-
   // ---- groups ----
 
   upsertGroup(fields: Partial<EmulatedGroup> & { id: string }): EmulatedGroup {

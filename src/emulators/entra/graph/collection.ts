@@ -16,7 +16,7 @@ export function arraySource<T>(items: readonly T[]): PageSource<T> {
   return { size: items.length, at: (position) => items[position] };
 }
 
-export function collectPage<T>(
+function collectPage<T>(
   source: PageSource<T>,
   start: number,
   limit: number,
@@ -38,7 +38,7 @@ export function collectPage<T>(
   return { items, next: null };
 }
 
-export function countMatching<T>(source: PageSource<T>, keep: (item: T) => boolean): number {
+function countMatching<T>(source: PageSource<T>, keep: (item: T) => boolean): number {
   let count = 0;
   for (let position = 0; position < source.size; position++) {
     const item = source.at(position);
@@ -66,7 +66,7 @@ export function startPosition(
   return token.p;
 }
 
-export function pageToken(context: GraphContext, resource: string, position: number): string {
+function pageToken(context: GraphContext, resource: string, position: number): string {
   return context.seal({ r: resource, p: position } satisfies PageToken);
 }
 
