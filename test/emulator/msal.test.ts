@@ -280,6 +280,16 @@ describe('refresh token failures', () => {
     expect(error).toMatchObject({ errorCode: 'invalid_grant', subError: 'bad_token', errorNo: 700082 });
   });
 
+  it('the authorizing admin deleted: invalid_grant AADSTS50034', async () => {
+    const cca = t.msal();
+    const result = await signIn(cca);
+    expect((await t.control('DELETE', `users/${result.account!.localAccountId}`)).status).toBe(204);
+    const error = await expectError(
+      cca.acquireTokenSilent({ account: result.account!, scopes: SCOPES, forceRefresh: true }),
+    );
+    expect(error).toMatchObject({ errorCode: 'invalid_grant', errorNo: 50034 });
+  });
+
   it('the authorizing admin disabled: invalid_grant AADSTS50057', async () => {
     const cca = t.msal();
     const result = await signIn(cca);
