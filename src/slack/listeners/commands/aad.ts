@@ -1,0 +1,47 @@
+import type { Middleware, RespondArguments, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { Actor } from '../../model.ts';
+import type { MessagePayload } from '../../views/kit.ts';
+import { disabledMessage, enabledMessage, helpMessage, problemMessage, statusMessage } from '../../views/replies.ts';
+import type { ListenerDeps } from '../deps.ts';
+
+/** `/aad <subcommand>`: every answer is ephemeral; the admin gate has already run. */
+
+export const ephemeral = (payload: MessagePayload): RespondArguments => ({ response_type: 'ephemeral', ...payload });
+
+export function parseSubcommand(text: string): { name: string; rest: string } {
+  const [name = '', ...rest] = text.trim().split(/\s+/);
+  return { name: name.toLowerCase(), rest: rest.join(' ') };
+}
+
+export function aadCommand(deps: ListenerDeps): Middleware<SlackCommandMiddlewareArgs> {
+  const { services } = deps;
+  return async ({ command, ack, respond }) => {
+    const actor: Actor = { teamId: command.team_id, userId: command.user_id };
+    const { name } = parseSubcommand(command.text);
+    switch (name) {
+      case '':
+      case 'help':
+        await ack(ephemeral(helpMessage()));
+        return;
+      case 'status': {
+        await ack();
+        await respond(ephemeral(statusMessage(await services.status(actor.teamId))));
+        return;
+      }
+      case 'enable': {
+        await ack();
+        const outcome = await services.enable(actor);
+        await respond(ephemeral(outcome.ok ? enabledMessage(outcome.source) : problemMessage(outcome.message)));
+        return;
+      }
+      case 'disable': {
+        await ack();
+        const outcome = await services.disable(actor);
+        await respond(ephemeral(outcome.ok ? disabledMessage() : problemMessage(outcome.message)));
+        return;
+      }
+      default:
+        await ack(ephemeral(helpMessage(name)));
+    }
+  };
+}

@@ -1,0 +1,14 @@
+import type { App } from '@slack/bolt';
+import { registerActions } from './actions/index.ts';
+import { registerCommands } from './commands/index.ts';
+import type { ListenerDeps } from './deps.ts';
+import { registerEvents } from './events/index.ts';
+
+export type { ListenerDeps };
+
+/** Every listener of the app, by surface. */
+export function registerListeners(app: App, deps: ListenerDeps): void {
+  registerCommands(app, deps);
+  registerActions(app, deps);
+  registerEvents(app, deps);
+}
