@@ -179,10 +179,10 @@ function elementState(el: Element, input: FormInput | undefined): Record<string,
  * The `view.state.values` Slack would send on submit: every input block with its initial value, then
  * `inputs` (by block id) applied on top, as if a person had changed those fields.
  */
-export function formValues(view: Pick<EmulatedView, 'blocks'>, inputs: Record<string, FormInput> = {}): StateValues {
+export function formValues(view: { blocks: readonly object[] }, inputs: Record<string, FormInput> = {}): StateValues {
   const values: StateValues = {};
   const known = new Set<string>();
-  for (const block of view.blocks) {
+  for (const block of view.blocks as Record<string, unknown>[]) {
     if (block.type !== 'input') continue;
     const blockId = String(block.block_id);
     const el = block.element as Element;

@@ -11,6 +11,7 @@ import {
   progressBar,
   section,
   slackDate,
+  truncate,
 } from './kit.ts';
 import { countsLine, ignoredLines, whoStarted } from './runs.ts';
 
@@ -45,10 +46,10 @@ export function summaryMessage(run: RunReport): MessagePayload {
   const tookText = took ? ` in ${took}` : '';
   const footer = context(`${modeWords(run.mode)} sync · started ${whoStarted(run)} ${slackDate(run.startedAt)}`);
   if (run.status === 'failed') {
-    const why = escapeText(run.errorMessage ?? run.errorCode ?? 'an unknown error');
+    const reason = truncate(run.errorMessage ?? run.errorCode ?? 'unknown error', 1000);
     return {
-      text: `Sync failed: ${run.errorMessage ?? run.errorCode ?? 'unknown error'}`,
-      blocks: [section(`:x: *Sync failed*${tookText}. The directory is unchanged.\n${why}`), footer],
+      text: `Sync failed: ${reason}`,
+      blocks: [section(`:x: *Sync failed*${tookText}. The directory is unchanged.\n${escapeText(reason)}`), footer],
     };
   }
   if (run.status === 'held') {

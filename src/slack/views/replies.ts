@@ -122,5 +122,6 @@ export function disabledMessage(): MessagePayload {
 
 /** A refusal with a reason in plain words (e.g. "Reauthorize first"). */
 export function problemMessage(text: string): MessagePayload {
-  return { text, blocks: [section(`:warning: ${escapeText(text)}`)] };
+  const short = truncate(text, 1000);
+  return { text: short, blocks: [section(`:warning: ${escapeText(short)}`)] };
 }
