@@ -633,7 +633,7 @@ describe('replies, progress and Home', () => {
     const ok = summaryMessage(run({ trigger: 'manual', requestedBy: 'U0ADMIN' }));
     expect(ok.text).toBe('Sync finished: 2,000 read · 12 added · 40 updated · 2 removed · 5 skipped');
     expect(allText(ok)).toContain('in 1 min 30 s');
-    expect(allText(ok)).toContain('changes only sync · started by <@U0ADMIN>');
+    expect(allText(ok)).toContain('Changes-only sync · started by <@U0ADMIN>');
     expect(allText(summaryMessage(failedRun('graph_unavailable', 'Graph kept answering 503.')))).toContain(
       'The directory is unchanged',
     );

@@ -134,7 +134,7 @@ function heldWording(a: AlertData): Wording {
   if (!h) return { headline: ':pause_button: *Sync held: removals wait for approval*', body: '', buttons: [] };
   const share =
     h.activeProfiles > 0
-      ? ` (${Math.round((h.removals / h.activeProfiles) * 100)}% of ${people(h.activeProfiles)})`
+      ? ` (${count(h.removals)} of ${count(h.activeProfiles)}, ${Math.round((h.removals / h.activeProfiles) * 100)}%)`
       : '';
   const sample = h.sample.map((n) => escapeText(truncate(n, 60)));
   const names = sample.length > 0 ? `\nAmong them: ${list(sample, 10)}.` : '';

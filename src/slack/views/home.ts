@@ -4,11 +4,8 @@ import {
   actions,
   type Button,
   button,
-  channelMention,
   confirmDialog,
   context,
-  divider,
-  fields,
   type HomeView,
   header,
   type KnownBlock,
@@ -16,15 +13,7 @@ import {
   section,
   slackDate,
 } from './kit.ts';
-import {
-  authorizationText,
-  groupsText,
-  lastSyncText,
-  nextSyncText,
-  runLine,
-  sourceHeadline,
-  whoStarted,
-} from './runs.ts';
+import { recentRuns, sourceFacts, sourceHeadline, whoStarted } from './runs.ts';
 
 /** The App Home tab: the source dashboard for admins, a short `/whois` guide for everyone else. */
 
@@ -87,14 +76,7 @@ function adminHome(source: SourceReport | null): KnownBlock[] {
   const blocks: KnownBlock[] = [
     header('aad-sync'),
     section(sourceHeadline(source)),
-    fields([
-      ['Last sync', lastSyncText(source)],
-      ['Next sync', nextSyncText(source)],
-      ['People in the directory', people(source.activeProfiles)],
-      ['Groups', groupsText(source.groups)],
-      ['Authorized by', authorizationText(source)],
-      ['Admin channel', source.adminChannel ? channelMention(source.adminChannel) : 'Not chosen: edit mappings'],
-    ]),
+    sourceFacts(source, { photoSync: false }),
   ];
   if (source.running) {
     blocks.push(
@@ -104,9 +86,7 @@ function adminHome(source: SourceReport | null): KnownBlock[] {
     );
   }
   blocks.push(actions(blockIds.sourceActions, sourceButtons(source)));
-  if (source.recentRuns.length > 0) {
-    blocks.push(divider(), section(`*Recent syncs*\n${source.recentRuns.slice(0, 10).map(runLine).join('\n')}`));
-  }
+  blocks.push(...recentRuns(source, 10));
   blocks.push(context('Only admins see this dashboard. Everyone else sees how to use `/whois`.'));
   return blocks;
 }

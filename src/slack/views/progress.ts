@@ -13,7 +13,7 @@ import {
   slackDate,
   truncate,
 } from './kit.ts';
-import { countsLine, ignoredLines, whoStarted } from './runs.ts';
+import { countsLine, ignoredLines, modeWords, whoStarted } from './runs.ts';
 
 /** The live progress message of a sync and the summary that replaces it at the end. */
 
@@ -24,8 +24,7 @@ const PHASES: Record<RunProgress['phase'], string> = {
   applying: 'Saving to the directory',
 };
 
-const modeWords = (mode: RunReport['mode']) =>
-  mode === 'delta' ? 'changes only' : mode === 'full' ? 'full' : 'preview';
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 export function progressMessage(p: RunProgress): MessagePayload {
   const bar = p.total !== null && p.total > 0 ? `${progressBar(p.read, p.total)}  ` : '';
@@ -44,7 +43,7 @@ export function progressMessage(p: RunProgress): MessagePayload {
 export function summaryMessage(run: RunReport): MessagePayload {
   const took = run.finishedAt ? duration(run.finishedAt.getTime() - run.startedAt.getTime()) : null;
   const tookText = took ? ` in ${took}` : '';
-  const footer = context(`${modeWords(run.mode)} sync · started ${whoStarted(run)} ${slackDate(run.startedAt)}`);
+  const footer = context(`${capitalize(modeWords(run.mode))} · started ${whoStarted(run)} ${slackDate(run.startedAt)}`);
   if (run.status === 'failed') {
     const reason = truncate(run.errorMessage ?? run.errorCode ?? 'unknown error', 1000);
     return {
@@ -66,7 +65,7 @@ export function summaryMessage(run: RunReport): MessagePayload {
   }
   const c = run.counts;
   const blocks: KnownBlock[] = [
-    section(`:white_check_mark: *Sync finished*${tookText}: ${countsLine(run)}.`),
+    section(`:white_check_mark: *Sync finished*${tookText}.`),
     fields([
       ['Read', count(c.read)],
       ['Added', count(c.created)],

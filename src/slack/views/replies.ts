@@ -2,25 +2,14 @@ import type { RunReport, SourceReport } from '../model.ts';
 import {
   channelMention,
   context,
-  divider,
   escapeText,
-  fields,
   type KnownBlock,
   type MessagePayload,
-  people,
   section,
   slackDate,
   truncate,
 } from './kit.ts';
-import {
-  authorizationText,
-  groupsText,
-  lastSyncText,
-  nextSyncText,
-  runLine,
-  sourceHeadline,
-  whoStarted,
-} from './runs.ts';
+import { recentRuns, sourceFacts, sourceHeadline, whoStarted } from './runs.ts';
 
 /** The ephemeral replies to `/aad …`. */
 
@@ -63,21 +52,8 @@ export function notSetUpMessage(): MessagePayload {
 
 export function statusMessage(source: SourceReport | null): MessagePayload {
   if (!source) return notSetUpMessage();
-  const blocks: KnownBlock[] = [
-    section(sourceHeadline(source)),
-    fields([
-      ['People in the directory', people(source.activeProfiles)],
-      ['Groups', groupsText(source.groups)],
-      ['Last sync', lastSyncText(source)],
-      ['Next sync', nextSyncText(source)],
-      ['Authorized by', authorizationText(source)],
-      ['Photo sync', source.photoSync ? 'On' : 'Off'],
-      ['Admin channel', source.adminChannel ? channelMention(source.adminChannel) : 'Not chosen'],
-    ]),
-  ];
-  if (source.recentRuns.length > 0) {
-    blocks.push(divider(), section(`*Recent syncs*\n${source.recentRuns.slice(0, 5).map(runLine).join('\n')}`));
-  }
+  const blocks: KnownBlock[] = [section(sourceHeadline(source)), sourceFacts(source, { photoSync: true })];
+  blocks.push(...recentRuns(source, 5));
   return { text: `aad-sync status: ${source.status}`, blocks };
 }
 

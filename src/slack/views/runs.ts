@@ -1,5 +1,19 @@
 import type { IgnoredReason, RunReport, SourceReport } from '../model.ts';
-import { count, duration, escapeText, list, people, slackDate, truncate, userMention } from './kit.ts';
+import {
+  channelMention,
+  count,
+  divider,
+  duration,
+  escapeText,
+  fields,
+  type KnownBlock,
+  list,
+  people,
+  section,
+  slackDate,
+  truncate,
+  userMention,
+} from './kit.ts';
 
 /** Wording about runs and sources shared by status replies, the Home tab, summaries and alerts. */
 
@@ -22,6 +36,9 @@ const STATUS_EMOJI: Record<RunReport['status'], string> = {
   held: ':pause_button:',
 };
 
+export const modeWords = (mode: RunReport['mode']) =>
+  mode === 'delta' ? 'changes-only sync' : mode === 'full' ? 'full sync' : 'preview';
+
 /** "1,204 read · 12 added · 3 updated · 0 removed · 5 skipped". */
 export function countsLine(run: RunReport): string {
   const c = run.counts;
@@ -36,7 +53,7 @@ export function countsLine(run: RunReport): string {
 export function runLine(run: RunReport): string {
   const when = slackDate(run.startedAt);
   const took = run.finishedAt ? ` in ${duration(run.finishedAt.getTime() - run.startedAt.getTime())}` : '';
-  const kind = run.mode === 'delta' ? 'changes only' : run.mode;
+  const kind = modeWords(run.mode);
   const outcome =
     run.status === 'failed'
       ? `failed: ${escapeText(truncate(run.errorMessage ?? run.errorCode ?? 'unknown error', 200))}`
@@ -125,4 +142,23 @@ export function nextSyncText(source: SourceReport): string {
   if (!source.syncEnabled) return 'Off';
   if (source.status === 'needs_reauth') return 'Paused until reauthorized';
   return source.nextRunAt ? slackDate(source.nextRunAt) : `Within ${escapeText(source.syncEvery)}`;
+}
+
+/** The facts of a source at a glance (status replies and the dashboard); `photoSync` when no button shows it. */
+export function sourceFacts(source: SourceReport, options: { photoSync: boolean }): KnownBlock {
+  return fields([
+    ['Last sync', lastSyncText(source)],
+    ['Next sync', nextSyncText(source)],
+    ['People in the directory', people(source.activeProfiles)],
+    ['Groups', groupsText(source.groups)],
+    ['Authorized by', authorizationText(source)],
+    ['Admin channel', source.adminChannel ? channelMention(source.adminChannel) : 'Not chosen: edit mappings'],
+    ...(options.photoSync ? [['Photo sync', source.photoSync ? 'On' : 'Off'] as [string, string]] : []),
+  ]);
+}
+
+/** A divider and the last `max` runs, or nothing before the first run. */
+export function recentRuns(source: SourceReport, max: number): KnownBlock[] {
+  if (source.recentRuns.length === 0) return [];
+  return [divider(), section(`*Recent syncs*\n${source.recentRuns.slice(0, max).map(runLine).join('\n')}`)];
 }
