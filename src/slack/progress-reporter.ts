@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import { type ChatClient, postToChannel } from './channel-post.ts';
+import { ChannelAccessError, type ChatClient, postToChannel } from './channel-post.ts';
 import type { RunProgress, RunReport } from './model.ts';
 import type { SyncObserver } from './services.ts';
 import type { MessagePayload } from './views/kit.ts';
@@ -48,6 +48,29 @@ export function responseUrlSink(
       await respond({ ...payload, replace_original: used > 1 });
       return true;
     },
+  };
+}
+
+/** Uses `primary` unless its first message cannot reach the channel; then `fallback` for the whole run. */
+export function fallbackSink(
+  primary: ProgressSink,
+  fallback: ProgressSink,
+): ProgressSink & { usingFallback(): boolean } {
+  let active: ProgressSink | null = null;
+  return {
+    async show(payload, final) {
+      if (active) return active.show(payload, final);
+      try {
+        const shown = await primary.show(payload, final);
+        active = primary;
+        return shown;
+      } catch (error) {
+        if (!(error instanceof ChannelAccessError)) throw error;
+        active = fallback;
+        return fallback.show(payload, final);
+      }
+    },
+    usingFallback: () => active === fallback,
   };
 }
 

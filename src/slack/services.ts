@@ -16,6 +16,8 @@ export type Outcome<T extends object = object> = ({ ok: true } & T) | { ok: fals
 /** A personal sign-in link: `/azure/authorize/:requestId`, single-use, bound to the admin and the source. */
 export interface AuthorizationLink {
   requestId: string;
+  /** The source the sign-in is for (created in status `setup` by the first `/aad setup`). */
+  sourceId: string;
   url: string;
   expiresAt: Date;
   authMode: 'delegated' | 'application';

@@ -1,4 +1,3 @@
-import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type SlackEmulator, startSlackEmulator } from '../../src/emulators/slack/index.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -6,18 +5,14 @@ import { type AlertRef, createAlertPoster } from '../../src/slack/alert-poster.t
 import { actionIds } from '../../src/slack/ids.ts';
 import type { AlertData } from '../../src/slack/views/alerts.ts';
 import { minutes, run, T0 } from './fixtures.ts';
+import { webClientFor } from './harness.ts';
 
 let emulator: SlackEmulator;
 let poster: ReturnType<typeof createAlertPoster>;
 
 beforeAll(async () => {
   emulator = await startSlackEmulator();
-  const web = new webApi.WebClient(emulator.botToken, {
-    slackApiUrl: emulator.apiUrl,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    logLevel: webApi.LogLevel.ERROR,
-  });
+  const web = webClientFor(emulator);
   poster = createAlertPoster({ client: web, logger: createLogger({ level: 'silent' }) });
 });
 afterAll(() => emulator?.close());

@@ -1,78 +1,43 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createSlackClient,
-  DEFAULT_USERS,
-  type SlackEmulator,
-  type SlackTestClient,
-  startSlackEmulator,
-} from '../../src/emulators/slack/index.ts';
+import { DEFAULT_USERS, type SlackEmulator, type SlackTestClient } from '../../src/emulators/slack/index.ts';
 import { createLogger } from '../../src/logger.ts';
-import { ADMIN_CACHE_TTL_MS, adminOnly, createAdminCheck } from '../../src/slack/admin.ts';
-import { createSlackApp, type SlackApp } from '../../src/slack/app.ts';
+import { ADMIN_CACHE_TTL_MS, adminOnly } from '../../src/slack/admin.ts';
+import { createSlackApp } from '../../src/slack/app.ts';
 import { actionIds } from '../../src/slack/ids.ts';
-import { registerListeners } from '../../src/slack/listeners/index.ts';
 import { alertMessage } from '../../src/slack/views/alerts.ts';
 import { source, stubServices, T0 } from './fixtures.ts';
+import { type Harness, SECRET, startHarness } from './harness.ts';
 
-const SECRET = 'test-signing-secret-123';
-
+let h: Harness;
 let emulator: SlackEmulator;
-let slack: SlackApp;
 let client: SlackTestClient;
 let stub: ReturnType<typeof stubServices>;
-let logLines: string[];
 /** A listener behind the admin gate on each surface, registered by the test to exercise the gate itself. */
 let gated: string[];
 /** The admin check's clock: each test starts after the previous test's answers have expired. */
 let clock = 0;
 
 beforeAll(async () => {
-  emulator = await startSlackEmulator();
-  logLines = [];
-  const logger = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(chunk, _enc, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    }),
-  });
   stub = stubServices();
-  slack = await createSlackApp({
-    signingSecret: SECRET,
-    botToken: emulator.botToken,
-    apiUrl: emulator.apiUrl,
-    logger,
-    processBeforeResponse: true,
-    retryConfig: { retries: 0 },
-    unhandledRequestTimeoutMs: 1000,
-  });
-  const adminCheck = createAdminCheck({ adminUsers: ['U0LISTED'], logger, now: () => clock });
-  registerListeners(slack.app, { services: stub.services, adminCheck, logger });
+  h = await startHarness({ services: stub.services, adminUsers: ['U0LISTED'], now: () => clock });
+  ({ emulator, client } = h);
   gated = [];
-  const gate = adminOnly(adminCheck, logger);
-  slack.app.action('test_gated_action', gate, async ({ ack }) => {
+  const gate = adminOnly(h.adminCheck, h.logger);
+  h.slack.app.action('test_gated_action', gate, async ({ ack }) => {
     gated.push('action');
     await ack();
   });
-  slack.app.view('test_gated_view', gate, async ({ ack }) => {
+  h.slack.app.view('test_gated_view', gate, async ({ ack }) => {
     gated.push('view');
     await ack();
   });
-  slack.app.options('test_gated_options', gate, async ({ ack }) => {
+  h.slack.app.options('test_gated_options', gate, async ({ ack }) => {
     gated.push('options');
     await ack({ options: [] });
   });
-  const { port } = await slack.start(0);
-  client = createSlackClient({ appUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret: SECRET, emulator });
 });
 
-afterAll(async () => {
-  await slack?.stop();
-  await emulator?.close();
-});
+afterAll(() => h?.stop());
 
 beforeEach(() => {
   clock += ADMIN_CACHE_TTL_MS + 1;
@@ -285,7 +250,7 @@ describe('admin gate on buttons, submissions and options', () => {
     emulator.failNext('users.info', 'internal_error');
     const refused = await client.command('/aad', 'help', { userId: 'U0OWNER' });
     expect(sectionTexts(refused.body)).toContain('Only Slack workspace admins');
-    expect(logLines.some((l) => l.includes('could not check whether a Slack user is an admin'))).toBe(true);
+    expect(h.logLines.some((l) => l.includes('could not check whether a Slack user is an admin'))).toBe(true);
     const allowed = await client.command('/aad', 'help', { userId: 'U0OWNER' });
     expect(allowed.body).toMatchObject({ text: 'aad-sync commands' });
   });
@@ -325,7 +290,7 @@ describe('URL buttons', () => {
     };
     const reply = await client.blockAction({ userId: 'U0ADMIN', actionId: actionIds.authorizeLink, view });
     expect(reply.status).toBe(200);
-    expect(logLines.some((l) => l.includes('not acknowledged'))).toBe(false);
+    expect(h.logLines.some((l) => l.includes('not acknowledged'))).toBe(false);
   });
 });
 

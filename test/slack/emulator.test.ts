@@ -7,18 +7,14 @@ import { noticeModal } from '../../src/slack/views/notice.ts';
 import { groupsModal, settingsModal } from '../../src/slack/views/setup.ts';
 import { DEFAULT_MAPPING } from '../../src/sync/mapping.ts';
 import { T0 } from './fixtures.ts';
+import { webClientFor } from './harness.ts';
 
 let emulator: SlackEmulator;
-let web: InstanceType<typeof webApi.WebClient>;
+let web: ReturnType<typeof webClientFor>;
 
 beforeAll(async () => {
   emulator = await startSlackEmulator();
-  web = new webApi.WebClient(emulator.botToken, {
-    slackApiUrl: emulator.apiUrl,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    logLevel: webApi.LogLevel.ERROR,
-  });
+  web = webClientFor(emulator);
 });
 afterAll(() => emulator?.close());
 beforeEach(() => emulator.reset());

@@ -58,40 +58,41 @@ export function source(overrides: Partial<SourceReport> = {}): SourceReport {
   };
 }
 
-/** Calls are recorded so tests can prove a refused request reached no service. */
-export function stubServices(report: SourceReport | null = source()) {
+/** Calls are recorded so tests can prove a refused request reached no service; `overrides` answer the rest. */
+export function stubServices(report: SourceReport | null = source(), overrides: Partial<AdminServices> = {}) {
   const calls: { method: string; args: unknown[] }[] = [];
-  const record =
-    <T>(method: string, answer: (...args: unknown[]) => T) =>
-    async (...args: unknown[]) => {
-      calls.push({ method, args });
-      return answer(...args);
-    };
-  const unused = (method: string) =>
-    record(method, () => {
-      throw new Error(`${method} is not used by this test`);
-    });
-  const services: AdminServices = {
-    status: record('status', () => report),
+  const unused = (method: string) => () => {
+    throw new Error(`${method} is not used by this test`);
+  };
+  const answers: AdminServices = {
+    status: async () => report,
     beginAuthorization: unused('beginAuthorization'),
     draft: unused('draft'),
     searchGroups: unused('searchGroups'),
     saveGroups: unused('saveGroups'),
     saveSettings: unused('saveSettings'),
     preview: unused('preview'),
-    enable: record('enable', () =>
+    enable: async () =>
       report
-        ? { ok: true as const, source: { ...report, syncEnabled: true }, run: null }
-        : { ok: false as const, message: 'Run /aad setup first.' },
-    ),
-    disable: record('disable', () =>
+        ? { ok: true, source: { ...report, syncEnabled: true }, run: null }
+        : { ok: false, message: 'Run /aad setup first.' },
+    disable: async () =>
       report
-        ? { ok: true as const, source: { ...report, syncEnabled: false } }
-        : { ok: false as const, message: 'Run /aad setup first.' },
-    ),
+        ? { ok: true, source: { ...report, syncEnabled: false } }
+        : { ok: false, message: 'Run /aad setup first.' },
     setPhotoSync: unused('setPhotoSync'),
     syncNow: unused('syncNow'),
     decideHeld: unused('decideHeld'),
+    ...overrides,
   };
+  const services = Object.fromEntries(
+    Object.entries(answers).map(([method, answer]) => [
+      method,
+      async (...args: unknown[]) => {
+        calls.push({ method, args });
+        return (answer as (...a: unknown[]) => unknown)(...args);
+      },
+    ]),
+  ) as unknown as AdminServices;
   return { services, calls };
 }

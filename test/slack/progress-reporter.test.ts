@@ -1,4 +1,3 @@
-import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type SlackEmulator, startSlackEmulator } from '../../src/emulators/slack/index.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -11,19 +10,15 @@ import {
   responseUrlSink,
 } from '../../src/slack/progress-reporter.ts';
 import { run, T0 } from './fixtures.ts';
+import { webClientFor } from './harness.ts';
 
 let emulator: SlackEmulator;
-let web: InstanceType<typeof webApi.WebClient>;
+let web: ReturnType<typeof webClientFor>;
 const logger = createLogger({ level: 'silent' });
 
 beforeAll(async () => {
   emulator = await startSlackEmulator();
-  web = new webApi.WebClient(emulator.botToken, {
-    slackApiUrl: emulator.apiUrl,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    logLevel: webApi.LogLevel.ERROR,
-  });
+  web = webClientFor(emulator);
 });
 afterAll(() => emulator?.close());
 beforeEach(() => emulator.reset());

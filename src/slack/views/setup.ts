@@ -28,8 +28,8 @@ const TITLE = 'Set up aad-sync';
 const step = (n: number, name: string) => `*Step ${n} of 3 · ${name}*`;
 
 export interface AuthorizeData {
-  /** `ready`: link shown; `waiting`: the admin opened it; `error`: sign-in failed, `error` says why. */
-  state: 'ready' | 'waiting' | 'error';
+  /** `preparing`: the link is being made; `ready`: link shown; `waiting`: the admin opened it; `error`: `error` says why. */
+  state: 'preparing' | 'ready' | 'waiting' | 'error';
   authMode: 'delegated' | 'application';
   /** The personal, single-use sign-in link; null in the error state until a new one is made with "Try again". */
   link: { url: string; expiresAt: Date } | null;
@@ -54,7 +54,12 @@ function whoSignsIn(authMode: AuthorizeData['authMode']): string {
 }
 
 /** The blocks that offer the sign-in link; shared by setup step 1 and the Reauthorize modal. */
-export function signInBlocks(link: AuthorizeData['link'], retryActionId: string): KnownBlock[] {
+export function signInBlocks(
+  state: AuthorizeData['state'],
+  link: AuthorizeData['link'],
+  retryActionId: string,
+): KnownBlock[] {
+  if (state === 'preparing') return [context(':hourglass_flowing_sand: Preparing your personal sign-in link…')];
   if (!link) {
     return [
       actions(blockIds.authorizeActions, [button({ text: 'Try again', actionId: retryActionId, style: 'primary' })]),
@@ -82,7 +87,7 @@ export function authorizeStep(data: AuthorizeData): ModalView {
       section(`:warning: *Sign-in did not work.*\n${escapeText(data.error ?? 'Please try again.')}`),
     );
   }
-  blocks.push(...signInBlocks(data.link, actionIds.setupRetry));
+  blocks.push(...signInBlocks(data.state, data.link, actionIds.setupRetry));
   if (data.state === 'waiting') {
     blocks.push(
       context(

@@ -3,6 +3,8 @@ import type { Actor } from '../../model.ts';
 import type { MessagePayload } from '../../views/kit.ts';
 import { disabledMessage, enabledMessage, helpMessage, problemMessage, statusMessage } from '../../views/replies.ts';
 import type { ListenerDeps } from '../deps.ts';
+import { openSetupWizard } from '../flows/setup.ts';
+import { startSync } from '../flows/sync.ts';
 
 /** `/aad <subcommand>`: every answer is ephemeral; the admin gate has already run. */
 
@@ -15,13 +17,21 @@ export function parseSubcommand(text: string): { name: string; rest: string } {
 
 export function aadCommand(deps: ListenerDeps): Middleware<SlackCommandMiddlewareArgs> {
   const { services } = deps;
-  return async ({ command, ack, respond }) => {
+  return async ({ command, ack, respond, client }) => {
     const actor: Actor = { teamId: command.team_id, userId: command.user_id };
     const { name } = parseSubcommand(command.text);
     switch (name) {
       case '':
       case 'help':
         await ack(ephemeral(helpMessage()));
+        return;
+      case 'setup':
+        await ack();
+        await openSetupWizard(deps, client, { triggerId: command.trigger_id, actor, channelId: command.channel_id });
+        return;
+      case 'sync':
+        await ack();
+        await startSync(deps, client, actor, respond);
         return;
       case 'status': {
         await ack();
