@@ -9,6 +9,7 @@ import type {
   SlackViewMiddlewareArgs,
 } from '@slack/bolt';
 import type { Logger } from '../logger.ts';
+import { optionValues } from './ids.ts';
 import { option } from './views/kit.ts';
 import { notAdminModal } from './views/notice.ts';
 import { notAdminMessage } from './views/replies.ts';
@@ -107,7 +108,7 @@ async function refuse(args: Args): Promise<void> {
       return;
     case 'block_suggestion':
       await (args as SlackOptionsMiddlewareArgs<'block_suggestion'>).ack({
-        options: [option('Only workspace admins can search', 'not_allowed')],
+        options: [option('Only workspace admins can search', optionValues.notAllowed)],
       });
       return;
     default:

@@ -51,10 +51,14 @@ export const blockIds = {
   alertActions: 'alert_actions',
 } as const;
 
-/** Values of the settings checkboxes. */
+/** Values of the settings checkboxes, and of the placeholder options a group search answers with. */
 export const optionValues = {
   photoSync: 'photo_sync',
   hourlySync: 'hourly_sync',
+  /** The single option shown when the search failed; never a group. */
+  searchFailed: 'search_failed',
+  /** The single option a non-admin's search gets. */
+  notAllowed: 'not_allowed',
 } as const;
 
 /** Values of the Photo sync toggle button. */

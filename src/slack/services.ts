@@ -27,8 +27,6 @@ export interface AuthorizationRequest {
   /** The modal to update when the sign-in completes (from the callback). */
   viewId: string;
   purpose: 'setup' | 'reauthorize';
-  /** The alert whose Reauthorize button was pressed; resolved when the sign-in succeeds. */
-  alert?: { channel: string; ts: string };
 }
 
 /** Saved settings (or defaults) for the wizard's steps 2 and 3 and the edit modals. */

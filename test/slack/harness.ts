@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { webApi } from '@slack/bolt';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import {
   createSlackClient,
   type SlackEmulator,
@@ -10,7 +11,9 @@ import { createLogger, type Logger } from '../../src/logger.ts';
 import { type AdminCheck, createAdminCheck } from '../../src/slack/admin.ts';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.ts';
 import { registerListeners } from '../../src/slack/listeners/index.ts';
+import type { SourceReport } from '../../src/slack/model.ts';
 import type { AdminServices } from '../../src/slack/services.ts';
+import { stubServices } from './fixtures.ts';
 
 export const SECRET = 'test-signing-secret-123';
 
@@ -85,4 +88,22 @@ export function webClientFor(emulator: SlackEmulator): webApi.WebClient {
     rejectRateLimitedCalls: true,
     logLevel: webApi.LogLevel.ERROR,
   });
+}
+
+/**
+ * A harness for a whole test file: the app with a recording stand-in for the services, started once,
+ * with the emulator and the call record cleared before each test.
+ */
+export function useStubbedHarness(report: SourceReport | null, overrides: Partial<AdminServices>) {
+  const ctx = {} as { h: Harness; stub: ReturnType<typeof stubServices> };
+  beforeAll(async () => {
+    ctx.stub = stubServices(report, overrides);
+    ctx.h = await startHarness({ services: ctx.stub.services });
+  });
+  afterAll(() => ctx.h?.stop());
+  beforeEach(() => {
+    ctx.h.emulator.reset();
+    ctx.stub.calls.length = 0;
+  });
+  return ctx;
 }

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { actionIds, callbackIds } from '../../src/slack/ids.ts';
 import { decodeMetadata } from '../../src/slack/metadata.ts';
 import type { RunReport, SourceReport } from '../../src/slack/model.ts';
 import type { AdminServices, AuthorizationRequest, SyncObserver, SyncStart } from '../../src/slack/services.ts';
-import { minutes, run, source, stubServices } from './fixtures.ts';
-import { type Harness, startHarness } from './harness.ts';
+import { minutes, run, source, type stubServices } from './fixtures.ts';
+import { type Harness, useStubbedHarness } from './harness.ts';
 
 /** What the stand-in services answer; each test sets the parts it needs. */
 const world: {
@@ -33,17 +33,12 @@ const services: Partial<AdminServices> = {
   },
 };
 
+const ctx = useStubbedHarness(null, services);
 let h: Harness;
 let stub: ReturnType<typeof stubServices>;
 
-beforeAll(async () => {
-  stub = stubServices(null, services);
-  h = await startHarness({ services: stub.services });
-});
-afterAll(() => h?.stop());
 beforeEach(() => {
-  h.emulator.reset();
-  stub.calls.length = 0;
+  ({ h, stub } = ctx);
   world.report = source();
   world.observer = null;
   world.requests = [];

@@ -55,7 +55,8 @@ export interface SlackTestClient {
   }): Promise<SlackReply>;
   /** Submits `view` with its initial values plus `inputs` (by block id), and does to the modal what the ack asks. */
   viewSubmission(view: EmulatedView, inputs?: Record<string, FormInput>, userId?: string): Promise<SlackReply>;
-  viewClosed(view: EmulatedView, userId?: string): Promise<SlackReply>;
+  /** Closes the modal; sends `view_closed` (and returns the app's answer) only when the view has `notify_on_close`. */
+  viewClosed(view: EmulatedView, userId?: string): Promise<SlackReply | null>;
   optionsLoad(actionId: string, value: string, view: EmulatedView, userId?: string): Promise<SlackReply>;
   event(event: Record<string, unknown>): Promise<SlackReply>;
   appHomeOpened(userId: string): Promise<SlackReply>;
@@ -151,6 +152,8 @@ export function createSlackClient(
 
     async viewClosed(view, userId = view.user_id) {
       em.closeView(view.id);
+      // Slack tells the app only about modals that asked for it.
+      if (!view.notify_on_close) return null;
       return interactive(viewClosedPayload(view, whoFor(userId), em.appId));
     },
 

@@ -1,8 +1,10 @@
 import type { App } from '@slack/bolt';
+import type { ListenerDeps } from '../deps.ts';
 import { registerActions } from './actions/index.ts';
 import { registerCommands } from './commands/index.ts';
-import type { ListenerDeps } from './deps.ts';
 import { registerEvents } from './events/index.ts';
+import { registerOptions } from './options/index.ts';
+import { registerViews } from './views/index.ts';
 
 export type { ListenerDeps };
 
@@ -11,4 +13,6 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerCommands(app, deps);
   registerActions(app, deps);
   registerEvents(app, deps);
+  registerOptions(app, deps);
+  registerViews(app, deps);
 }

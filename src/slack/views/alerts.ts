@@ -167,12 +167,12 @@ function streakLine(a: AlertData): string {
   return `Failed ${count(a.count)} times since ${slackDate(a.firstAt)}; last ${slackDate(a.lastAt)}.`;
 }
 
-function resolutionLine(r: AlertResolution, held: HeldRemovals | undefined): string {
+function resolutionLine(r: AlertResolution, removed: number | undefined): string {
   const by = r.by ? ` by ${userMention(r.by)}` : '';
   const when = slackDate(r.at);
   switch (r.kind) {
     case 'approved':
-      return `:white_check_mark: Approved${by} ${when}: ${held ? people(held.removals) : 'the held people were'} removed.`;
+      return `:white_check_mark: Approved${by} ${when}: ${removed !== undefined ? people(removed) : 'the held people were'} removed.`;
     case 'rejected':
       return `:no_entry_sign: Rejected${by} ${when}: nobody was removed. Check the groups and mappings; the next sync asks again if the removals still apply.`;
     case 'resolved':
@@ -184,7 +184,7 @@ export function alertMessage(a: AlertData): MessagePayload {
   const w = wording(a);
   const blocks: KnownBlock[] = [section(w.body ? `${w.headline}\n${w.body}` : w.headline)];
   if (a.resolution) {
-    blocks.push(context(resolutionLine(a.resolution, a.held)));
+    blocks.push(context(resolutionLine(a.resolution, a.held?.removals)));
   } else {
     if (a.code !== 'held') blocks.push(context(streakLine(a)));
     if (w.buttons.length > 0) blocks.push(actions(blockIds.alertActions, w.buttons));
@@ -221,4 +221,18 @@ export function cannotPostMessage(channelId: string): MessagePayload {
       ),
     ],
   };
+}
+
+/**
+ * The alert as shown, with its buttons and streak line replaced by who decided and when; for buttons
+ * whose listener has the message but not the data it was rendered from.
+ */
+export function resolvedAlert(
+  shown: { text?: string; blocks?: unknown[] },
+  resolution: AlertResolution,
+  removed?: number,
+): MessagePayload {
+  const kept = ((shown.blocks ?? []) as KnownBlock[]).filter((b) => b.type === 'section');
+  const text = (shown.text ?? 'aad-sync alert').replace(/ \([^)]*\)$/, '');
+  return { text: `${text} (${resolution.kind})`, blocks: [...kept, context(resolutionLine(resolution, removed))] };
 }

@@ -43,7 +43,7 @@ export function reauthorizeModal(data: ReauthorizeData): ModalView {
   if (data.state === 'error') {
     blocks.push(section(`:warning: *Sign-in did not work.*\n${escapeText(data.error ?? 'Please try again.')}`));
   }
-  blocks.push(...signInBlocks(data.state, data.link, actionIds.reauthorize));
+  blocks.push(...signInBlocks(data.state, data.link, actionIds.setupRetry));
   if (data.state === 'waiting') {
     blocks.push(context(':hourglass_flowing_sand: Waiting for you to finish signing in in your browser…'));
   }

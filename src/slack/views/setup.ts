@@ -316,13 +316,13 @@ export interface DoneData {
   adminChannel: string | null;
   hourlySync: boolean;
   syncEvery: string;
-  /** How many people the first sync is importing, from the preview. */
-  people: number;
+  /** How many people the first sync is importing, when known. */
+  people: number | null;
 }
 
 export function doneModal(data: DoneData): ModalView {
   const lines = [
-    `:white_check_mark: *You're all set.* The first sync is importing ${people(data.people)} now.`,
+    `:white_check_mark: *You're all set.* The first sync is importing ${data.people === null ? 'everyone' : people(data.people)} now.`,
     data.hourlySync
       ? `• It runs again every ${escapeText(data.syncEvery)} and brings every change from Entra ID.`
       : '• Automatic sync is off: use *Sync now* on the Home tab or `/aad sync` whenever you like.',

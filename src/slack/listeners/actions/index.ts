@@ -1,14 +1,12 @@
-import type { App, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { App } from '@slack/bolt';
 import { adminOnly } from '../../admin.ts';
+import type { ListenerDeps } from '../../deps.ts';
 import { actionIds, LINK_PREFIX } from '../../ids.ts';
-import { decodeMetadata } from '../../metadata.ts';
-import type { ListenerDeps } from '../deps.ts';
-import { openSetupWizard, showSignInLink } from '../flows/setup.ts';
+import { decideHeld } from './held.ts';
+import { setupBackToSettings, setupOpen, setupRetry } from './setup.ts';
+import { disableSync, editGroups, editSettings, enableSync, photoSync, reauthorize, syncNow } from './source.ts';
 
 const LINK_ACTION = new RegExp(`^${LINK_PREFIX}`);
-
-type ActionArgs = SlackActionMiddlewareArgs<BlockAction>;
-const actorOf = (body: BlockAction) => ({ teamId: body.team?.id ?? body.user.team_id ?? '', userId: body.user.id });
 
 export function registerActions(app: App, deps: ListenerDeps): void {
   const admin = adminOnly(deps.adminCheck, deps.logger);
@@ -18,24 +16,16 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     await ack();
   });
 
-  app.action<BlockAction>(
-    actionIds.setupOpen,
-    admin,
-    async ({ ack, body, client }: ActionArgs & { client: App['client'] }) => {
-      await ack();
-      await openSetupWizard(deps, client, { triggerId: body.trigger_id, actor: actorOf(body) });
-    },
-  );
-
-  app.action<BlockAction>(
-    actionIds.setupRetry,
-    admin,
-    async ({ ack, body, client }: ActionArgs & { client: App['client'] }) => {
-      await ack();
-      if (!body.view) return;
-      const metadata = decodeMetadata(body.view.private_metadata) ?? {};
-      const { requestId: _stale, ...rest } = metadata;
-      await showSignInLink(deps, client, actorOf(body), { id: body.view.id, hash: body.view.hash }, rest);
-    },
-  );
+  app.action(actionIds.setupOpen, admin, setupOpen(deps));
+  app.action(actionIds.setupRetry, admin, setupRetry(deps));
+  app.action(actionIds.setupBackToSettings, admin, setupBackToSettings(deps));
+  app.action(actionIds.syncNow, admin, syncNow(deps));
+  app.action(actionIds.enable, admin, enableSync(deps));
+  app.action(actionIds.disable, admin, disableSync(deps));
+  app.action(actionIds.photoSync, admin, photoSync(deps));
+  app.action(actionIds.editGroups, admin, editGroups(deps));
+  app.action(actionIds.editSettings, admin, editSettings(deps));
+  app.action(actionIds.reauthorize, admin, reauthorize(deps));
+  app.action(actionIds.approveRemovals, admin, decideHeld(deps, 'approve'));
+  app.action(actionIds.rejectRemovals, admin, decideHeld(deps, 'reject'));
 }

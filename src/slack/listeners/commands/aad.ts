@@ -1,10 +1,10 @@
 import type { Middleware, RespondArguments, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { ListenerDeps } from '../../deps.ts';
+import { openSignIn } from '../../flows/setup.ts';
+import { commandReplies, startSync } from '../../flows/sync.ts';
 import type { Actor } from '../../model.ts';
 import type { MessagePayload } from '../../views/kit.ts';
 import { disabledMessage, enabledMessage, helpMessage, problemMessage, statusMessage } from '../../views/replies.ts';
-import type { ListenerDeps } from '../deps.ts';
-import { openSetupWizard } from '../flows/setup.ts';
-import { startSync } from '../flows/sync.ts';
 
 /** `/aad <subcommand>`: every answer is ephemeral; the admin gate has already run. */
 
@@ -27,17 +27,21 @@ export function aadCommand(deps: ListenerDeps): Middleware<SlackCommandMiddlewar
         return;
       case 'setup':
         await ack();
-        await openSetupWizard(deps, client, { triggerId: command.trigger_id, actor, channelId: command.channel_id });
+        await openSignIn(deps, client, {
+          triggerId: command.trigger_id,
+          actor,
+          purpose: 'setup',
+          metadata: { channelId: command.channel_id },
+        });
         return;
       case 'sync':
         await ack();
-        await startSync(deps, client, actor, respond);
+        await startSync(deps, client, actor, commandReplies(respond));
         return;
-      case 'status': {
+      case 'status':
         await ack();
         await respond(ephemeral(statusMessage(await services.status(actor.teamId))));
         return;
-      }
       case 'enable': {
         await ack();
         const outcome = await services.enable(actor);

@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import { adminOnly } from '../../admin.ts';
-import type { ListenerDeps } from '../deps.ts';
+import type { ListenerDeps } from '../../deps.ts';
 import { aadCommand } from './aad.ts';
 
 export function registerCommands(app: App, deps: ListenerDeps): void {

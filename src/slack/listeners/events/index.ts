@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import type { ListenerDeps } from '../deps.ts';
+import type { ListenerDeps } from '../../deps.ts';
 import { appHomeOpened } from './app-home-opened.ts';
 
 export function registerEvents(app: App, deps: ListenerDeps): void {
