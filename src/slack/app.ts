@@ -51,6 +51,8 @@ export const DEFAULT_RETRY: webApi.RetryOptions = {
 
 export interface SlackApp {
   app: App;
+  /** `HTTPReceiver` (its `requestListener` can be mounted elsewhere) or `SocketModeReceiver`. */
+  receiver: Receiver;
   /**
    * HTTP mode: listens on `port` (0 for any free one) and resolves with the port used. Socket Mode: connects,
    * and resolves with the routes port given at creation (`port` is ignored).
@@ -130,6 +132,7 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
 
   return {
     app,
+    receiver,
     async start(port) {
       if (options.appToken) {
         await app.start();

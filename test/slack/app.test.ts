@@ -1,9 +1,11 @@
+import { HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_USERS, type SlackEmulator, type SlackTestClient } from '../../src/emulators/slack/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { ADMIN_CACHE_TTL_MS, adminOnly } from '../../src/slack/admin.ts';
 import { createSlackApp } from '../../src/slack/app.ts';
 import { actionIds } from '../../src/slack/ids.ts';
+import { UNEXPECTED } from '../../src/slack/listeners/commands/aad.ts';
 import { alertMessage } from '../../src/slack/views/alerts.ts';
 import { source, stubServices, T0 } from './fixtures.ts';
 import { type Harness, SECRET, startHarness } from './harness.ts';
@@ -104,6 +106,23 @@ describe('/aad', () => {
     await client.command('/aad', 'help', { userId: 'U0ADMIN' });
     await client.command('/aad', 'help', { userId: 'U0ADMIN' });
     expect(emulator.calls('users.info')).toHaveLength(1);
+  });
+
+  it('apologizes in plain words when a service fails, and logs the cause', async () => {
+    const status = stub.services.status;
+    stub.services.status = async () => {
+      throw new Error('connection refused');
+    };
+    try {
+      const reply = await client.command('/aad', 'status', { userId: 'U0ADMIN' });
+      expect(reply.status).toBe(200);
+      const [response] = emulator.responses();
+      expect(response.body).toMatchObject({ response_type: 'ephemeral', text: UNEXPECTED });
+      expect(JSON.stringify(response.body)).not.toContain('connection refused');
+      expect(h.logLines.some((l) => l.includes('/aad failed') && l.includes('connection refused'))).toBe(true);
+    } finally {
+      stub.services.status = status;
+    }
   });
 
   it('turns automatic sync on and off through the services, answering ephemerally', async () => {
@@ -357,6 +376,19 @@ describe('createSlackApp', () => {
     expect(emulator.calls('auth.test')).toEqual([expect.objectContaining({ token: emulator.botToken })]);
     await fresh.app.client.auth.test();
     expect(emulator.calls('auth.test')).toHaveLength(2);
+  });
+
+  it('builds a Socket Mode app when an app-level token is given', async () => {
+    const logger = createLogger({ level: 'silent' });
+    const socket = await createSlackApp({
+      signingSecret: SECRET,
+      botToken: emulator.botToken,
+      apiUrl: emulator.apiUrl,
+      appToken: 'xapp-1-A0AADSYNC-1-secret',
+      logger,
+    });
+    expect(socket.receiver).toBeInstanceOf(SocketModeReceiver);
+    expect(h.slack.receiver).toBeInstanceOf(HTTPReceiver);
   });
 
   it('refuses to start with a token Slack does not accept, with Slack’s reason', async () => {

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { actionIds, blockIds, callbackIds } from '../../src/slack/ids.ts';
 import { decodeMetadata } from '../../src/slack/metadata.ts';
 import type { IgnoredReason, RunReport, SourceReport } from '../../src/slack/model.ts';
-import { type AlertData, alertMessage, cannotPostMessage, recoveredReply } from '../../src/slack/views/alerts.ts';
+import {
+  type AlertData,
+  alertMessage,
+  cannotPostMessage,
+  recoveredReply,
+  resolvedAlert,
+} from '../../src/slack/views/alerts.ts';
 import { homeView } from '../../src/slack/views/home.ts';
 import type { KnownBlock } from '../../src/slack/views/kit.ts';
 import { type SurfaceKind, validateSurface } from '../../src/slack/views/limits.ts';
@@ -200,6 +206,34 @@ const groupsData = {
 
 /** Every surface the app can produce, with realistic and extreme data. */
 const catalogue: [string, SurfaceKind, unknown][] = [
+  [
+    'authorize preparing',
+    'modal',
+    authorizeStep({ state: 'preparing', authMode: 'delegated', link: null, metadata: {} }),
+  ],
+  [
+    'reauthorize preparing',
+    'modal',
+    reauthorizeModal({
+      state: 'preparing',
+      authMode: 'delegated',
+      link: null,
+      reason: null,
+      previousUpn: null,
+      metadata: {},
+    }),
+  ],
+  [
+    'done, count unknown',
+    'modal',
+    doneModal({ adminChannel: 'C0ADMINS', hourlySync: true, syncEvery: '60 minutes', people: null }),
+  ],
+  [
+    'alert resolved from the shown message',
+    'message',
+    resolvedAlert(alertMessage(alerts[10][1]), { kind: 'approved', by: 'U0ADMIN', at: T0 }, 5000),
+  ],
+  ['alert resolved from an empty message', 'message', resolvedAlert({}, { kind: 'rejected', by: 'U0ADMIN', at: T0 })],
   ['authorize ready (delegated)', 'modal', authorizeStep({ state: 'ready', authMode: 'delegated', link, metadata })],
   [
     'authorize waiting (application)',

@@ -15,9 +15,22 @@ export function parseSubcommand(text: string): { name: string; rest: string } {
   return { name: name.toLowerCase(), rest: rest.join(' ') };
 }
 
+export const UNEXPECTED =
+  'aad-sync ran into an unexpected problem. Check /aad status before trying again; the details are in the app’s logs.';
+
 export function aadCommand(deps: ListenerDeps): Middleware<SlackCommandMiddlewareArgs> {
   const { services } = deps;
-  return async ({ command, ack, respond, client }) => {
+  return async (args) => {
+    try {
+      await run(args);
+    } catch (error) {
+      // The command was acked; tell the admin instead of leaving them with silence.
+      deps.logger.error({ err: error, text: args.command.text }, '/aad failed');
+      await args.respond(ephemeral(problemMessage(UNEXPECTED)));
+    }
+  };
+
+  async function run({ command, ack, respond, client }: Parameters<Middleware<SlackCommandMiddlewareArgs>>[0]) {
     const actor: Actor = { teamId: command.team_id, userId: command.user_id };
     const { name } = parseSubcommand(command.text);
     switch (name) {
@@ -57,5 +70,5 @@ export function aadCommand(deps: ListenerDeps): Middleware<SlackCommandMiddlewar
       default:
         await ack(ephemeral(helpMessage(name)));
     }
-  };
+  }
 }
