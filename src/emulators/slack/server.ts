@@ -1,0 +1,322 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Answer, type Args, methods } from './methods.ts';
+import {
+  type EmulatedChannel,
+  type EmulatedMessage,
+  type EmulatedUser,
+  type EmulatedView,
+  RESPONSE_URL_USES,
+  type RecordedResponse,
+  type ResponseTarget,
+  Workspace,
+} from './workspace.ts';
+
+/**
+ * The Slack Web API emulator: an HTTP server on 127.0.0.1 that answers `POST /api/<method>` like Slack,
+ * records every call, and serves response URLs at `POST /response/<key>`. Tests and the demo read what
+ * the app did through the helpers of `SlackEmulator`.
+ */
+
+export interface SlackEmulatorOptions {
+  botToken?: string;
+  teamId?: string;
+  botUserId?: string;
+  botId?: string;
+  appId?: string;
+  users?: EmulatedUser[];
+  channels?: EmulatedChannel[];
+  /** Slack gives 3 s. */
+  triggerTtlMs?: number;
+  now?: () => number;
+  port?: number;
+}
+
+export interface RecordedCall {
+  method: string;
+  /** Arguments with `blocks`, `view` and `attachments` JSON-decoded. */
+  args: Args;
+  /** Bearer token the call carried, or null. */
+  token: string | null;
+  at: Date;
+  status: number;
+  answer: Answer;
+}
+
+export interface SlackEmulator {
+  /** e.g. `http://127.0.0.1:45678` */
+  url: string;
+  /** What the app's `SLACK_API_URL` should be: `${url}/api/`. */
+  apiUrl: string;
+  botToken: string;
+  teamId: string;
+  botUserId: string;
+  botId: string;
+  appId: string;
+  calls(method?: string): RecordedCall[];
+  /** The most recently opened, pushed, updated or published view. */
+  lastView(): EmulatedView | undefined;
+  view(id: string): EmulatedView | undefined;
+  /** The Home tab the app last published for `userId`. */
+  homeOf(userId: string): EmulatedView | undefined;
+  /** Bot messages in a channel (a user id means the bot's DM with that user), oldest first. */
+  messagesIn(channel: string): EmulatedMessage[];
+  /** What the app posted to response URLs (`respond()`), oldest first. */
+  responses(): RecordedResponse[];
+  setUsers(users: EmulatedUser[]): void;
+  setChannels(channels: EmulatedChannel[]): void;
+  /** Next `times` calls of `method` answer 429 with `Retry-After: retryAfterSeconds`. */
+  rateLimit(method: string, options?: { times?: number; retryAfterSeconds?: number }): void;
+  /** Next `times` calls of `method` answer `{ ok: false, error }`. */
+  failNext(method: string, error: string, times?: number): void;
+  issueTrigger(userId: string): string;
+  /** Makes every issued trigger id stale, as if more than 3 s had passed. */
+  expireTriggers(): void;
+  issueResponseUrl(target: ResponseTarget): string;
+  /** Does to the modal what Slack does with a `view_submission` ack body (update, push, errors, clear, close). */
+  applySubmissionAck(viewId: string, ack: unknown): void;
+  /** The user closed the modal (the close button). */
+  closeView(viewId: string): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export const EMULATOR_DEFAULTS = {
+  botToken: 'xoxb-emulated-bot-token',
+  teamId: 'T0AADSYNC',
+  botUserId: 'U0AADBOT',
+  botId: 'B0AADBOT',
+  appId: 'A0AADSYNC',
+} as const;
+
+export const DEFAULT_USERS: EmulatedUser[] = [
+  { id: 'U0ADMIN', name: 'alex.admin', realName: 'Alex Admin', email: 'alex.admin@contoso.com', isAdmin: true },
+  {
+    id: 'U0OWNER',
+    name: 'olivia.owner',
+    realName: 'Olivia Owner',
+    email: 'olivia.owner@contoso.com',
+    isOwner: true,
+    isPrimaryOwner: true,
+    isAdmin: true,
+  },
+  { id: 'U0MEMBER', name: 'mia.member', realName: 'Mia Member', email: 'mia.member@contoso.com' },
+  { id: 'U0GUEST', name: 'gus.guest', realName: 'Gus Guest', email: 'gus@partner.example', isRestricted: true },
+];
+
+export const DEFAULT_CHANNELS: EmulatedChannel[] = [
+  { id: 'C0GENERAL', name: 'general', isPrivate: false, members: ['U0ADMIN', 'U0OWNER', 'U0MEMBER'] },
+  { id: 'C0ADMINS', name: 'aad-admins', isPrivate: false, members: ['U0ADMIN', 'U0OWNER'] },
+  { id: 'G0PRIVATE', name: 'it-private', isPrivate: true, members: ['U0ADMIN'] },
+];
+
+const JSON_ARGS = ['blocks', 'view', 'attachments'];
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseArgs(contentType: string, raw: string): Args {
+  if (contentType.startsWith('application/json')) return raw ? (JSON.parse(raw) as Args) : {};
+  const args: Args = Object.fromEntries(new URLSearchParams(raw));
+  for (const key of JSON_ARGS) {
+    if (typeof args[key] === 'string') {
+      try {
+        args[key] = JSON.parse(args[key] as string);
+      } catch {
+        // Slack answers invalid_arguments for a view it cannot parse; the method sees the raw string and refuses it.
+      }
+    }
+  }
+  return args;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Promise<SlackEmulator> {
+  const ids = {
+    teamId: options.teamId ?? EMULATOR_DEFAULTS.teamId,
+    botUserId: options.botUserId ?? EMULATOR_DEFAULTS.botUserId,
+    botId: options.botId ?? EMULATOR_DEFAULTS.botId,
+    appId: options.appId ?? EMULATOR_DEFAULTS.appId,
+  };
+  const botToken = options.botToken ?? EMULATOR_DEFAULTS.botToken;
+  const now = options.now ?? Date.now;
+  const initialUsers = options.users ?? DEFAULT_USERS;
+  const initialChannels = options.channels ?? DEFAULT_CHANNELS;
+
+  let ws: Workspace;
+  let recorded: RecordedCall[];
+  let views: EmulatedView[];
+  const rateLimits = new Map<string, { times: number; retryAfterSeconds: number }>();
+  const failures = new Map<string, { error: string; times: number }>();
+
+  const setUsers = (users: EmulatedUser[]) => {
+    ws.users = new Map(users.map((u) => [u.id, { ...u }]));
+  };
+  const setChannels = (channels: EmulatedChannel[]) => {
+    ws.channels = new Map(channels.map((c) => [c.id, { ...c, members: [...c.members] }]));
+  };
+  const reset = () => {
+    ws = new Workspace(ids, options.triggerTtlMs ?? 3000, now);
+    setUsers(initialUsers);
+    setChannels(initialChannels);
+    recorded = [];
+    views = [];
+    rateLimits.clear();
+    failures.clear();
+  };
+  reset();
+
+  function take<T extends { times: number }>(map: Map<string, T>, method: string): T | undefined {
+    const entry = map.get(method);
+    if (!entry) return undefined;
+    entry.times -= 1;
+    if (entry.times <= 0) map.delete(method);
+    return entry;
+  }
+
+  async function api(method: string, req: IncomingMessage, res: ServerResponse) {
+    const raw = await readBody(req);
+    const auth = req.headers.authorization;
+    let args: Args;
+    try {
+      args = parseArgs(req.headers['content-type'] ?? '', raw);
+    } catch {
+      args = {};
+    }
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : null;
+    const record = (status: number, answer: Answer) =>
+      recorded.push({ method, args, token, at: new Date(now()), status, answer });
+
+    const limited = take(rateLimits, method);
+    if (limited) {
+      const answer = { ok: false, error: 'ratelimited' };
+      record(429, answer);
+      send(res, 429, answer, { 'retry-after': String(limited.retryAfterSeconds) });
+      return;
+    }
+    const handler = methods[method];
+    const injected = take(failures, method);
+    let answer: Answer;
+    if (!token) answer = { ok: false, error: 'not_authed' };
+    else if (token !== botToken) answer = { ok: false, error: 'invalid_auth' };
+    else if (!handler) answer = { ok: false, error: 'unknown_method' };
+    else if (injected) answer = { ok: false, error: injected.error };
+    else answer = handler(ws, args);
+    if (answer.ok && typeof answer.view === 'object' && answer.view !== null) {
+      views.push(ws.views.get((answer.view as { id: string }).id)!);
+    }
+    record(200, answer);
+    send(res, 200, answer);
+  }
+
+  async function responseUrl(key: string, req: IncomingMessage, res: ServerResponse) {
+    const raw = await readBody(req);
+    const entry = ws.responseUrls.get(key);
+    if (!entry) return send(res, 404, { ok: false, error: 'invalid_url' });
+    if (entry.uses >= RESPONSE_URL_USES) return send(res, 404, { ok: false, error: 'used_url' });
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return send(res, 400, { ok: false, error: 'invalid_payload' });
+    }
+    entry.uses += 1;
+    ws.responses.push({ id: key, target: entry.target, body, at: new Date(now()) });
+    const { channel, messageTs } = entry.target;
+    const original = ws.messages.find((m) => m.channel === channel && m.ts === messageTs && !m.ephemeralTo);
+    if (original && body.delete_original === true) ws.messages.splice(ws.messages.indexOf(original), 1);
+    else if (original && body.replace_original === true) {
+      Object.assign(original, { text: body.text ?? '', blocks: body.blocks ?? [], edited: true });
+    }
+    send(res, 200, { ok: true });
+  }
+
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://emulator').pathname;
+    const apiMatch = /^\/api\/([\w.]+)$/.exec(path);
+    const responseMatch = /^\/response\/([0-9a-f]+)$/.exec(path);
+    const handle =
+      req.method === 'POST' && apiMatch
+        ? api(apiMatch[1], req, res)
+        : req.method === 'POST' && responseMatch
+          ? responseUrl(responseMatch[1], req, res)
+          : Promise.resolve(send(res, 404, { ok: false, error: 'not_found' }));
+    handle.catch((error: unknown) => {
+      if (!res.headersSent) send(res, 500, { ok: false, error: 'emulator_error', detail: String(error) });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    apiUrl: `${url}/api/`,
+    botToken,
+    ...ids,
+    calls: (method) => (method ? recorded.filter((c) => c.method === method) : [...recorded]),
+    lastView: () => views[views.length - 1],
+    view: (id) => ws.views.get(id),
+    homeOf: (userId) => {
+      const id = ws.homes.get(userId);
+      return id ? ws.views.get(id) : undefined;
+    },
+    messagesIn: (channel) => {
+      const id = ws.resolveChannel(channel)?.id ?? channel;
+      return ws.messages.filter((m) => m.channel === id);
+    },
+    responses: () => [...ws.responses],
+    setUsers,
+    setChannels,
+    rateLimit: (method, o = {}) =>
+      rateLimits.set(method, { times: o.times ?? 1, retryAfterSeconds: o.retryAfterSeconds ?? 1 }),
+    failNext: (method, error, times = 1) => failures.set(method, { error, times }),
+    issueTrigger: (userId) => ws.issueTrigger(userId),
+    expireTriggers: () => ws.expireTriggers(),
+    issueResponseUrl: (target) => `${url}/response/${ws.issueResponseUrl(target)}`,
+    applySubmissionAck: (viewId, ack) => applySubmissionAck(ws, views, viewId, ack),
+    closeView: (viewId) => ws.pop(viewId),
+    reset,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((e) => (e ? reject(e) : resolve()));
+      }),
+  };
+}
+
+function applySubmissionAck(ws: Workspace, history: EmulatedView[], viewId: string, ack: unknown) {
+  const view = ws.views.get(viewId);
+  if (!view) return;
+  const body = (typeof ack === 'object' && ack !== null ? ack : {}) as { response_action?: string; view?: unknown };
+  const rootId = view.root_view_id ?? view.id;
+  switch (body.response_action) {
+    case 'errors':
+      return;
+    case 'clear':
+      ws.closeStack(rootId);
+      return;
+    case 'update': {
+      const answer = methods['views.update'](ws, { view_id: view.id, view: body.view });
+      if (answer.ok) history.push(ws.views.get(view.id)!);
+      return;
+    }
+    case 'push': {
+      const trigger = ws.issueTrigger(view.user_id);
+      const answer = methods['views.push'](ws, { trigger_id: trigger, view: body.view });
+      if (answer.ok) history.push(ws.views.get((answer.view as { id: string }).id)!);
+      return;
+    }
+    default:
+      ws.pop(view.id);
+  }
+}

@@ -1,0 +1,130 @@
+import type {
+  AllMiddlewareArgs,
+  AnyMiddlewareArgs,
+  BlockAction,
+  Middleware,
+  SlackActionMiddlewareArgs,
+  SlackCommandMiddlewareArgs,
+  SlackOptionsMiddlewareArgs,
+  SlackViewMiddlewareArgs,
+} from '@slack/bolt';
+import type { Logger } from '../logger.ts';
+import { optionValues } from './ids.ts';
+import { option } from './views/kit.ts';
+import { notAdminModal } from './views/notice.ts';
+import { notAdminMessage } from './views/replies.ts';
+
+/**
+ * Who may administer aad-sync: Slack workspace admins and owners (asked of `users.info`, remembered for a
+ * few minutes so a busy wizard does not call Slack on every click) and the ids in `SLACK_ADMIN_USERS`.
+ */
+
+export interface UsersInfoClient {
+  users: {
+    info(args: { user: string }): Promise<{
+      user?: {
+        is_admin?: boolean;
+        is_owner?: boolean;
+        is_primary_owner?: boolean;
+        is_restricted?: boolean;
+        is_bot?: boolean;
+        deleted?: boolean;
+      };
+    }>;
+  };
+}
+
+export interface AdminCheck {
+  isAdmin(client: UsersInfoClient, userId: string): Promise<boolean>;
+}
+
+export interface AdminCheckOptions {
+  /** `SLACK_ADMIN_USERS`: admins regardless of their Slack role. */
+  adminUsers: readonly string[];
+  ttlMs?: number;
+  now?: () => number;
+  logger: Logger;
+}
+
+export const ADMIN_CACHE_TTL_MS = 5 * 60_000;
+
+export function createAdminCheck(options: AdminCheckOptions): AdminCheck {
+  const listed = new Set(options.adminUsers);
+  const ttl = options.ttlMs ?? ADMIN_CACHE_TTL_MS;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { at: number; answer: Promise<boolean> }>();
+
+  async function ask(client: UsersInfoClient, userId: string): Promise<boolean> {
+    const { user } = await client.users.info({ user: userId });
+    if (!user || user.deleted || user.is_bot || user.is_restricted) return false;
+    return Boolean(user.is_admin || user.is_owner || user.is_primary_owner);
+  }
+
+  return {
+    async isAdmin(client, userId) {
+      if (listed.has(userId)) return true;
+      const hit = cache.get(userId);
+      if (hit && now() - hit.at < ttl) return hit.answer;
+      // Concurrent clicks share one lookup; a failed lookup is not remembered, so a Slack hiccup does not lock anyone out.
+      const answer = ask(client, userId).catch((error: unknown) => {
+        cache.delete(userId);
+        options.logger.warn({ err: error, userId }, 'could not check whether a Slack user is an admin; refusing');
+        return false;
+      });
+      cache.set(userId, { at: now(), answer });
+      return answer;
+    },
+  };
+}
+
+type Args = AnyMiddlewareArgs & AllMiddlewareArgs;
+type Body = { type?: string; command?: string; user_id?: string; user?: { id?: string } };
+
+function actingUser(body: Body): string | undefined {
+  return body.user_id ?? body.user?.id;
+}
+
+/** Answers a non-admin on whatever surface they used; nothing else runs. */
+async function refuse(args: Args): Promise<void> {
+  const body = args.body as Body;
+  if (typeof body.command === 'string') {
+    await (args as SlackCommandMiddlewareArgs).ack({ response_type: 'ephemeral', ...notAdminMessage() });
+    return;
+  }
+  switch (body.type) {
+    case 'block_actions': {
+      const { ack, respond } = args as unknown as SlackActionMiddlewareArgs<BlockAction>;
+      const action = args.body as BlockAction;
+      await ack();
+      if (action.container?.type === 'message') {
+        await respond({ response_type: 'ephemeral', replace_original: false, ...notAdminMessage() });
+      } else if (action.trigger_id) {
+        await args.client.views.open({ trigger_id: action.trigger_id, view: notAdminModal() });
+      }
+      return;
+    }
+    case 'view_submission':
+      await (args as SlackViewMiddlewareArgs).ack({ response_action: 'update', view: notAdminModal() });
+      return;
+    case 'block_suggestion':
+      await (args as SlackOptionsMiddlewareArgs<'block_suggestion'>).ack({
+        options: [option('Only workspace admins can search', optionValues.notAllowed)],
+      });
+      return;
+    default:
+      if ('ack' in args && typeof args.ack === 'function') await (args.ack as () => Promise<void>)();
+  }
+}
+
+/** Listener middleware for every admin command, button, submission and options load. */
+export function adminOnly(check: AdminCheck, logger: Logger): Middleware<AnyMiddlewareArgs> {
+  return async (args) => {
+    const userId = actingUser(args.body as Body);
+    if (userId && (await check.isAdmin(args.client, userId))) {
+      await args.next();
+      return;
+    }
+    logger.info({ userId, kind: (args.body as Body).type ?? (args.body as Body).command }, 'refused a non-admin');
+    await refuse(args);
+  };
+}

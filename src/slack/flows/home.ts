@@ -1,0 +1,21 @@
+import type { webApi } from '@slack/bolt';
+import type { ListenerDeps } from '../deps.ts';
+import { homeView } from '../views/home.ts';
+
+/** Publishes the Home tab for one person: the dashboard for admins, the `/whois` guide for everyone else. */
+export async function publishHome(
+  deps: ListenerDeps,
+  client: Pick<webApi.WebClient, 'views' | 'users'>,
+  teamId: string,
+  userId: string,
+): Promise<void> {
+  const [admin, source] = await Promise.all([deps.adminCheck.isAdmin(client, userId), deps.services.status(teamId)]);
+  const view = admin
+    ? homeView({ audience: 'admin', source })
+    : homeView({
+        audience: 'member',
+        directoryReady: source !== null && source.activeProfiles > 0,
+        people: source?.activeProfiles ?? null,
+      });
+  await client.views.publish({ user_id: userId, view });
+}

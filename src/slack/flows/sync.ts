@@ -1,0 +1,107 @@
+import type { RespondFn, webApi } from '@slack/bolt';
+import type { ListenerDeps } from '../deps.ts';
+import { callbackIds } from '../ids.ts';
+import type { Actor, RunProgress, RunReport } from '../model.ts';
+import {
+  channelSink,
+  createProgressReporter,
+  fallbackSink,
+  type ProgressSink,
+  responseUrlSink,
+} from '../progress-reporter.ts';
+import type { SyncObserver } from '../services.ts';
+import { type MessagePayload, modal } from '../views/kit.ts';
+import { alreadyRunningMessage, notSetUpMessage, problemMessage, syncStartedMessage } from '../views/replies.ts';
+
+/**
+ * "Sync now", from `/aad sync` or a button: start a run unless one is going, and follow it with one live
+ * message in the admin channel (or, from the command, in the admin's own reply when the channel is out
+ * of reach).
+ */
+
+/** How to answer the admin on the surface they used. */
+export interface SyncReplies {
+  say(payload: MessagePayload): Promise<unknown>;
+  /** Where progress goes when the admin channel cannot be used; null: nowhere. */
+  fallback: ProgressSink | null;
+  /** Whether to say "Sync started" when progress is shown in the channel. */
+  announceStart: boolean;
+}
+
+/** Answers through the response URL: the command's ephemeral reply, which progress may then replace. */
+export function commandReplies(respond: RespondFn): SyncReplies {
+  return {
+    say: (payload) => respond({ response_type: 'ephemeral', replace_original: false, ...payload }),
+    fallback: responseUrlSink((payload) => respond({ response_type: 'ephemeral', ...payload })),
+    announceStart: true,
+  };
+}
+
+/** A button on a message (an alert): ephemeral answers, never touching the alert itself. */
+export function messageButtonReplies(respond: RespondFn): SyncReplies {
+  return { ...commandReplies(respond), fallback: null };
+}
+
+/** A button on the Home tab: problems in a small modal; the refreshed Home shows the running sync. */
+export function homeButtonReplies(client: Pick<webApi.WebClient, 'views'>, triggerId: string): SyncReplies {
+  return {
+    say: (payload) =>
+      client.views.open({
+        trigger_id: triggerId,
+        view: modal({ callbackId: callbackIds.notice, title: 'Sync now', blocks: payload.blocks }),
+      }),
+    fallback: null,
+    announceStart: false,
+  };
+}
+
+export const initialProgress = (run: RunReport): RunProgress => ({
+  runId: run.id,
+  mode: run.mode,
+  trigger: run.trigger,
+  requestedBy: run.requestedBy,
+  startedAt: run.startedAt,
+  phase: 'starting',
+  read: 0,
+  written: 0,
+  total: null,
+  photos: 0,
+});
+
+const unobserved: SyncObserver = { progress: () => {}, finished: () => {} };
+
+/** Returns whether a run was started. */
+export async function startSync(
+  deps: ListenerDeps,
+  client: Pick<webApi.WebClient, 'chat' | 'conversations'>,
+  actor: Actor,
+  replies: SyncReplies,
+): Promise<boolean> {
+  const source = await deps.services.status(actor.teamId);
+  if (!source) {
+    await replies.say(notSetUpMessage());
+    return false;
+  }
+  const channel = source.adminChannel;
+  const inChannel = channel ? channelSink(client, channel) : null;
+  const sink =
+    inChannel && replies.fallback ? fallbackSink(inChannel, replies.fallback) : (inChannel ?? replies.fallback);
+  const reporter = sink ? createProgressReporter({ sink, logger: deps.logger }) : null;
+
+  const start = await deps.services.syncNow(actor, reporter ?? unobserved);
+  if (!start.started) {
+    await replies.say(start.reason === 'running' ? alreadyRunningMessage(start.run) : problemMessage(start.message));
+    return false;
+  }
+  try {
+    await reporter?.start(initialProgress(start.run));
+  } catch (error) {
+    deps.logger.warn({ err: error, runId: start.run.id }, 'could not show sync progress');
+    await replies.say(syncStartedMessage(null));
+    return true;
+  }
+  const shownInChannel = inChannel?.where() !== null && inChannel !== null;
+  if (replies.announceStart && shownInChannel) await replies.say(syncStartedMessage(channel));
+  else if (replies.announceStart && !reporter) await replies.say(syncStartedMessage(null));
+  return true;
+}

@@ -1,0 +1,8 @@
+import type { App } from '@slack/bolt';
+import { adminOnly } from '../../admin.ts';
+import type { ListenerDeps } from '../../deps.ts';
+import { aadCommand } from './aad.ts';
+
+export function registerCommands(app: App, deps: ListenerDeps): void {
+  app.command('/aad', adminOnly(deps.adminCheck, deps.logger), aadCommand(deps));
+}

@@ -1,0 +1,43 @@
+import type { App, Middleware, SlackOptionsMiddlewareArgs } from '@slack/bolt';
+import { adminOnly } from '../../admin.ts';
+import type { ListenerDeps } from '../../deps.ts';
+import { actionIds, optionValues } from '../../ids.ts';
+import { option } from '../../views/kit.ts';
+import { groupOption, MAX_GROUPS } from '../../views/setup.ts';
+
+/** Slack waits 3 s for options; answering in 2.5 s leaves room for the network. */
+export const SEARCH_BUDGET_MS = 2500;
+export const SEARCH_SLOW = 'Entra ID is slow to answer: type again';
+
+async function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The group type-ahead: up to 100 matches, or one option that says, in words, why there are none. */
+export const groupSearch =
+  (deps: ListenerDeps, budgetMs = SEARCH_BUDGET_MS): Middleware<SlackOptionsMiddlewareArgs<'block_suggestion'>> =>
+  async ({ ack, body, payload }) => {
+    const teamId = body.team?.id ?? body.user.team_id ?? '';
+    const search = deps.services.searchGroups(teamId, payload.value.trim()).catch((error: unknown) => {
+      deps.logger.error({ err: error }, 'group search failed');
+      return { ok: false as const, message: 'Search failed: try again' };
+    });
+    const result = await withinBudget(search, budgetMs);
+    if (result?.ok) {
+      await ack({ options: result.groups.slice(0, MAX_GROUPS).map(groupOption) });
+      return;
+    }
+    await ack({ options: [option(result ? result.message : SEARCH_SLOW, optionValues.searchFailed)] });
+  };
+
+export function registerOptions(app: App, deps: ListenerDeps): void {
+  app.options(actionIds.groupsSelect, adminOnly(deps.adminCheck, deps.logger), groupSearch(deps));
+}

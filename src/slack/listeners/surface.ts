@@ -1,0 +1,29 @@
+import type { BlockAction } from '@slack/bolt';
+import type { ModalMetadata } from '../metadata.ts';
+import type { Actor } from '../model.ts';
+
+/** Who acted and where the button was, read from a `block_actions` payload. */
+
+export const actorOf = (body: { team?: { id: string } | null; user: { id: string; team_id?: string } }): Actor => ({
+  teamId: body.team?.id ?? body.user.team_id ?? '',
+  userId: body.user.id,
+});
+
+export type Surface = 'home' | 'modal' | 'message';
+
+export function surfaceOf(body: BlockAction): Surface {
+  if (body.container?.type === 'message' || body.message) return 'message';
+  return body.view?.type === 'home' ? 'home' : 'modal';
+}
+
+export const buttonValue = (body: BlockAction): string | undefined => {
+  const action = body.actions[0];
+  return action && 'value' in action ? action.value : undefined;
+};
+
+/** Metadata for a modal opened from this button: the source, and the alert it was on (if any). */
+export function metadataFrom(body: BlockAction): ModalMetadata {
+  const sourceId = buttonValue(body);
+  const alert = body.message && body.channel ? { channel: body.channel.id, ts: body.message.ts } : undefined;
+  return { ...(sourceId ? { sourceId } : {}), ...(alert ? { alert } : {}) };
+}

@@ -1,0 +1,109 @@
+import { Writable } from 'node:stream';
+import { webApi } from '@slack/bolt';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import {
+  createSlackClient,
+  type SlackEmulator,
+  type SlackTestClient,
+  startSlackEmulator,
+} from '../../src/emulators/slack/index.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
+import { type AdminCheck, createAdminCheck } from '../../src/slack/admin.ts';
+import { createSlackApp, type SlackApp } from '../../src/slack/app.ts';
+import { registerListeners } from '../../src/slack/listeners/index.ts';
+import type { SourceReport } from '../../src/slack/model.ts';
+import type { AdminServices } from '../../src/slack/services.ts';
+import { stubServices } from './fixtures.ts';
+
+export const SECRET = 'test-signing-secret-123';
+
+export interface Harness {
+  emulator: SlackEmulator;
+  slack: SlackApp;
+  client: SlackTestClient;
+  logger: Logger;
+  adminCheck: AdminCheck;
+  /** Every log line the app wrote, as JSON text. */
+  logLines: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The real Bolt app from `createSlackApp` on a free port, with every listener, talking to the Slack
+ * emulator; the signed client plays Slack. `processBeforeResponse` makes each HTTP answer wait for the
+ * listener, so a test sees everything the listener did once the request returns.
+ */
+export async function startHarness(options: {
+  services: AdminServices;
+  adminUsers?: string[];
+  now?: () => number;
+}): Promise<Harness> {
+  const emulator = await startSlackEmulator();
+  const logLines: string[] = [];
+  const logger = createLogger({
+    level: 'info',
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        logLines.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  const slack = await createSlackApp({
+    signingSecret: SECRET,
+    botToken: emulator.botToken,
+    apiUrl: emulator.apiUrl,
+    logger,
+    processBeforeResponse: true,
+    retryConfig: { retries: 0 },
+    unhandledRequestTimeoutMs: 1000,
+  });
+  const adminCheck = createAdminCheck({ adminUsers: options.adminUsers ?? [], logger, now: options.now });
+  registerListeners(slack.app, { services: options.services, adminCheck, logger });
+  const { port } = await slack.start(0);
+  const client = createSlackClient({
+    appUrl: `http://127.0.0.1:${port}/slack/events`,
+    signingSecret: SECRET,
+    emulator,
+  });
+  return {
+    emulator,
+    slack,
+    client,
+    logger,
+    adminCheck,
+    logLines,
+    async stop() {
+      await slack.stop();
+      await emulator.close();
+    },
+  };
+}
+
+/** The Web API client the app itself uses (same options as `createSlackApp`), pointed at the emulator. */
+export function webClientFor(emulator: SlackEmulator): webApi.WebClient {
+  return new webApi.WebClient(emulator.botToken, {
+    slackApiUrl: emulator.apiUrl,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    logLevel: webApi.LogLevel.ERROR,
+  });
+}
+
+/**
+ * A harness for a whole test file: the app with a recording stand-in for the services, started once,
+ * with the emulator and the call record cleared before each test.
+ */
+export function useStubbedHarness(report: SourceReport | null, overrides: Partial<AdminServices>) {
+  const ctx = {} as { h: Harness; stub: ReturnType<typeof stubServices> };
+  beforeAll(async () => {
+    ctx.stub = stubServices(report, overrides);
+    ctx.h = await startHarness({ services: ctx.stub.services });
+  });
+  afterAll(() => ctx.h?.stop());
+  beforeEach(() => {
+    ctx.h.emulator.reset();
+    ctx.stub.calls.length = 0;
+  });
+  return ctx;
+}
