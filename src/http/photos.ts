@@ -66,7 +66,7 @@ export function isPubliclyReachable(publicUrl: string): boolean {
   }
   if (host === '::1' || host === '::' || /^(fc|fd|fe80)/.test(host)) return false;
   const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host)?.slice(1).map(Number);
-  if (!v4) return host.includes('.');
+  if (!v4) return host.includes('.') || host.includes(':');
   const [a, b] = v4;
   return !(
     a === 0 ||
