@@ -53,7 +53,7 @@ export function messageLimitProblems(message: { text?: unknown; blocks?: unknown
       const fields = (block.fields ?? []) as Json[];
       if (fields.length > LIMITS.fields) problems.push(`${where}: ${fields.length} fields (max ${LIMITS.fields})`);
       if (block.fields && fields.length === 0) problems.push(`${where}: empty fields`);
-      fields.forEach((f, j) => checkText(problems, `${where} field ${j}`, f, LIMITS.fieldText));
+      for (const [j, f] of fields.entries()) checkText(problems, `${where} field ${j}`, f, LIMITS.fieldText);
       const accessory = block.accessory as Json | undefined;
       if (accessory?.type === 'image') {
         if (length(accessory.image_url) > LIMITS.imageUrl || !accessory.image_url) problems.push(`${where}: image_url`);
@@ -62,7 +62,7 @@ export function messageLimitProblems(message: { text?: unknown; blocks?: unknown
     } else if (block.type === 'context') {
       const elements = (block.elements ?? []) as Json[];
       if (elements.length === 0 || elements.length > LIMITS.contextElements) problems.push(`${where}: elements`);
-      elements.forEach((e, j) => checkText(problems, `${where} element ${j}`, e, LIMITS.sectionText));
+      for (const [j, e] of elements.entries()) checkText(problems, `${where} element ${j}`, e, LIMITS.sectionText);
     } else if (block.type === 'actions') {
       const elements = (block.elements ?? []) as Json[];
       if (elements.length === 0 || elements.length > LIMITS.actionsElements) problems.push(`${where}: elements`);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { PersonCard, PersonSummary } from '../../src/directory/people.ts';
-import { SHOW_PERSON_ACTION, WHOIS_ACTIONS } from '../../src/slack/views/whois-ids.ts';
 import {
   escapeMrkdwn,
   whoisCardMessage,
@@ -11,6 +10,7 @@ import {
   whoisUnavailableMessage,
   whoisUsageMessage,
 } from '../../src/slack/views/whois.ts';
+import { SHOW_PERSON_ACTION, WHOIS_ACTIONS } from '../../src/slack/views/whois-ids.ts';
 import { messageLimitProblems } from '../helpers/block-kit-limits.ts';
 
 const manager: PersonSummary = {
@@ -91,16 +91,22 @@ describe('/whois views', () => {
       expect(json).toContain(part);
     }
     expect(json).toContain('*Manager*\\nMiriam Graham, Director');
-    expect(blocks[0]).toMatchObject({ accessory: { type: 'image', image_url: PHOTO, alt_text: 'Photo of Adele Vance' } });
+    expect(blocks[0]).toMatchObject({
+      accessory: { type: 'image', image_url: PHOTO, alt_text: 'Photo of Adele Vance' },
+    });
     const buttons = blocks.flatMap((b) => (b.type === 'actions' ? b.elements : [])) as {
       action_id: string;
       value: string;
     }[];
     expect(buttons.find((b) => b.value === '2')?.action_id).toMatch(SHOW_PERSON_ACTION);
     expect(buttons.find((b) => b.action_id === WHOIS_ACTIONS.share)?.value).toBe('3');
-    expect(buttons.filter((b) => b.value !== '2' && SHOW_PERSON_ACTION.test(b.action_id)).map((b) => b.value)).toEqual(
-      ['100', '101', '102', '103', '104'],
-    );
+    expect(buttons.filter((b) => b.value !== '2' && SHOW_PERSON_ACTION.test(b.action_id)).map((b) => b.value)).toEqual([
+      '100',
+      '101',
+      '102',
+      '103',
+      '104',
+    ]);
     expect(json).toContain('Other matches for “alex”');
   });
 
