@@ -99,12 +99,12 @@ export function exactPass(
 }
 
 /**
- * Trigram neighbours of the text among names (at the thresholds the transaction has set). One word is
- * looked for inside names ("vanse" in "Adele Vance"); several are compared with the whole name, since word
- * similarity would let "adle vance" prefer "Oscar Vance-Adams" to "Adele Vance". Titles and departments are
- * left to the exact pass: their few distinct values share trigrams with almost any word.
- * With `initials` (like "c% p%"), people whose name words start with the query words' first letters join
- * the candidates: typing slips rarely hit the first letter, and edit distance then ranks them.
+ * Neighbours of the text among names: by trigrams (at the thresholds the transaction has set), or with
+ * `initials` (like "c% p%") people whose name words start with the same letters as the query words: typing
+ * slips rarely hit the first letter, and edit distance then ranks them where trigrams see little in common.
+ * One word is looked for inside names ("vanse" in "Adele Vance"); several are compared with the whole name,
+ * since word similarity would let "adle vance" prefer "Oscar Vance-Adams" to "Adele Vance". Titles and
+ * departments are left to the exact pass: their few distinct values share trigrams with almost any word.
  */
 export async function fuzzyPass(
   sql: Queryable,
@@ -115,26 +115,21 @@ export async function fuzzyPass(
   const field = (expression: string) => sql.unsafe(expression);
   // Repeated rather than taken from a CTE: an index condition needs a value, not a column.
   const t = sql`lower(${text}::text)`;
-  const close = options.oneWord
-    ? sql`${t} <% ${field(FULL)} or ${t} <% ${field(DISPLAY)}`
-    : sql`${t} % ${field(FULL)} or ${t} % ${field(DISPLAY)}`;
+  const candidates = options.initials
+    ? sql`${field(FULL)} like lower(${options.initials})`
+    : options.oneWord
+      ? sql`${t} <% ${field(FULL)} or ${t} <% ${field(DISPLAY)}`
+      : sql`${t} % ${field(FULL)} or ${t} % ${field(DISPLAY)}`;
   const score = options.oneWord
     ? sql`greatest(word_similarity(q.text, ${field(FULL)}), word_similarity(q.text, ${field(DISPLAY)}))`
     : sql`greatest(similarity(q.text, ${field(FULL)}), similarity(q.text, ${field(DISPLAY)}),
         similarity(q.text, split_part(${field(EMAIL)}, '@', 1)))`;
-  const byInitials = options.initials
-    ? sql`union
-      (select ${sql.unsafe(COLUMNS)} from profiles p
-        where p.active and ${scopeCondition(sql, scope)} and ${field(FULL)} like lower(${options.initials})
-        limit ${CANDIDATE_CAP})`
-    : sql``;
   const rows = await sql<(Row & { first_name: string; last_name: string })[]>`
     with q as (select ${t} as text),
     c as materialized (
-      (select ${sql.unsafe(COLUMNS)} from profiles p
-        where p.active and ${scopeCondition(sql, scope)} and (${close})
-        limit ${CANDIDATE_CAP})
-      ${byInitials}
+      select ${sql.unsafe(COLUMNS)} from profiles p
+      where p.active and ${scopeCondition(sql, scope)} and (${candidates})
+      limit ${CANDIDATE_CAP}
     )
     select c.id, c.display_name, c.job_title, c.department, c.email, c.first_name, c.last_name,
       ${score}::float8 as score

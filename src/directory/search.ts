@@ -81,7 +81,7 @@ async function rankPeople(
 ): Promise<{ fuzzy: false; rows: Row[] } | { fuzzy: true; rows: FuzzyRow[] }> {
   // A mistyped address is compared by its local part: every address shares the domain.
   const fuzzyText = query.email ? query.email.slice(0, query.email.lastIndexOf('@')) : query.text;
-  const fuzzyWords = fuzzyText.match(WORD) ?? [];
+  const fuzzyWords: string[] = [...(fuzzyText.match(WORD) ?? [])];
   return sql.begin(async (tx) => {
     // One round trip: the guards for this transaction, and what the trigram index can look up for each word
     // (a pattern without a whole trigram would make PostgreSQL read every row). Plans are made for the
@@ -118,13 +118,16 @@ async function rankPeople(
       set_config('pg_trgm.word_similarity_threshold', '0.5', true)`;
     const close = await fuzzyPass(tx, scope, fuzzyText, { oneWord, take });
     if (close.some((r) => r.matches)) return { fuzzy: true, rows: close };
-    // Then looser ones, and people with the same initials ranked by edit distance; else "did you mean".
-    const initials =
-      fuzzyWords.length >= 2 && fuzzyWords.length <= 3 && guard.initials.every(Boolean)
-        ? `${fuzzyWords.map((w) => escapeLike(Array.from(w)[0])).join('% ')}%`
-        : undefined;
+    // Then, for a name of several words, the people whose first two name words start with the same letters,
+    // ranked by edit distance; failing that, looser trigram neighbours. What is not close enough becomes
+    // "did you mean".
+    if (fuzzyWords.length >= 2 && guard.initials[0] && guard.initials[1]) {
+      const initials = `${escapeLike(Array.from(fuzzyWords[0])[0])}% ${escapeLike(Array.from(fuzzyWords[1])[0])}%`;
+      const rows = await fuzzyPass(tx, scope, fuzzyText, { oneWord, take, initials });
+      if (rows.length > 0) return { fuzzy: true, rows };
+    }
     await tx`select set_config('pg_trgm.similarity_threshold', '0.3', true),
       set_config('pg_trgm.word_similarity_threshold', '0.4', true)`;
-    return { fuzzy: true, rows: await fuzzyPass(tx, scope, fuzzyText, { oneWord, take, initials }) };
+    return { fuzzy: true, rows: await fuzzyPass(tx, scope, fuzzyText, { oneWord, take }) };
   });
 }
