@@ -99,7 +99,7 @@ describe('Slack replies', () => {
     const { context, warnings } = slackFake({});
     const usage = await answerWhois(deps(), context, '   ');
     expect(usage.text).toContain('/whois followed by');
-    const none = await answerWhois(deps(), context, 'adle vanse');
+    const none = await answerWhois(deps(), context, 'adelaide vanderbilt');
     expectWithinLimits(none);
     expect(none.text).toContain('Did you mean Adele Vance');
     const broken = postgres('postgres://nobody:x@127.0.0.1:9/nothing', { max: 1, connect_timeout: 2 });
@@ -162,9 +162,11 @@ describe('aad-sync whois', () => {
   });
 
   it('exits 1 with suggestions when nobody matches', async () => {
-    const close = await cli('adle', 'vanse');
+    const close = await cli('adelaide', 'vanderbilt');
     expect(close.code).toBe(1);
-    expect(close.stdout).toContain('No one in the directory matches "adle vanse".\nDid you mean:\n  Adele Vance');
+    expect(close.stdout).toContain(
+      'No one in the directory matches "adelaide vanderbilt".\nDid you mean:\n  Adele Vance',
+    );
     const far = await cli('zqxwv');
     expect(far).toMatchObject({ code: 1, stdout: 'No one in the directory matches "zqxwv".\n' });
   });

@@ -71,7 +71,7 @@ const allMessages = {
   shared: whoisSharedCardMessage(adele, { sharedBy: 'U0ASKER', photoUrl: PHOTO }),
   sharedHostile: whoisSharedCardMessage(hostile, { sharedBy: 'U0ASKER' }),
   noMatch: whoisNoMatchMessage('zqxw', []),
-  noMatchSuggest: whoisNoMatchMessage('adle vanse', others),
+  noMatchSuggest: whoisNoMatchMessage('adelaide vanderbilt', others),
   noMatchHostile: whoisNoMatchMessage(`<!here> ${long(5000)}`, others),
   usage: whoisUsageMessage(),
   unavailable: whoisUnavailableMessage(),
