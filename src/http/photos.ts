@@ -1,86 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sign, verifySignature } from '../crypto.ts';
 import type { Queryable } from '../directory/people.ts';
+import { photoVersion, verifyPhotoToken } from '../directory/photo-links.ts';
 import { readProfilePhoto } from '../directory/profile-photo.ts';
 
-/**
- * `GET /photos/:signed`: profile photos for /whois cards. Slack fetches card images from the open internet,
- * so the URL itself is the permission: `<profile id>.<expiry>.<etag>.<HMAC>`, signed with a key derived from
- * ENCRYPTION_KEY. A link names one version of one photo and dies at its expiry.
- */
+/** `GET /photos/:signed`: profile photos for /whois cards, behind the signed links of directory/photo-links.ts. */
 
-export const PHOTO_URL_TTL_SECONDS = 7 * 24 * 3600;
-const TOKEN = /^(\d{1,15})\.(\d{1,12})\.([A-Za-z0-9_-]{0,400})\.([A-Za-z0-9_-]{43})$/;
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/bmp']);
-
-/** A key of its own for photo links, so that a leaked link says nothing about the encryption key. */
-export function photoSigningKey(encryptionKey: Buffer): Buffer {
-  return Buffer.from(sign(encryptionKey, 'aad-sync photo links v1'), 'base64url');
-}
-
-const payloadOf = (profileId: string, expires: string, etag: string) => `photo:${profileId}:${expires}:${etag}`;
-
-export function signPhotoUrl(
-  publicUrl: string,
-  key: Buffer,
-  profileId: number,
-  etag: string,
-  ttlSeconds = PHOTO_URL_TTL_SECONDS,
-  now = Date.now(),
-): string {
-  const expires = String(Math.floor(now / 1000) + ttlSeconds);
-  const etagPart = Buffer.from(etag).toString('base64url');
-  const signature = sign(key, payloadOf(String(profileId), expires, etagPart));
-  return `${publicUrl.replace(/\/+$/, '')}/photos/${profileId}.${expires}.${etagPart}.${signature}`;
-}
-
-export type PhotoToken = { profileId: number; etag: string; expiresAt: number };
-
-/** The link's contents when its signature holds and it has not expired; undefined otherwise. */
-export function verifyPhotoToken(key: Buffer, token: string, now = Date.now()): PhotoToken | undefined {
-  const m = TOKEN.exec(token);
-  if (!m) return undefined;
-  const [, id, expires, etagPart, signature] = m;
-  if (!verifySignature(key, payloadOf(id, expires, etagPart), signature)) return undefined;
-  const expiresAt = Number(expires) * 1000;
-  if (expiresAt <= now) return undefined;
-  return { profileId: Number(id), etag: Buffer.from(etagPart, 'base64url').toString(), expiresAt };
-}
-
-/**
- * Slack cannot load images from addresses only this machine or network can reach; a card then goes without
- * a photo instead of showing a broken one.
- */
-export function isPubliclyReachable(publicUrl: string): boolean {
-  let host: string;
-  try {
-    const url = new URL(publicUrl);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
-    host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  } catch {
-    return false;
-  }
-  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal')) {
-    return false;
-  }
-  if (host === '::1' || host === '::' || /^(fc|fd|fe80)/.test(host)) return false;
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host)?.slice(1).map(Number);
-  if (!v4) return host.includes('.') || host.includes(':');
-  const [a, b] = v4;
-  return !(
-    a === 0 ||
-    a === 10 ||
-    a === 127 ||
-    (a === 169 && b === 254) ||
-    (a === 172 && b >= 16 && b < 32) ||
-    (a === 192 && b === 168)
-  );
-}
-
-function httpEtag(profileId: number, etag: string): string {
-  return `"${profileId}-${createHash('sha256').update(etag).digest('base64url').slice(0, 22)}"`;
-}
 
 function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
   if (!header) return false;
@@ -119,8 +44,8 @@ export function createPhotoHandler(options: PhotoRouteOptions) {
       return plain(res, 503, 'The directory is unavailable; try again shortly.');
     }
     // A photo replaced since the link was made is another photo: the card that holds the link is stale.
-    if (!photo || photo.etag !== link.etag) return plain(res, 404, 'No such photo.');
-    const etag = httpEtag(link.profileId, photo.etag);
+    if (!photo || photoVersion(photo.etag) !== link.version) return plain(res, 404, 'No such photo.');
+    const etag = `"${link.profileId}-${link.version}"`;
     const headers = {
       etag,
       'cache-control': `private, max-age=${Math.max(0, Math.floor((link.expiresAt - at) / 1000))}`,

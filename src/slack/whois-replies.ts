@@ -1,8 +1,8 @@
 import type { Sql } from '../db/client.ts';
 import { getPersonCard, type PersonCard } from '../directory/people.ts';
+import { isPubliclyReachable, signPhotoUrl } from '../directory/photo-links.ts';
 import { searchPeople } from '../directory/search.ts';
 import { ensureSlackUserId, type SlackIdentityLookup } from '../directory/slack-identity.ts';
-import { isPubliclyReachable, signPhotoUrl } from '../http/photos.ts';
 import {
   type SlackMessage,
   whoisCardMessage,
@@ -17,7 +17,7 @@ export interface WhoisDeps {
   sql: Sql;
   /** PUBLIC_URL: photo links are made only when Slack can reach it. */
   publicUrl: string;
-  /** Signs photo links (see src/http/photos.ts `photoSigningKey`); without it cards show no photo. */
+  /** Signs photo links (see directory/photo-links.ts `photoSigningKey`); without it cards show no photo. */
   photoSigningKey?: Buffer;
   /** Replaces the Web API lookups made with the listener's client (tests, or a cached implementation). */
   identity?: SlackIdentityLookup;

@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { photoSigningKey, photoVersion, verifyPhotoToken } from '../../src/directory/photo-links.ts';
 import type { SlackIdentityLookup } from '../../src/directory/slack-identity.ts';
-import { photoSigningKey, verifyPhotoToken } from '../../src/http/photos.ts';
 import type { SlackMessage } from '../../src/slack/views/whois.ts';
 import {
   answerWhois,
@@ -69,7 +69,7 @@ describe('Slack replies', () => {
     expect(url.startsWith('https://dir.example.com/photos/')).toBe(true);
     expect(verifyPhotoToken(key, url.split('/photos/')[1])).toMatchObject({
       profileId: directory.id('adele'),
-      etag: 'W/"adele-photo-1"',
+      version: photoVersion('W/"adele-photo-1"'),
     });
   });
 
