@@ -126,6 +126,11 @@ export const profiles = pgTable(
     index('profiles_full_name_trgm').using('gin', sql`lower(${t.firstName} || ' ' || ${t.lastName}) gin_trgm_ops`),
     index('profiles_email_trgm').using('gin', sql`lower(${t.email}) gin_trgm_ops`),
     index('profiles_job_title_trgm').using('gin', sql`lower(coalesce(${t.jobTitle}, '')) gin_trgm_ops`),
+    index('profiles_department_trgm').using('gin', sql`lower(coalesce(${t.department}, '')) gin_trgm_ops`),
+    /** `/whois av` finds Adele Vance. */
+    index('profiles_initials_idx').on(sql`lower(left(${t.firstName}, 1) || left(${t.lastName}, 1))`),
+    /** Direct reports of a person, counted on every /whois card. */
+    index('profiles_manager_idx').on(t.sourceId, t.managerExternalId),
     index('profiles_slack_user_idx').on(t.slackUserId),
   ],
 );

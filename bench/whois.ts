@@ -1,0 +1,242 @@
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Sql } from '../src/db/client.ts';
+import { type SearchResult, searchPeople } from '../src/directory/search.ts';
+import { DEPARTMENTS, FIRST_NAMES, LAST_NAMES, OFFICES, TITLES } from '../test/fixtures/people-lists.ts';
+import { startTestDatabase } from '../test/helpers/database.ts';
+import { explainSearch } from '../test/helpers/explain-search.ts';
+
+/**
+ * The /whois benchmark of DESIGN §7: `profiles` people in one source, `queries` varied searches timed one
+ * after another through `searchPeople` (the search alone, as Slack's 3-second budget sees it).
+ * Run: npx tsx bench/whois.ts [--profiles 100000] [--queries 1000] [--explain]
+ */
+
+export interface WhoisBenchmarkOptions {
+  profiles?: number;
+  queries?: number;
+  /** Prints EXPLAIN (ANALYZE) of representative searches to this function. */
+  explain?: (text: string) => void;
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so every run asks the same questions. */
+function random(seed: number) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * 100,000 people in one statement: names, titles and departments cycle through the shared word lists at
+ * co-prime strides (a fifth get a double-barrelled surname), rows arrive in an order unrelated to names
+ * as a sync would write them, managers form a tree of fan-out 8, and 2% are removed.
+ */
+export async function seedProfiles(sql: Sql, count: number): Promise<string> {
+  const [{ id: sourceId }] = await sql<{ id: string }[]>`
+    insert into sources (slack_team_id, status) values ('T0BENCH', 'active') returning id`;
+  const list = (values: readonly string[]) => [...values];
+  await sql`
+    insert into profiles (source_id, external_id, graph_id, first_name, last_name, display_name, email, job_title,
+      department, office, business_phone, mobile_phone, employee_id, manager_external_id, content_hash, active,
+      removed_at)
+    select ${sourceId}, 'ext-' || i, md5(i::text)::uuid::text, f, l, f || ' ' || l,
+      lower(f || '.' || replace(l, '-', '')) || case when rn > 1 then rn::text else '' end || '@contoso.com',
+      t, d, o, '+1 425 555 ' || lpad((i % 10000)::text, 4, '0'),
+      case when i % 3 = 0 then null else '+1 206 555 ' || lpad((i * 7 % 10000)::text, 4, '0') end,
+      lpad(i::text, 6, '0'), case when i > 1 then 'ext-' || (i / 8) end, md5(i::text), i % 50 <> 0,
+      case when i % 50 = 0 then now() end
+    from (
+      select i, f, l, t, d, o, row_number() over (partition by f, l order by i) as rn from (
+        select i,
+          (${list(FIRST_NAMES)}::text[])[1 + (i * 7 + i / 977) % ${FIRST_NAMES.length}] as f,
+          (${list(LAST_NAMES)}::text[])[1 + (i * 13 + i / 331) % ${LAST_NAMES.length}]
+            || case when i % 5 = 0 then '-' || (${list(LAST_NAMES)}::text[])[1 + (i / 7) % ${LAST_NAMES.length}]
+               else '' end as l,
+          (${list(TITLES)}::text[])[1 + (i * 31 + i / 89) % ${TITLES.length}] as t,
+          (${list(DEPARTMENTS)}::text[])[1 + (i * 17 + i / 53) % ${DEPARTMENTS.length}] as d,
+          (${list(OFFICES)}::text[])[1 + i % ${OFFICES.length}] as o
+        from generate_series(1, ${count}) as i
+      ) g
+    ) r
+    order by md5(i::text)`;
+  // As after a sync has settled: GIN pending lists merged, statistics current.
+  await sql`vacuum analyze profiles`;
+  return sourceId;
+}
+
+type Kind =
+  | 'full name'
+  | 'first name'
+  | 'last name'
+  | 'typo'
+  | 'email'
+  | 'email local part'
+  | 'title'
+  | 'department'
+  | 'prefix'
+  | 'initials'
+  | 'hostile'
+  | 'nobody';
+
+const MIX: [Kind, number][] = [
+  ['full name', 22],
+  ['first name', 10],
+  ['last name', 5],
+  ['typo', 15],
+  ['email', 10],
+  ['email local part', 5],
+  ['title', 10],
+  ['department', 4],
+  ['prefix', 6],
+  ['initials', 3],
+  ['hostile', 6],
+  ['nobody', 4],
+];
+
+/** One entry per percent of the queries. */
+const KINDS = MIX.flatMap(([kind, weight]) => Array<Kind>(weight).fill(kind));
+
+const HOSTILE = [
+  `'; drop table profiles; --`,
+  '%_%',
+  '\\\\%',
+  '🙂🙂🙂',
+  'אדל ואנס',
+  '\u202eecnav eleda',
+  '"quoted" name',
+  'x'.repeat(5000),
+  Array.from({ length: 5000 }, (_, i) => String.fromCharCode(33 + ((i * 7919) % 90))).join(''),
+  'adele '.repeat(800),
+];
+
+function typo(word: string, next: () => number): string {
+  if (word.length < 4) return word;
+  const at = 1 + Math.floor(next() * (word.length - 2));
+  const edit = Math.floor(next() * 3);
+  if (edit === 0) return word.slice(0, at) + word.slice(at + 1);
+  if (edit === 1) return word.slice(0, at) + word[at + 1] + word[at] + word.slice(at + 2);
+  return word.slice(0, at) + 'aeiou'[Math.floor(next() * 5)] + word.slice(at + 1);
+}
+
+/** The questions, drawn from people who exist (and some who do not), in a fixed mix and order. */
+export async function buildQueries(sql: Sql, count: number): Promise<{ kind: Kind; text: string }[]> {
+  const people = await sql<{ first_name: string; last_name: string; email: string; job_title: string }[]>`
+    select first_name, last_name, email, job_title from profiles where active and id % 53 = 0 order by id limit 3000`;
+  const next = random(7);
+  const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)];
+  return Array.from({ length: count }, (_, i) => {
+    const kind = KINDS[(i * 37) % KINDS.length];
+    const p = pick(people);
+    const text: Record<Kind, () => string> = {
+      'full name': () => `${p.first_name} ${p.last_name}`,
+      'first name': () => p.first_name,
+      'last name': () => p.last_name.split('-')[0],
+      typo: () => `${typo(p.first_name, next)} ${typo(p.last_name, next)}`,
+      email: () => p.email,
+      'email local part': () => p.email.split('@')[0],
+      title: () => (next() < 0.5 ? p.job_title : pick(p.job_title.split(' ').filter((w) => w.length > 3))),
+      department: () => pick(DEPARTMENTS),
+      prefix: () => p.last_name.slice(0, 3 + Math.floor(next() * 3)),
+      initials: () => `${p.first_name[0]}${p.last_name[0]}`.toLowerCase(),
+      hostile: () => pick(HOSTILE),
+      nobody: () => `${pick(['zqx', 'qwv', 'jjk', 'vvb'])}${Math.floor(next() * 1000)} ${pick(['xqz', 'kkj'])}`,
+    };
+    return { kind, text: text[kind]() };
+  });
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+const EXPLAINED = ['adele vance', 'adel vance', 'alex', 'payroll manager', 'adele.vance@contoso.com', 'adle vanse'];
+
+export async function runWhoisBenchmark(options: WhoisBenchmarkOptions = {}) {
+  const profiles = options.profiles ?? 100_000;
+  const count = options.queries ?? 1000;
+  const database = await startTestDatabase();
+  let peakRss = process.memoryUsage().rss;
+  try {
+    const seedStarted = performance.now();
+    const sourceId = await seedProfiles(database.sql, profiles);
+    const seedMs = performance.now() - seedStarted;
+    const queries = await buildQueries(database.sql, count);
+    const scope = { sourceIds: [sourceId] };
+    // Warm-up: prepared statements and the buffer cache, as in a running app.
+    for (const { text } of queries.slice(0, 50)) await searchPeople(database.sql, { scope, text });
+
+    const timings: number[] = [];
+    const byKind = new Map<Kind, number[]>();
+    const outcomes: Record<SearchResult['kind'], number> = { match: 0, none: 0, usage: 0 };
+    const started = performance.now();
+    for (const { kind, text } of queries) {
+      const t0 = performance.now();
+      const result = await searchPeople(database.sql, { scope, text });
+      const ms = performance.now() - t0;
+      timings.push(ms);
+      byKind.set(kind, [...(byKind.get(kind) ?? []), ms]);
+      outcomes[result.kind] += 1;
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }
+    const wallMs = performance.now() - started;
+    if (options.explain) await explainSearches(database.url, scope, options.explain);
+    const sorted = [...timings].sort((a, b) => a - b);
+    return {
+      name: 'whois',
+      users: profiles,
+      queries: count,
+      p50_ms: round(percentile(sorted, 50)),
+      p95_ms: round(percentile(sorted, 95)),
+      p99_ms: round(percentile(sorted, 99)),
+      max_ms: round(sorted[sorted.length - 1]),
+      mean_ms: round(timings.reduce((a, b) => a + b, 0) / timings.length),
+      wall_ms: Math.round(wallMs),
+      seed_ms: Math.round(seedMs),
+      peak_rss_mb: Math.round(peakRss / 1024 / 1024),
+      graph_requests: 0,
+      rows_written: 0,
+      matched: outcomes.match,
+      no_match: outcomes.none,
+      p95_ms_by_kind: Object.fromEntries(
+        [...byKind].map(([kind, ms]) => [
+          kind,
+          round(
+            percentile(
+              [...ms].sort((a, b) => a - b),
+              95,
+            ),
+          ),
+        ]),
+      ),
+      target_p95_ms: 20,
+    };
+  } finally {
+    await database.stop();
+  }
+}
+
+/** EXPLAIN (ANALYZE, BUFFERS) of every statement a few searches run, to show which indexes they use. */
+async function explainSearches(url: string, scope: { sourceIds: string[] }, print: (text: string) => void) {
+  for (const text of EXPLAINED) {
+    for (const plan of await explainSearch(url, scope, text, 'explain (analyze, buffers, costs off)')) {
+      print(`--- ${JSON.stringify(text)}\n${plan.filter((l) => !/Sort Key:/.test(l)).join('\n')}\n`);
+    }
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({
+    options: { profiles: { type: 'string' }, queries: { type: 'string' }, explain: { type: 'boolean' } },
+  });
+  const result = await runWhoisBenchmark({
+    profiles: values.profiles ? Number(values.profiles) : undefined,
+    queries: values.queries ? Number(values.queries) : undefined,
+    explain: values.explain ? (text) => process.stderr.write(`${text}\n`) : undefined,
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}

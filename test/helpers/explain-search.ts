@@ -1,0 +1,39 @@
+import postgres from 'postgres';
+import type { DirectoryScope } from '../../src/directory/people.ts';
+import { searchPeople } from '../../src/directory/search.ts';
+
+/**
+ * Runs one search while recording its statements, then replays them in a transaction with EXPLAIN in
+ * front of each statement that reads profiles (after the same `set_config` guards the search sets).
+ * Returns one plan per statement, as lines.
+ */
+export async function explainSearch(
+  url: string,
+  scope: DirectoryScope,
+  text: string,
+  explain = 'explain',
+): Promise<string[][]> {
+  const captured: { query: string; parameters: unknown[] }[] = [];
+  const spy = postgres(url, {
+    max: 1,
+    onnotice: () => {},
+    debug: (_c, query, parameters) => captured.push({ query, parameters: parameters as unknown[] }),
+  });
+  const raw = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await searchPeople(spy, { scope, text });
+    return await raw.begin(async (tx) => {
+      const plans: string[][] = [];
+      for (const { query, parameters } of captured) {
+        if (/^\s*select set_config/.test(query)) await tx.unsafe(query, parameters as never[]);
+        if (!/from profiles p/.test(query)) continue;
+        const plan = await tx.unsafe(`${explain} ${query}`, parameters as never[]);
+        plans.push(plan.map((r) => String(r['QUERY PLAN'])));
+      }
+      return plans;
+    });
+  } finally {
+    await spy.end();
+    await raw.end();
+  }
+}
