@@ -72,7 +72,16 @@ export async function startEmbeddedPostgres(options: {
     persistent: options.persistent,
     // As root the server runs as the `postgres` OS user; only this option hands it the data directory.
     createPostgresUser: true,
-    initdbFlags: ['--encoding=UTF8', '--locale=C', ...(options.persistent ? [] : ['--no-sync'])],
+    // Builtin C.UTF-8 makes lower() Unicode-aware on any OS; a UTF-8 ctype lets pg_trgm index accented and
+    // non-Latin names (with ctype C it treats them as non-word characters); byte collation keeps sorting fast.
+    initdbFlags: [
+      '--encoding=UTF8',
+      '--locale-provider=builtin',
+      '--builtin-locale=C.UTF-8',
+      '--lc-ctype=C.UTF-8',
+      '--lc-collate=C',
+      ...(options.persistent ? [] : ['--no-sync']),
+    ],
     postgresFlags: [
       '-c',
       'listen_addresses=127.0.0.1',

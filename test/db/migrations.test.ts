@@ -152,3 +152,14 @@ describe('migrations', () => {
     ).rejects.toMatchObject({ code: '23514' });
   });
 });
+
+describe('the embedded server', () => {
+  it('indexes accented and non-Latin names as words', async () => {
+    const [row] = await database.sql<{ lowered: string; trigrams: number; hebrew: number }[]>`
+      select lower('ÉLODIE Ñúñez') as lowered, cardinality(show_trgm('élodie')) as trigrams,
+             cardinality(show_trgm('דוד')) as hebrew`;
+    expect(row.lowered).toBe('élodie ñúñez');
+    expect(row.trigrams).toBe(7);
+    expect(row.hebrew).toBeGreaterThan(0);
+  });
+});
