@@ -322,6 +322,21 @@ describe('application mode (admin consent)', () => {
     expect(notified).toMatchObject([{ ok: true, upn: null, request: { viewId: 'V0APP', authMode: 'application' } }]);
   });
 
+  it("asks a synced source's own tenant for consent again when reauthorizing", async () => {
+    const link = await begin({ authMode: 'application', purpose: 'reauthorize' });
+    await db.db
+      .update(sources)
+      .set({ status: 'needs_reauth', tenantId: emu.emulator.tenantId })
+      .where(eq(sources.id, link.sourceId));
+    const browser = new TestBrowser();
+    const opened = await browser.get(link.url);
+    expect(new URL(opened.location!).pathname).toBe(`/${emu.emulator.tenantId}/v2.0/adminconsent`);
+    const page = await browser.get((await browser.get(opened.location!)).location!);
+    expect(page.status, page.text).toBe(200);
+    expect(page.text).toContain('Connection restored');
+    expect((await sourceRow(link.sourceId)).status).toBe('active');
+  });
+
   it('shows a declined consent in plain words and stores nothing', async () => {
     await emu.control('POST', 'signin', { outcome: 'deny' });
     const link = await begin({ authMode: 'application' });
@@ -538,6 +553,23 @@ describe('link lifecycle', () => {
     expect(answer.status).toBe(200);
     expect(answer.text).toContain('Signed in as');
     expect(logs).toContain('could not show the sign-in result in Slack');
+  });
+
+  it('marks the browser cookie Secure when PUBLIC_URL is https', async () => {
+    const routes = azureRoutes({
+      authorization,
+      publicUrl: 'https://aad-sync.example.com',
+      logger: createLogger({ level: 'silent' }),
+      onAuthorized: async () => true,
+    });
+    listener = boltListener(routes);
+    try {
+      const opened = await new TestBrowser().get((await begin()).url);
+      expect(opened.status).toBe(302);
+      expect(opened.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Lax; Secure$/);
+    } finally {
+      listener = boltListener(routesFor(authorization));
+    }
   });
 
   it('serves the same routes from a plain Node server without path parameters', async () => {
