@@ -87,6 +87,16 @@ function boltListener(routes: Route[]): RequestListener {
 
 let authorization: ReturnType<typeof service>;
 
+/** Serves `serve` instead of the usual routes while `body` runs. */
+async function servedBy(serve: RequestListener, body: () => Promise<void>): Promise<void> {
+  listener = serve;
+  try {
+    await body();
+  } finally {
+    listener = boltListener(routesFor(authorization));
+  }
+}
+
 beforeAll(async () => {
   [db, emu] = await Promise.all([startTestDatabase(), startTestEmulator({ users: 12, groups: 2, seed: 'authflow' })]);
   server = createServer((req, res) => listener(req, res));
@@ -523,16 +533,12 @@ describe('link lifecycle', () => {
 
   it('releases a link when Microsoft cannot be reached, so reloading it works', async () => {
     const link = await begin();
-    const unreachable = service('https://127.0.0.1:9');
-    listener = boltListener(routesFor(unreachable));
-    try {
+    await servedBy(boltListener(routesFor(service('https://127.0.0.1:9'))), async () => {
       const page = await new TestBrowser().get(link.url);
       expect(page.status).toBe(502);
       expect(page.text).toContain('Reload this page in a moment to try again.');
       expect((await requestRow(link.requestId)).openedAt).toBeNull();
-    } finally {
-      listener = boltListener(routesFor(authorization));
-    }
+    });
     expect((await new TestBrowser().get(link.url)).status).toBe(302);
   });
 
@@ -562,30 +568,25 @@ describe('link lifecycle', () => {
       logger: createLogger({ level: 'silent' }),
       onAuthorized: async () => true,
     });
-    listener = boltListener(routes);
-    try {
+    await servedBy(boltListener(routes), async () => {
       const opened = await new TestBrowser().get((await begin()).url);
       expect(opened.status).toBe(302);
       expect(opened.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Lax; Secure$/);
-    } finally {
-      listener = boltListener(routesFor(authorization));
-    }
+    });
   });
 
   it('serves the same routes from a plain Node server without path parameters', async () => {
     const routes = routesFor(authorization);
-    listener = (req, res) => {
+    const plain: RequestListener = (req, res) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       const route = routes.find((r) => (r.path.includes(':') ? path.startsWith('/azure/authorize/') : r.path === path));
       if (route) route.handler(req, res);
       else res.writeHead(404).end();
     };
-    try {
+    await servedBy(plain, async () => {
       const link = await begin();
       const browser = new TestBrowser();
       expect((await browser.get(await signInAtMicrosoft(browser, link))).status).toBe(200);
-    } finally {
-      listener = boltListener(routesFor(authorization));
-    }
+    });
   });
 });
