@@ -28,6 +28,8 @@ export const RUN_MODES = ['full', 'delta', 'preview'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'held'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
+export const AUTHORIZATION_PURPOSES = ['setup', 'reauthorize'] as const;
+export type AuthorizationPurpose = (typeof AUTHORIZATION_PURPOSES)[number];
 
 const inList = (column: string, values: readonly string[]) =>
   sql.raw(`${column} in (${values.map((v) => `'${v}'`).join(', ')})`);
@@ -196,16 +198,23 @@ export const oauthRequests = pgTable(
     slackTeamId: text('slack_team_id').notNull(),
     viewId: text('view_id'),
     authMode: text('auth_mode').$type<'delegated' | 'application'>().notNull(),
+    /** Which Slack surface waits for the result: the setup wizard or the Reauthorize modal. */
+    purpose: text('purpose').$type<AuthorizationPurpose>().notNull().default('setup'),
     /** OAuth `state`, random; the callback finds the request by it. */
     state: text('state').notNull(),
-    pkceVerifier: text('pkce_verifier').notNull(),
-    nonce: text('nonce').notNull(),
+    /** Encrypted (context: the request id). Set when the link is opened; application mode has none. */
+    pkceVerifier: text('pkce_verifier'),
+    nonce: text('nonce'),
     createdAt: ts('created_at').notNull().defaultNow(),
     expiresAt: ts('expires_at').notNull(),
     openedAt: ts('opened_at'),
     consumedAt: ts('consumed_at'),
   },
-  (t) => [uniqueIndex('oauth_requests_state_uq').on(t.state), index('oauth_requests_source_idx').on(t.sourceId)],
+  (t) => [
+    uniqueIndex('oauth_requests_state_uq').on(t.state),
+    index('oauth_requests_source_idx').on(t.sourceId),
+    check('oauth_requests_purpose_check', inList('purpose', AUTHORIZATION_PURPOSES)),
+  ],
 );
 
 export type Source = typeof sources.$inferSelect;
