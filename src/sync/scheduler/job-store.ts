@@ -109,12 +109,12 @@ class OwnedMongoBackend extends MongoBackend {
 }
 
 async function connectMongo(choice: Extract<JobStoreChoice, { kind: 'mongodb' }>): Promise<MongoBackend> {
-  const where = `${redactUrl(choice.url)} (MONGODB_URL)`;
+  const shown = redactUrl(choice.url);
   let client: MongoClient;
   try {
     client = new MongoClient(choice.url, choice.clientOptions);
   } catch (error) {
-    throw new JobStoreError(`MONGODB_URL is not a usable MongoDB connection string (${where}): ${describe(error)}`);
+    throw new JobStoreError(`MONGODB_URL (${shown}) is not a usable MongoDB connection string: ${describe(error)}`);
   }
   try {
     await client.connect();
@@ -124,7 +124,7 @@ async function connectMongo(choice: Extract<JobStoreChoice, { kind: 'mongodb' }>
   } catch (error) {
     await client.close().catch(() => {});
     throw new JobStoreError(
-      `could not reach MongoDB at ${where} within ${choice.clientOptions.serverSelectionTimeoutMS} ms: ${describe(error)}. ` +
+      `could not reach MongoDB at ${shown} (MONGODB_URL) within ${choice.clientOptions.serverSelectionTimeoutMS} ms: ${describe(error)}. ` +
         'Check the address, or unset MONGODB_URL to keep scheduled jobs in PostgreSQL.',
     );
   }
