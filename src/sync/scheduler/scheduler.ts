@@ -383,19 +383,22 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       for (const [, run] of late) run.controller.abort(new Error('the app is shutting down'));
       if (late.length > 0) await Promise.race([Promise.all(late.map(([, run]) => run.completed)), sleep(abortGraceMs)]);
       const interrupted: string[] = [];
-      const abandoned = new Set<string>();
-      for (const [jobId, run] of late) {
-        if (!inFlight.has(jobId)) continue; // the runner ended the run itself once aborted
-        abandoned.add(jobId);
-        const runId = await failInterruptedRun(sql, run.sourceId, run.dispatchedAt);
-        if (runId !== undefined) interrupted.push(run.sourceId);
-        log.warn({ sourceId: run.sourceId, runId }, 'sync run interrupted by shutdown');
+      try {
+        const abandoned = new Set<string>();
+        for (const [jobId, run] of late) {
+          if (!inFlight.has(jobId)) continue; // the runner ended the run itself once aborted
+          abandoned.add(jobId);
+          const runId = await failInterruptedRun(sql, run.sourceId, run.dispatchedAt);
+          if (runId !== undefined) interrupted.push(run.sourceId);
+          log.warn({ sourceId: run.sourceId, runId }, 'sync run interrupted by shutdown');
+        }
+        await releaseLocks(current, abandoned);
+      } finally {
+        agenda = undefined;
+        await store.close();
+        // pg's pool.end() resolves before its sockets close; a database stopped right after would error on them.
+        await sleep(100);
       }
-      await releaseLocks(current, abandoned);
-      await store.close();
-      // pg's pool.end() resolves before its sockets close; a database stopped right after would error on them.
-      await sleep(100);
-      agenda = undefined;
       log.info({ completed: drained.completed, interrupted }, 'scheduler stopped');
       return { completed: drained.completed, interrupted };
     },
