@@ -17,6 +17,8 @@ export interface StagedProfile {
   employeeId: string | null;
   /** Entra object id of the manager; resolved to the manager's external id when applied. */
   managerGraphId: string | null;
+  /** The source said nothing about the manager (a delta round reports managers only when they change): keep the stored one. */
+  keepManager?: boolean;
 }
 
 export interface StagedPhoto {
@@ -76,6 +78,7 @@ const STAGE_COLUMNS = [
   'mobile_phone',
   'employee_id',
   'manager_graph_id',
+  'keep_manager',
 ] as const;
 
 const CREATE_STAGE = `
@@ -83,7 +86,8 @@ const CREATE_STAGE = `
   create temp table profile_stage (
     seq int not null, graph_id text not null, external_id text not null, first_name text not null,
     last_name text not null, display_name text not null, email text not null, job_title text, department text,
-    office text, business_phone text, mobile_phone text, employee_id text, manager_graph_id text);
+    office text, business_phone text, mobile_phone text, employee_id text, manager_graph_id text,
+    keep_manager boolean not null);
   create temp table removal_stage (graph_id text not null);
   create temp table photo_stage (graph_id text not null, content_type text, bytes bytea, etag text);`;
 
@@ -138,6 +142,7 @@ export class ProfileStage {
         p.mobilePhone,
         p.employeeId,
         p.managerGraphId,
+        p.keepManager ? 't' : 'f',
       ]);
     }
     await this.writer.write(lines, people.length);
@@ -240,10 +245,13 @@ export class ProfileStage {
   }
 
   /**
-   * Writes the staged changes in one transaction; `alsoInTransaction` runs inside it (the run record and
-   * the source's delta link), so either all of it is stored or none.
+   * Writes the staged changes in one transaction; `alsoInTransaction` runs inside it with the counts (the
+   * run record and the source's delta link), so either all of it is stored or none.
    */
-  async apply(mode: StageMode, alsoInTransaction?: (tx: Sql) => Promise<void>): Promise<ApplyResult> {
+  async apply(
+    mode: StageMode,
+    alsoInTransaction?: (tx: Sql, result: ApplyResult) => Promise<void>,
+  ): Promise<ApplyResult> {
     this.requireSealed();
     const conn = this.conn;
     await conn`begin`;
@@ -271,16 +279,16 @@ export class ProfileStage {
         from written`;
       const removed = await conn`
         update profiles set active = false, removed_at = now() where id in (${this.removalIds(mode)})`;
-      const photos = await this.applyPhotos();
-      await alsoInTransaction?.(conn);
-      await conn`commit`;
-      return {
+      const result: ApplyResult = {
         created: upserts.created,
         updated: upserts.updated,
         unchanged: upserts.staged - upserts.created - upserts.updated,
         removed: removed.count,
-        photos,
+        photos: await this.applyPhotos(),
       };
+      await alsoInTransaction?.(conn, result);
+      await conn`commit`;
+      return result;
     } catch (error) {
       await conn`rollback`.catch(() => {});
       throw error;
@@ -305,26 +313,33 @@ export class ProfileStage {
 
   /**
    * Staged people as they will be stored: the manager's Entra id becomes the manager's external id
-   * (found among the staged people first, then among the source's active profiles), and the content
-   * hash covers every stored attribute, so an unchanged person compares equal and is not rewritten.
+   * (found among the staged people first, then among the source's profiles, removed ones included; or the
+   * stored one when the source did not say), and the content hash covers every stored attribute, so an
+   * unchanged person compares equal and is not rewritten. A manager who is removed later stays referenced:
+   * readers show the manager only while that profile is active, and a manager who returns is linked again.
    */
   private resolved() {
     const conn = this.conn;
     return conn`
-      select s.graph_id, s.external_id, s.first_name, s.last_name, s.display_name, s.email, s.job_title,
-             s.department, s.office, s.business_phone, s.mobile_phone, s.employee_id,
-             coalesce(ms.external_id, mp.external_id) as manager_external_id,
-             md5(row(s.graph_id, s.first_name, s.last_name, s.display_name, s.email, s.job_title, s.department,
-                     s.office, s.business_phone, s.mobile_phone, s.employee_id,
-                     coalesce(ms.external_id, mp.external_id))::text) as content_hash
-      from profile_stage s
-      left join profile_stage ms on ms.graph_id = s.manager_graph_id
-      left join lateral (
-        select external_id from profiles
-        where ms.graph_id is null and s.manager_graph_id is not null
-          and source_id = ${this.sourceId} and graph_id = s.manager_graph_id and active
-        order by id limit 1
-      ) mp on true`;
+      with m as (
+        select s.*, case when s.keep_manager
+          then (select manager_external_id from profiles
+                where source_id = ${this.sourceId} and external_id = s.external_id)
+          else coalesce(ms.external_id, mp.external_id) end as manager_external_id
+        from profile_stage s
+        left join profile_stage ms on ms.graph_id = s.manager_graph_id
+        left join lateral (
+          select external_id from profiles
+          where ms.graph_id is null and s.manager_graph_id is not null
+            and source_id = ${this.sourceId} and graph_id = s.manager_graph_id
+          order by active desc, id desc limit 1
+        ) mp on true
+      )
+      select graph_id, external_id, first_name, last_name, display_name, email, job_title, department, office,
+             business_phone, mobile_phone, employee_id, manager_external_id,
+             md5(row(graph_id, first_name, last_name, display_name, email, job_title, department, office,
+                     business_phone, mobile_phone, employee_id, manager_external_id)::text) as content_hash
+      from m`;
   }
 
   /**

@@ -169,6 +169,15 @@ describe('ProfileStage', () => {
     expect((await profileRows())[2].manager_external_id).toBe('e-2');
   });
 
+  it('keeps the stored manager when the source did not report one', async () => {
+    await sync([person(1), person(2), person(3, { managerGraphId: 'g-1' })]);
+    const { result } = await sync([person(3, { jobTitle: 'Lead', keepManager: true })], { mode: 'delta' });
+    expect(result).toMatchObject({ updated: 1 });
+    expect((await profileRows())[2]).toMatchObject({ job_title: 'Lead', manager_external_id: 'e-1' });
+    const unchanged = await sync([person(3, { jobTitle: 'Lead', keepManager: true })], { mode: 'delta' });
+    expect(unchanged.result).toMatchObject({ updated: 0, unchanged: 1 });
+  });
+
   it('keeps the last version of a person seen twice and reports people sharing one unique identifier', async () => {
     const { sealed, result } = await sync([
       person(1, { jobTitle: 'old' }),
