@@ -148,7 +148,7 @@ class Run {
 
   constructor(
     private readonly deps: SyncDeps,
-    private readonly timing: SyncTiming,
+    timing: SyncTiming,
     private readonly request: SyncRequest,
     private readonly source: Source,
     readonly id: number,
