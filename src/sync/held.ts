@@ -46,7 +46,7 @@ async function loadHeldRun(deps: SyncDeps, runId: number) {
     .where(
       and(
         eq(syncRuns.sourceId, run.sourceId),
-        gt(syncRuns.startedAt, run.startedAt),
+        gt(syncRuns.id, run.id),
         ne(syncRuns.mode, 'preview'),
         or(eq(syncRuns.status, 'succeeded'), eq(syncRuns.status, 'held')),
       ),

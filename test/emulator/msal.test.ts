@@ -189,15 +189,13 @@ describe('authorization code with PKCE, state and nonce', () => {
     expect(wrong).toBeInstanceOf(ServerError);
     expect(wrong).toMatchObject({ errorCode: 'invalid_grant', errorNo: 50148 });
     const reused = await expectError(
-      t
-        .msal()
-        .acquireTokenByCode({
-          code,
-          scopes: SCOPES,
-          redirectUri: REDIRECT_URI,
-          codeVerifier: started.verifier,
-          nonce: started.nonce,
-        }),
+      t.msal().acquireTokenByCode({
+        code,
+        scopes: SCOPES,
+        redirectUri: REDIRECT_URI,
+        codeVerifier: started.verifier,
+        nonce: started.nonce,
+      }),
     );
     expect(reused).toMatchObject({ errorCode: 'invalid_grant', errorNo: 54005 });
   });

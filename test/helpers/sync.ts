@@ -21,8 +21,8 @@ export interface SyncFixture {
   emu: TestEmulator;
   auth: AzureAuth;
   deps: SyncDeps;
-  /** Deps whose Graph reader uses other retry settings. */
-  depsWith(options: { retry?: Partial<RetryOptions>; timing?: Partial<SyncTiming> }): SyncDeps;
+  /** Deps with other retry settings, timings, or app credentials (a wrong secret). */
+  depsWith(options: DepsOptions): SyncDeps;
   createSource(options?: SourceOptions): Promise<string>;
   /** Signs the emulator's admin in through the real authorize → code → token flow (delegated mode). */
   signIn(sourceId: string): Promise<void>;
@@ -30,6 +30,12 @@ export interface SyncFixture {
   /** Every byte of the source's profiles and photos, system columns included. */
   fingerprint(sourceId: string): Promise<string>;
   stop(): Promise<void>;
+}
+
+export interface DepsOptions {
+  retry?: Partial<RetryOptions>;
+  timing?: Partial<SyncTiming>;
+  clientSecret?: string;
 }
 
 export interface SourceOptions {
@@ -53,20 +59,23 @@ export interface ProfileRow {
 
 export async function startSyncFixture(emulatorOptions: EntraEmulatorOptions): Promise<SyncFixture> {
   const [database, emu] = await Promise.all([startTestDatabase(), startTestEmulator(emulatorOptions)]);
-  const auth = createAzureAuth(
-    {
-      clientId: emu.emulator.clientId,
-      clientSecret: emu.emulator.clientSecret,
-      authorityHost: emu.emulator.authorityHost,
-      tenantId: 'organizations',
-    },
-    createTokenCacheStore(database.db, randomBytes(32)),
-  );
-  const depsWith = (options: { retry?: Partial<RetryOptions>; timing?: Partial<SyncTiming> }): SyncDeps => ({
+  const store = createTokenCacheStore(database.db, randomBytes(32));
+  const authWith = (clientSecret: string) =>
+    createAzureAuth(
+      {
+        clientId: emu.emulator.clientId,
+        clientSecret,
+        authorityHost: emu.emulator.authorityHost,
+        tenantId: 'organizations',
+      },
+      store,
+    );
+  const auth = authWith(emu.emulator.clientSecret);
+  const depsWith = (options: DepsOptions): SyncDeps => ({
     db: database.db,
     sql: database.sql,
     readerFor: graphReaderFactory({
-      auth,
+      auth: options.clientSecret ? authWith(options.clientSecret) : auth,
       graphBaseUrl: emu.emulator.graphBaseUrl,
       retry: options.retry ?? FAST_RETRY,
     }),
