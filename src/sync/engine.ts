@@ -143,6 +143,7 @@ class Run {
   ignored: IgnoredReason[] = [];
   details: Record<string, unknown> = {};
   lost = false;
+  private expected: number | undefined;
   private readonly graph = { requests: 0, throttled: 0, failedResponses: 0 };
   private readonly report: ReturnType<typeof throttledProgress>;
 
@@ -205,6 +206,7 @@ class Run {
     scope: string,
   ): Promise<RunOutcome> {
     const grouped = groups.length > 0 && readMode === 'delta';
+    if (readMode === 'full') this.expected = await this.lastFullRead();
     const result = await readIntoStage({
       reader,
       stage,
@@ -216,7 +218,7 @@ class Run {
       knownIgnoredIds: grouped ? await this.rememberedIgnoredIds() : undefined,
       onRead: (read) => {
         this.counts.read = read;
-        this.report({ phase: 'reading', read, written: 0 });
+        this.report({ phase: 'reading', read, written: 0, expected: this.expected });
       },
     });
     if (result.needsFull) throw new RestartAsFull(result.needsFull);
@@ -338,6 +340,14 @@ class Run {
     }
     await stage.addPhotos(buffer);
     this.details.photos = { checked, failed };
+  }
+
+  /** How many people the last full read found: the progress bar's best guess of the total. */
+  private async lastFullRead(): Promise<number | undefined> {
+    const [row] = await this.deps.sql`
+      select read_count from sync_runs
+      where source_id = ${this.source.id} and status = 'succeeded' and mode = 'full' order by id desc limit 1`;
+    return row?.read_count;
   }
 
   private async activeGraphIds(): Promise<Set<string>> {
