@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConfidentialClientApplication } from '@azure/msal-node';
-import type { AuthContext, AzureSource } from './auth-context.ts';
+import type { AuthContext, AzureSource, GraphToken } from './auth-context.ts';
 import { authFailure } from './auth-errors.ts';
 import { type CallbackQuery, callbackError } from './callback-errors.ts';
 import { authorityUrl } from './endpoints.ts';
@@ -21,7 +21,9 @@ export function createAdminConsentUrl(
   ctx: AuthContext,
   input: { tenant?: string; redirectUri: string; state: string },
 ): string {
-  const tenant = input.tenant && input.tenant !== 'common' ? input.tenant : 'organizations';
+  // Microsoft's v2 consent endpoint does not take "common".
+  const wanted = input.tenant ?? ctx.app.tenantId;
+  const tenant = wanted === 'common' ? 'organizations' : wanted;
   const query = new URLSearchParams({
     client_id: ctx.app.clientId,
     scope: APPLICATION_SCOPE,
@@ -36,7 +38,7 @@ async function clientCredentialToken(
   ctx: AuthContext,
   tenantId: string,
   skipCache: boolean,
-): Promise<string> {
+): Promise<GraphToken> {
   const result = await client.acquireTokenByClientCredential({
     scopes: [APPLICATION_SCOPE],
     authority: authorityUrl(ctx.app.authorityHost, tenantId),
@@ -45,7 +47,7 @@ async function clientCredentialToken(
   if (!result?.accessToken) {
     throw new AzureError('transient', "Microsoft's sign-in service returned no token; aad-sync will try again.");
   }
-  return result.accessToken;
+  return { accessToken: result.accessToken, expiresOn: result.expiresOn };
 }
 
 /**
@@ -87,7 +89,7 @@ export async function acquireApplicationToken(
   ctx: AuthContext,
   source: AzureSource,
   forceRefresh: boolean,
-): Promise<string> {
+): Promise<GraphToken> {
   if (!source.tenantId) {
     throw new AzureError(
       'reauth_required',
@@ -97,6 +99,18 @@ export async function acquireApplicationToken(
   try {
     return await clientCredentialToken(ctx.clientFor(source.id), ctx, source.tenantId, forceRefresh);
   } catch (e) {
-    throw authFailure(e, `aad-sync's consent in tenant ${source.tenantId} no longer works`);
+    const failure = authFailure(e, `aad-sync's consent in tenant ${source.tenantId} no longer works`);
+    // After a consent that worked, "app not found in the directory" means the tenant removed the app or
+    // withdrew its consent: granting consent again (Reauthorize) is the fix, not a configuration change.
+    if (failure.detail.aadsts === '700016' || failure.detail.aadsts === '7000229') {
+      throw new AzureError(
+        'reauth_required',
+        `aad-sync is no longer consented in tenant ${source.tenantId} (AADSTS${failure.detail.aadsts}: the app was ` +
+          'removed from the tenant or its consent withdrawn): an admin must reauthorize and grant consent again.',
+        failure.detail,
+        { cause: e },
+      );
+    }
+    throw failure;
   }
 }

@@ -21,3 +21,8 @@ export interface AzureSource {
   tenantId: string | null;
   homeAccountId: string | null;
 }
+
+export interface GraphToken {
+  accessToken: string;
+  expiresOn: Date | null;
+}

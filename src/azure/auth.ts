@@ -1,6 +1,6 @@
 import type { ConfidentialClientApplication } from '@azure/msal-node';
 import { acquireApplicationToken, completeAdminConsent, createAdminConsentUrl } from './application.ts';
-import type { AuthContext, AzureSource } from './auth-context.ts';
+import type { AuthContext, AzureSource, GraphToken } from './auth-context.ts';
 import type { CallbackQuery } from './callback-errors.ts';
 import {
   type AuthorizeRequest,
@@ -13,6 +13,9 @@ import {
 import { type AppRegistration, createMsalClient } from './msal-client.ts';
 import { sourceCachePlugin } from './token-cache-plugin.ts';
 import type { TokenCacheStore } from './token-cache-store.ts';
+
+/** MSAL itself renews 5 minutes before expiry; a held token is dropped earlier so both never disagree. */
+const TOKEN_REUSE_MARGIN_MS = 10 * 60_000;
 
 export type GetToken = (options?: { forceRefresh?: boolean }) => Promise<string>;
 
@@ -53,10 +56,26 @@ export function createAzureAuth(app: AppRegistration, store: TokenCacheStore): A
     },
   };
 
-  const acquireGraphToken = (source: AzureSource, options: { forceRefresh?: boolean } = {}) =>
+  const acquire = (source: AzureSource, forceRefresh: boolean) =>
     source.authMode === 'application'
-      ? acquireApplicationToken(ctx, source, options.forceRefresh ?? false)
-      : acquireDelegatedToken(ctx, source, options.forceRefresh ?? false);
+      ? acquireApplicationToken(ctx, source, forceRefresh)
+      : acquireDelegatedToken(ctx, source, forceRefresh);
+
+  const acquireGraphToken = async (source: AzureSource, options: { forceRefresh?: boolean } = {}) =>
+    (await acquire(source, options.forceRefresh ?? false)).accessToken;
+
+  /**
+   * Holds the token between Graph requests of a run: MSAL would give the same one, but only after reading
+   * and decrypting the saved cache each time. Dropped well before expiry, and on a forced refresh.
+   */
+  const tokenProvider = (source: AzureSource): GetToken => {
+    let held: GraphToken | undefined;
+    return async ({ forceRefresh = false } = {}) => {
+      const usable = held?.expiresOn && held.expiresOn.getTime() - Date.now() > TOKEN_REUSE_MARGIN_MS;
+      if (!held || !usable || forceRefresh) held = await acquire(source, forceRefresh);
+      return held.accessToken;
+    };
+  };
 
   return {
     createAuthorizeRequest: (input) => createAuthorizeRequest(ctx, input),
@@ -64,6 +83,6 @@ export function createAzureAuth(app: AppRegistration, store: TokenCacheStore): A
     createAdminConsentUrl: (input) => createAdminConsentUrl(ctx, input),
     completeAdminConsent: (input) => completeAdminConsent(ctx, input),
     acquireGraphToken,
-    tokenProvider: (source) => (options) => acquireGraphToken(source, options),
+    tokenProvider,
   };
 }

@@ -1,5 +1,5 @@
 import { type AuthenticationResult, CryptoProvider } from '@azure/msal-node';
-import type { AuthContext, AzureSource } from './auth-context.ts';
+import type { AuthContext, AzureSource, GraphToken } from './auth-context.ts';
 import { authFailure } from './auth-errors.ts';
 import { authorityUrl } from './endpoints.ts';
 import { AzureError } from './errors.ts';
@@ -56,7 +56,9 @@ export async function createAuthorizeRequest(
       codeChallengeMethod: 'S256',
       state,
       nonce,
-      prompt: 'select_account',
+      // MSAL drops login_hint under select_account; with a hint (reauthorizing a known admin) Entra asks
+      // that account for its password instead of offering the accounts the browser knows.
+      prompt: input.loginHint ? 'login' : 'select_account',
       loginHint: input.loginHint,
     });
     return { url, state, nonce, pkceVerifier: verifier };
@@ -113,7 +115,7 @@ export async function acquireDelegatedToken(
   ctx: AuthContext,
   source: AzureSource,
   forceRefresh: boolean,
-): Promise<string> {
+): Promise<GraphToken> {
   const client = ctx.clientFor(source.id);
   const cache = client.getTokenCache();
   const homeAccountId = source.homeAccountId ?? (await ctx.store.readAccount(source.id));
@@ -131,7 +133,7 @@ export async function acquireDelegatedToken(
       authority: authorityUrl(ctx.app.authorityHost, account.tenantId),
       forceRefresh,
     });
-    return result.accessToken;
+    return { accessToken: result.accessToken, expiresOn: result.expiresOn };
   } catch (e) {
     const failure = authFailure(e);
     // MSAL drops a dead refresh token only in memory; the saved cache would offer it again next time.

@@ -1,6 +1,6 @@
 import { createGraphTransport, type GraphTransportOptions } from './graph-transport.ts';
 import type { GraphUser, GroupSummary, PhotoRequest, PhotoResult, UsersDeltaPage } from './graph-types.ts';
-import { countUsers, getGroup, groupUserMembers, searchGroups } from './groups.ts';
+import { getGroup, groupUserMembers, searchGroups } from './groups.ts';
 import { photos } from './photos.ts';
 import { usersDelta } from './users-delta.ts';
 
@@ -18,7 +18,6 @@ export interface GraphReader {
   ): AsyncGenerator<GraphUser[]>;
   getGroup(id: string): Promise<GroupSummary | null>;
   searchGroups(text: string, options?: { top?: number }): Promise<GroupSummary[]>;
-  countUsers(): Promise<number | null>;
   photos(requests: readonly PhotoRequest[]): AsyncGenerator<PhotoResult>;
 }
 
@@ -32,7 +31,6 @@ export function createGraphReader(options: GraphReaderOptions): GraphReader {
     groupUserMembers: (groupId, select, opts) => groupUserMembers(send, groupId, select, opts),
     getGroup: (id) => getGroup(send, id),
     searchGroups: (text, opts) => searchGroups(send, text, opts),
-    countUsers: () => countUsers(send),
     photos: (requests) => photos(transport, requests),
   };
 }

@@ -8,7 +8,7 @@ import {
 } from '@microsoft/microsoft-graph-client';
 import type { GetToken } from './auth.ts';
 import { graphCustomHosts, graphOrigin } from './endpoints.ts';
-import { AzureError } from './errors.ts';
+import { AzureError, type AzureErrorDetail } from './errors.ts';
 import { DEFAULT_RETRY, decideRetry, parseRetryAfter, RETRYABLE_STATUSES, type RetryOptions } from './retry-policy.ts';
 
 /**
@@ -88,6 +88,34 @@ export function graphErrorOf(body: unknown): GraphErrorBody {
   return error && typeof error === 'object' ? { code: error.code, message: error.message } : {};
 }
 
+/** A Graph answer no retry can fix, as the AzureError the product acts on. */
+function refusal(call: GraphCall, status: number, error: GraphErrorBody, detail: AzureErrorDetail): AzureError {
+  const code = error.code ?? String(status);
+  const withPath = { ...detail, path: reportPath(call.url) };
+  if (status === 401) {
+    return new AzureError(
+      'reauth_required',
+      `Microsoft Graph refused aad-sync's access token even after a refresh (${code}): an admin must reauthorize.`,
+      withPath,
+    );
+  }
+  if (status === 403) {
+    return new AzureError(
+      'app_misconfigured',
+      `Microsoft Graph refused ${call.purpose} (${code}: ${error.message ?? 'forbidden'}): aad-sync lacks a ` +
+        'permission; grant admin consent for User.Read.All, GroupMember.Read.All and ProfilePhoto.Read.All on the ' +
+        'app registration (in delegated mode the authorizing admin also needs to be able to read the directory), ' +
+        'then reauthorize.',
+      withPath,
+    );
+  }
+  return new AzureError(
+    'graph_unavailable',
+    `Microsoft Graph answered ${status} ${code} while ${call.purpose}: ${error.message ?? 'no details'}.`,
+    withPath,
+  );
+}
+
 export type GraphSend = (call: GraphCall) => Promise<GraphAnswer>;
 
 export interface GraphTransport {
@@ -123,7 +151,7 @@ export function createGraphTransport(options: GraphTransportOptions): GraphTrans
       ])
       .responseType(ResponseType.RAW);
 
-  const unavailable = (call: GraphCall, why: string, detail: AzureError['detail']) =>
+  const unavailable = (call: GraphCall, why: string, detail: AzureErrorDetail) =>
     new AzureError(
       'graph_unavailable',
       `Microsoft Graph did not answer while ${call.purpose} (${why}); aad-sync will try again at the next run.`,
@@ -157,7 +185,7 @@ export function createGraphTransport(options: GraphTransportOptions): GraphTrans
 
       let retryAfterMs: number | undefined;
       let why: string;
-      let detail: AzureError['detail'] = {};
+      let detail: AzureErrorDetail = {};
       if (response) {
         const body = await readBody(response);
         const { status } = response;
@@ -171,29 +199,7 @@ export function createGraphTransport(options: GraphTransportOptions): GraphTrans
           attempts--;
           continue;
         }
-        if (status === 401) {
-          throw new AzureError(
-            'reauth_required',
-            `Microsoft Graph refused aad-sync's access token even after a refresh (${error.code ?? 401}): an admin must reauthorize.`,
-            { ...detail, path },
-          );
-        }
-        if (status === 403) {
-          throw new AzureError(
-            'app_misconfigured',
-            `Microsoft Graph refused ${call.purpose} (${error.code ?? 403}: ${error.message ?? 'forbidden'}): ` +
-              'the app lacks a permission; grant admin consent for User.Read.All, GroupMember.Read.All and ' +
-              'ProfilePhoto.Read.All on the app registration, then reauthorize.',
-            { ...detail, path },
-          );
-        }
-        if (!RETRYABLE_STATUSES.has(status)) {
-          throw new AzureError(
-            'graph_unavailable',
-            `Microsoft Graph answered ${status} ${error.code ?? ''} while ${call.purpose}: ${error.message ?? 'no details'}.`,
-            { ...detail, path },
-          );
-        }
+        if (status === 401 || !RETRYABLE_STATUSES.has(status)) throw refusal(call, status, error, detail);
         retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
         why = status === 429 ? 'throttled with 429 Too Many Requests' : `HTTP ${status}`;
       } else {

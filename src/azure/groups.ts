@@ -3,7 +3,7 @@ import type { GraphSend } from './graph-transport.ts';
 import type { GraphUser, GroupSummary } from './graph-types.ts';
 import { odataString, pathSegment, queryString, searchClause } from './odata-query.ts';
 
-/** Groups: type-ahead search, one group by id, its transitive user members; and the tenant's user count. */
+/** Groups: type-ahead search, one group by id, its transitive user members. */
 
 const EVENTUAL = { ConsistencyLevel: 'eventual' };
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -31,8 +31,8 @@ export async function getGroup(send: GraphSend, id: string): Promise<GroupSummar
 
 /**
  * Type-ahead over the tenant's groups. `$search` matches word prefixes anywhere in the name ("mark" finds
- * "Sales & Marketing"); when Graph refuses the search text, a `startswith` filter takes over. A pasted
- * object id finds its group directly.
+ * "Sales & Marketing"); when Graph refuses the search text, or the text is symbols only, a `startswith`
+ * filter takes over. A pasted object id finds its group directly.
  */
 export async function searchGroups(
   send: GraphSend,
@@ -53,11 +53,13 @@ export async function searchGroups(
       accept,
       purpose: 'searching groups',
     });
-  if (term === '') return ((await list({})).body as Collection<GroupItem>).value?.map(summary) ?? [];
+  const groups = (answer: { body: unknown }) => (answer.body as Collection<GroupItem>).value?.map(summary) ?? [];
+  const startsWith = async () => groups(await list({ $filter: `startswith(displayName,${odataString(term)})` }));
+  if (term === '') return groups(await list({}));
+  // $search splits names into words at symbols, so text without a letter or digit can only be a prefix.
+  if (!/[\p{L}\p{N}]/u.test(term)) return startsWith();
   const searched = await list({ $search: searchClause('displayName', term) }, EVENTUAL, [400]);
-  if (searched.status !== 400) return (searched.body as Collection<GroupItem>).value?.map(summary) ?? [];
-  const filtered = await list({ $filter: `startswith(displayName,${odataString(term)})` });
-  return (filtered.body as Collection<GroupItem>).value?.map(summary) ?? [];
+  return searched.status === 400 ? startsWith() : groups(searched);
 }
 
 /**
@@ -94,19 +96,4 @@ export async function* groupUserMembers(
     yield (body.value ?? []).map(({ '@odata.type': _type, ...user }) => user as GraphUser);
     url = body['@odata.nextLink'];
   }
-}
-
-/** How many users the tenant has (`/users/$count`, an advanced query); null when Graph will not say. */
-export async function countUsers(send: GraphSend): Promise<number | null> {
-  const answer = await send({
-    method: 'GET',
-    url: '/users/$count',
-    headers: EVENTUAL,
-    accept: [400, 404],
-    purpose: 'counting users',
-  });
-  if (answer.status !== 200) return null;
-  const text = answer.body instanceof Uint8Array ? new TextDecoder().decode(answer.body) : String(answer.body);
-  const count = Number.parseInt(text.trim(), 10);
-  return Number.isFinite(count) ? count : null;
 }

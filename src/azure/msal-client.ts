@@ -1,4 +1,5 @@
 import { ConfidentialClientApplication, type ICachePlugin, LogLevel } from '@azure/msal-node';
+import type { Config } from '../config.ts';
 import { authorityUrl, knownAuthorities } from './endpoints.ts';
 
 export interface AppRegistration {
@@ -33,4 +34,17 @@ export function createMsalClient(app: AppRegistration, cachePlugin?: ICachePlugi
       },
     },
   });
+}
+
+/** The app registration from Config.azure; throws when the client id or secret is missing. */
+export function appRegistration(azure: Config['azure'], log?: AppRegistration['log']): AppRegistration {
+  const missing = [!azure.clientId && 'AZURE_CLIENT_ID', !azure.clientSecret && 'AZURE_CLIENT_SECRET'].filter(Boolean);
+  if (missing.length > 0) throw new Error(`${missing.join(' and ')} must be set to talk to Microsoft Entra ID`);
+  return {
+    clientId: azure.clientId!,
+    clientSecret: azure.clientSecret!,
+    authorityHost: azure.authorityHost,
+    tenantId: azure.tenantId,
+    log,
+  };
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { authorityUrl, graphCustomHosts, graphOrigin, knownAuthorities } from '../../src/azure/endpoints.ts';
 import { reportPath } from '../../src/azure/graph-transport.ts';
+import { appRegistration } from '../../src/azure/msal-client.ts';
 import { encodeQueryValue, odataString, pathSegment, queryString, searchClause } from '../../src/azure/odata-query.ts';
+import { parseConfig } from '../../src/config.ts';
 
 const HOSTILE = 'Sales & "Mkt" #1 100% back\\slash +plus ünï 日本 🚀 a=b;c?d';
 
@@ -60,6 +62,24 @@ describe('endpoints', () => {
     expect(authorityUrl('https://localhost:8443', 'contoso.com')).toBe('https://localhost:8443/contoso.com');
     expect(() => knownAuthorities('http://localhost:8443')).toThrow(/https/);
     expect(() => graphCustomHosts('http://localhost:8444')).toThrow(/https/);
+  });
+});
+
+describe('appRegistration', () => {
+  it('takes the app from Config.azure and names what is missing', () => {
+    const config = parseConfig({
+      AZURE_CLIENT_ID: 'app-id',
+      AZURE_CLIENT_SECRET: 's3cret',
+      AZURE_TENANT_ID: 'contoso.com',
+    });
+    expect(appRegistration(config.azure)).toEqual({
+      clientId: 'app-id',
+      clientSecret: 's3cret',
+      authorityHost: 'https://login.microsoftonline.com',
+      tenantId: 'contoso.com',
+      log: undefined,
+    });
+    expect(() => appRegistration(parseConfig({}).azure)).toThrow('AZURE_CLIENT_ID and AZURE_CLIENT_SECRET must be set');
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { APPLICATION_PERMISSIONS, REGISTERED_APPLICATION } from './auth/permissions.ts';
-import { type EmulatorReply, type EmulatorRequest, header, json, jsonBody } from './http.ts';
+import { type EmulatorReply, type EmulatorRequest, graphTimestamp, header, json, jsonBody } from './http.ts';
 import { UploadedPhoto } from './photos.ts';
 import type { EmulatorState, SignInOutcome } from './state.ts';
 import type { EmulatedGroup, EmulatedUser } from './tenant.ts';
@@ -57,7 +57,9 @@ const ROUTES: Record<string, Handler> = {
   'POST users': (state, request) => upsertUsers(state, request),
   'DELETE users/:id': (state, request, id) => {
     const permanent = request.query.get('permanent') === 'true';
-    return state.store.deleteUser(id!, permanent) ? noContent() : problem(404, `no user ${id} to delete`);
+    return state.store.deleteUser(id!, permanent, new Date(state.now()))
+      ? noContent()
+      : problem(404, `no user ${id} to delete`);
   },
   'POST users/:id/restore': (state, _request, id) =>
     state.store.restoreUser(id!) ? json(200, { restored: id }) : problem(404, `no soft-deleted user ${id}`),
@@ -242,7 +244,7 @@ function newUserDefaults(state: EmulatorState, id: string, name: string | null, 
     preferredLanguage: null,
     accountEnabled: true,
     userType: 'Member',
-    createdDateTime: new Date(state.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
+    createdDateTime: graphTimestamp(state.now()),
     deletedDateTime: null,
     managerId: null,
   };
@@ -281,7 +283,7 @@ function upsertGroups(state: EmulatorState, request: EmulatorRequest): EmulatorR
           groupTypes: [],
           visibility: null,
           membershipRule: null,
-          createdDateTime: new Date(state.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
+          createdDateTime: graphTimestamp(state.now()),
         };
     const group = store.upsertGroup({ ...defaults, ...fields, id } as Partial<EmulatedGroup> & { id: string });
     if (members) {

@@ -1,3 +1,4 @@
+import { graphTimestamp } from './http.ts';
 import {
   COMMUNITY_GROUPS,
   DEPARTMENTS,
@@ -170,7 +171,7 @@ function makeMember(
     preferredLanguage: office.preferredLanguage,
     accountEnabled: true,
     userType: 'Member',
-    createdDateTime: timestamp(CREATED_FROM + Math.floor(index * hireStep) + random.int(0, HOUR)),
+    createdDateTime: graphTimestamp(CREATED_FROM + Math.floor(index * hireStep) + random.int(0, HOUR)),
     deletedDateTime: null,
     managerId: null,
   };
@@ -202,7 +203,7 @@ function makeGuest(random: Random, index: number, upnCounts: Map<string, number>
     preferredLanguage: null,
     accountEnabled: true,
     userType: 'Guest',
-    createdDateTime: timestamp(CREATED_FROM + HISTORY_MS / 2 + index * HOUR),
+    createdDateTime: graphTimestamp(CREATED_FROM + HISTORY_MS / 2 + index * HOUR),
     deletedDateTime: null,
     managerId: null,
   };
@@ -247,8 +248,19 @@ function uniqueLocalPart(base: string, counts: Map<string, number>): string {
   return seen === 1 ? base : `${base}${seen}`;
 }
 
-/** "Zoë" → "zoe", "O'Brien" → "obrien", "Van der Berg" → "vanderberg". */
+const asciiWords = new Map<string, string>();
+
+/** "Zoë" → "zoe", "O'Brien" → "obrien", "Van der Berg" → "vanderberg" (memoised: names repeat a lot). */
 function asciiWord(word: string): string {
+  let ascii = asciiWords.get(word);
+  if (ascii === undefined) {
+    ascii = toAscii(word);
+    asciiWords.set(word, ascii);
+  }
+  return ascii;
+}
+
+function toAscii(word: string): string {
   return word
     .normalize('NFD')
     .replace(/\p{M}/gu, '')
@@ -261,10 +273,6 @@ function asciiWord(word: string): string {
 function domainCompany(domain: string): string {
   const name = domain.split('.')[0].replace(/-/g, ' ');
   return name.replace(/\b\w/g, (c) => c.toUpperCase());
-}
-
-function timestamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 // ---- groups ----
@@ -299,7 +307,7 @@ function buildGroups(
       groupTypes: unified ? ['Unified'] : kind === 'dynamic' ? ['DynamicMembership'] : [],
       visibility: unified ? (random.chance(0.7) ? 'Public' : 'Private') : null,
       membershipRule: null,
-      createdDateTime: timestamp(CREATED_FROM + created++ * 86_400_000 * 11),
+      createdDateTime: graphTimestamp(CREATED_FROM + created++ * 86_400_000 * 11),
       members: new Set(),
     };
     return { group, members: [] };
@@ -336,19 +344,21 @@ function buildGroups(
   executives.members.push(members[0], ...DEPARTMENTS.flatMap((d) => byDepartment.get(d)?.slice(0, 1) ?? []));
   const guests = [...users.values()].filter((u) => u.userType === 'Guest');
   const partners = draft('External Partners', 'Guests from partner companies.', 'security');
-  partners.members.push(...guests);
+  partners.members = guests;
   const itAdmins = draft('IT Admins', 'Administrators of the Contoso tenant.', 'security');
   itAdmins.members.push(...members.filter((u) => admins.has(u.id)));
   const contractors = draft('Contractors', 'People employed through agencies.', 'security');
-  contractors.members.push(...members.filter((u) => u.employeeType === 'Contractor'));
+  contractors.members = members.filter((u) => u.employeeType === 'Contractor');
   const alumni = draft('Alumni Network', 'Former colleagues (no members yet).', 'unified');
 
-  const offices = OFFICES.map((office) => {
-    const group = draft(`${office.city} Office`, `Everyone based in ${office.city}.`, 'dynamic');
-    group.group.membershipRule = `(user.city -eq "${office.city}")`;
-    group.members.push(...members.filter((u) => u.city === office.city));
-    return group;
-  });
+  const offices = new Map(
+    OFFICES.map((office) => {
+      const group = draft(`${office.city} Office`, `Everyone based in ${office.city}.`, 'dynamic');
+      group.group.membershipRule = `(user.city -eq "${office.city}")`;
+      return [office.city, group];
+    }),
+  );
+  for (const user of members) offices.get(user.city!)?.members.push(user);
   const randomMembers = (share: number, minimum: number) =>
     members
       .filter(() => random.chance(share))
@@ -356,16 +366,16 @@ function buildGroups(
       .concat(members.slice(1, 1 + minimum));
   const communities = COMMUNITY_GROUPS.map((name) => {
     const group = draft(name, `${name}: open to everyone.`, 'unified');
-    group.members.push(...new Set(randomMembers(0.01, 3)));
+    group.members = [...new Set(randomMembers(0.01, 3))];
     return group;
   });
   const projects: GroupDraft[] = [];
-  const fixedCount = 1 + departmentDrafts.length + nested.length + 5 + offices.length + communities.length;
+  const fixedCount = 1 + departmentDrafts.length + nested.length + 5 + offices.size + communities.length;
   for (let i = 0; fixedCount + projects.length < wanted; i++) {
     const round = Math.floor(i / PROJECT_NAMES.length);
     const name = `Project ${PROJECT_NAMES[i % PROJECT_NAMES.length]}${round > 0 ? ` ${round + 1}` : ''}`;
     const group = draft(name, `Working group for ${name}.`, 'unified');
-    group.members.push(...new Set(randomMembers(0.002, 5)));
+    group.members = [...new Set(randomMembers(0.002, 5))];
     projects.push(group);
   }
 
@@ -378,7 +388,7 @@ function buildGroups(
     itAdmins,
     contractors,
     alumni,
-    ...offices,
+    ...offices.values(),
     ...communities,
     ...projects,
   ].slice(0, Math.max(0, wanted));

@@ -43,6 +43,11 @@ export function redirect(location: string): EmulatorReply {
   return { status: 302, headers: { location, 'cache-control': 'no-store' } };
 }
 
+/** Graph's timestamp format: ISO 8601 to the second, UTC (`2019-01-07T09:54:30Z`). */
+export function graphTimestamp(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}
+
 const MAX_BODY = 10 * 1024 * 1024;
 
 export async function readRequest(message: IncomingMessage): Promise<EmulatorRequest> {

@@ -62,9 +62,21 @@ export class Random {
    * concatenation would leave a tree of fragments several times the size, for each of 100,000 users.
    */
   guid(): string {
-    const hex = (n: number) => (Math.floor(this.next() * 0x100000000) >>> 0).toString(16).padStart(8, '0').slice(-n);
-    const variant = (8 + Math.floor(this.next() * 4)).toString(16);
-    return [hex(8), hex(4), `4${hex(3)}`, `${variant}${hex(3)}`, `${hex(8)}${hex(4)}`].join('-');
+    const a = hex8(this.uint32());
+    const b = hex8(this.uint32());
+    const c = hex8(this.uint32());
+    const d = hex8(this.uint32());
+    return [
+      a,
+      b.slice(0, 4),
+      `4${b.slice(5)}`,
+      `${VARIANTS[c.charCodeAt(0) & 3]}${c.slice(1, 4)}`,
+      `${c.slice(4)}${d}`,
+    ].join('-');
+  }
+
+  private uint32(): number {
+    return Math.floor(this.next() * 4294967296) >>> 0;
   }
 }
 
@@ -89,4 +101,11 @@ function cyrb128(text: string): [number, number, number, number] {
   h3 ^= h1;
   h4 ^= h1;
   return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
+}
+
+const BYTE_HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const VARIANTS = ['8', '9', 'a', 'b'];
+
+function hex8(n: number): string {
+  return BYTE_HEX[n >>> 24] + BYTE_HEX[(n >>> 16) & 255] + BYTE_HEX[(n >>> 8) & 255] + BYTE_HEX[n & 255];
 }

@@ -1,3 +1,4 @@
+import { graphTimestamp } from './http.ts';
 import type { EmulatedPhoto } from './photos.ts';
 
 /**
@@ -156,8 +157,8 @@ export class TenantStore {
     return user;
   }
 
-  /** Soft delete (restorable; delta says `changed`) or permanent delete (delta says `deleted`). */
-  deleteUser(id: string, permanent: boolean): boolean {
+  /** Soft delete (restorable; delta says `changed`) or permanent delete (delta says `deleted`) at `when`. */
+  deleteUser(id: string, permanent: boolean, when: Date): boolean {
     const record = this.recordById.get(id.toLowerCase());
     if (!record || record.removed === 'deleted' || (record.removed === 'changed' && !permanent)) return false;
     const { user } = record;
@@ -170,7 +171,7 @@ export class TenantStore {
       for (const group of this.tenant.groups.values()) group.members.delete(user.id);
       record.removed = 'deleted';
     } else {
-      user.deletedDateTime = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      user.deletedDateTime = graphTimestamp(when.getTime());
       this.tenant.deletedUsers.set(user.id, user);
       record.removed = 'changed';
     }

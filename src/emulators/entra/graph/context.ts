@@ -1,6 +1,6 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { satisfies } from '../auth/permissions.ts';
-import { type EmulatorReply, type EmulatorRequest, header, json } from '../http.ts';
+import { type EmulatorReply, type EmulatorRequest, graphTimestamp, header, json } from '../http.ts';
 import type { EmulatorState } from '../state.ts';
 
 /**
@@ -45,7 +45,7 @@ export class GraphContext {
   }
 
   error(status: number, code: string, message: string, extra: Record<string, string> = {}): EmulatorReply {
-    const date = new Date(this.state.now()).toISOString().replace(/\.\d+Z$/, '');
+    const date = graphTimestamp(this.state.now()).slice(0, -1);
     return json(
       status,
       {
