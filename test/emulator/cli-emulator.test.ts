@@ -1,17 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { EntraEmulator } from '../../src/emulators/entra/index.ts';
 import { runCli } from '../helpers/cli.ts';
 
 /** `aad-sync emulator` as a user runs it: the real binary in a child process. */
 
-interface Announcement {
-  authorityHost: string;
-  graphBaseUrl: string;
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
-  caCertPath: string;
-  adminUpn: string;
-}
+type Announcement = Pick<
+  EntraEmulator,
+  'authorityHost' | 'graphBaseUrl' | 'tenantId' | 'clientId' | 'clientSecret' | 'caCertPath' | 'adminUpn'
+>;
 
 describe('aad-sync emulator', () => {
   it('prints its settings as JSON on the first line, serves until SIGTERM, then exits 0', async () => {

@@ -1,6 +1,6 @@
-import { type Client, GraphError, type PageCollection, PageIterator } from '@microsoft/microsoft-graph-client';
+import type { Client, PageCollection } from '@microsoft/microsoft-graph-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.ts';
+import { graphError, readAllPages, startTestEmulator, type TestEmulator } from '../helpers/emulator.ts';
 
 /** /users/delta through the unmodified Graph client: a full round, then changes made via the control API. */
 
@@ -15,12 +15,8 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await t.control('POST', 'reset');
-  await t.control('POST', 'consent', {});
-  const cca = t.msal();
-  graph = t.graph(
-    async () =>
-      (await cca.acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'] }))!.accessToken,
-  );
+  // A fresh MSAL client per test: its token cache would outlive the reset (which revokes tokens).
+  graph = await t.appGraph();
 });
 
 type DeltaUser = Record<string, unknown> & { id: string };
@@ -32,31 +28,9 @@ async function round(
 ): Promise<{ items: DeltaUser[]; deltaLink: string }> {
   const request = graph.api(url);
   if (headers) request.headers(headers);
-  const first = (await request.get()) as PageCollection;
-  const items: DeltaUser[] = [];
-  const iterator = new PageIterator(
-    graph,
-    first,
-    (item) => {
-      items.push(item as DeltaUser);
-      return true;
-    },
-    headers ? { headers } : undefined,
-  );
-  await iterator.iterate();
-  const deltaLink = iterator.getDeltaLink();
+  const { items, deltaLink } = await readAllPages<DeltaUser>(graph, (await request.get()) as PageCollection, headers);
   expect(deltaLink).toMatch(new RegExp(`^${t.emulator.graphBaseUrl}/v1\\.0/users/delta\\?\\$deltatoken=`));
   return { items, deltaLink: deltaLink! };
-}
-
-async function graphError(promise: Promise<unknown>): Promise<GraphError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GraphError) return error;
-    throw error;
-  }
-  throw new Error('expected a GraphError');
 }
 
 describe('/users/delta', () => {
@@ -158,12 +132,8 @@ describe('/users/delta', () => {
 
     const fresh = await round('/users/delta?$select=displayName');
     await t.control('POST', 'clock', { advanceSeconds: 8 * 24 * 3600 });
-    await t.control('POST', 'consent', {});
-    const cca = t.msal();
-    graph = t.graph(
-      async () =>
-        (await cca.acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'] }))!.accessToken,
-    );
+    // The clock moved past the cached token's expiry: a new client gets a new token.
+    graph = await t.appGraph();
     expect((await graphError(graph.api(fresh.deltaLink).get())).code).toBe('syncStateNotFound');
   });
 

@@ -1,6 +1,6 @@
-import { type Client, GraphError, type PageCollection, PageIterator } from '@microsoft/microsoft-graph-client';
+import type { Client, PageCollection } from '@microsoft/microsoft-graph-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.ts';
+import { graphError, readAllPages, startTestEmulator, type TestEmulator } from '../helpers/emulator.ts';
 
 /** Groups, members, photos and $batch through the unmodified Graph client. */
 
@@ -15,37 +15,9 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await t.control('POST', 'reset');
-  await t.control('POST', 'consent', {});
-  const cca = t.msal();
-  graph = t.graph(
-    async () =>
-      (await cca.acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'] }))!.accessToken,
-  );
+  // A fresh MSAL client per test: its token cache would outlive the reset (which revokes tokens).
+  graph = await t.appGraph();
 });
-
-async function graphError(promise: Promise<unknown>): Promise<GraphError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GraphError) return error;
-    throw error;
-  }
-  throw new Error('expected a GraphError');
-}
-
-async function readAll<T>(first: PageCollection, headers?: Record<string, string>): Promise<T[]> {
-  const items: T[] = [];
-  await new PageIterator(
-    graph,
-    first,
-    (item) => {
-      items.push(item as T);
-      return true;
-    },
-    headers ? { headers } : undefined,
-  ).iterate();
-  return items;
-}
 
 function groupNamed(name: string) {
   return [...t.emulator.tenant.groups.values()].find((g) => g.displayName === name)!;
@@ -108,7 +80,7 @@ describe('members', () => {
       .select(['id', 'displayName'])
       .top(999)
       .get()) as PageCollection;
-    const users = await readAll<{ id: string; '@odata.type': string }>(first);
+    const { items: users } = await readAllPages<{ id: string; '@odata.type': string }>(graph, first);
     // Everyone in a department: every member except the CEO (who is in no department), no guests.
     const expected = [...t.emulator.tenant.users.values()].filter(
       (u) => u.userType === 'Member' && u.department !== 'Executive',
@@ -123,7 +95,8 @@ describe('members', () => {
     expect([...groupNamed('Engineering').members]).toContain(platform.id);
     const guest = [...t.emulator.tenant.users.values()].find((u) => u.userType === 'Guest')!;
     await t.control('POST', `groups/${platform.id}/members`, { add: [guest.id] });
-    const users = await readAll<{ id: string }>(
+    const { items: users } = await readAllPages<{ id: string }>(
+      graph,
       (await graph
         .api(`/groups/${allStaff.id}/transitiveMembers/microsoft.graph.user`)
         .top(999)
@@ -159,12 +132,7 @@ describe('members', () => {
   });
 
   it('without User.Read.All members come back with only type and id ("limited information")', async () => {
-    await t.control('POST', 'consent', { roles: ['GroupMember.Read.All'] });
-    const cca = t.msal();
-    const limited = t.graph(
-      async () =>
-        (await cca.acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'] }))!.accessToken,
-    );
+    const limited = await t.appGraph(['GroupMember.Read.All']);
     const page = (await limited
       .api(`/groups/${groupNamed('Executives').id}/members`)
       .select(['id', 'displayName'])

@@ -1,6 +1,6 @@
-import { type Client, GraphError, type PageCollection, PageIterator } from '@microsoft/microsoft-graph-client';
+import type { Client, PageCollection } from '@microsoft/microsoft-graph-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.ts';
+import { graphError, readAllPages, startTestEmulator, type TestEmulator } from '../helpers/emulator.ts';
 
 /**
  * Graph conformance for users: the unmodified @microsoft/microsoft-graph-client against the emulator,
@@ -18,42 +18,9 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await t.control('POST', 'reset');
-  await t.control('POST', 'consent', {});
   // A fresh MSAL client per test: its token cache would outlive the reset (which revokes tokens).
-  const cca = t.msal();
-  graph = t.graph(
-    async () =>
-      (await cca.acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'] }))!.accessToken,
-  );
+  graph = await t.appGraph();
 });
-
-async function graphError(promise: Promise<unknown>): Promise<GraphError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof GraphError) return error;
-    throw error;
-  }
-  throw new Error('expected a GraphError');
-}
-
-async function readAll<T>(
-  first: PageCollection,
-  headers?: Record<string, string>,
-): Promise<{ items: T[]; iterator: PageIterator }> {
-  const items: T[] = [];
-  const iterator = new PageIterator(
-    graph,
-    first,
-    (item) => {
-      items.push(item as T);
-      return true;
-    },
-    headers ? { headers } : undefined,
-  );
-  await iterator.iterate();
-  return { items, iterator };
-}
 
 describe('/users', () => {
   it('pages 2,500 users through absolute https nextLinks with PageIterator', async () => {
@@ -64,9 +31,7 @@ describe('/users', () => {
       .get()) as PageCollection;
     expect(first.value).toHaveLength(999);
     expect(first['@odata.nextLink']).toMatch(new RegExp(`^${t.emulator.graphBaseUrl}/v1\\.0/users\\?`));
-    const { items } = await readAll<{ id: string; displayName: string; accountEnabled: boolean; jobTitle?: unknown }>(
-      first,
-    );
+    const { items } = await readAllPages<{ id: string; displayName: string; accountEnabled: boolean }>(graph, first);
     expect(items).toHaveLength(2500);
     expect(new Set(items.map((u) => u.id)).size).toBe(2500);
     expect(Object.keys(items[0]).sort()).toEqual(['accountEnabled', 'displayName', 'id', 'mail']);
@@ -110,7 +75,7 @@ describe('/users', () => {
       .select(['id'])
       .top(10)
       .get()) as PageCollection;
-    const { items } = await readAll<{ id: string }>(first);
+    const { items } = await readAllPages<{ id: string }>(graph, first);
     expect(items.map((u) => u.id).sort()).toEqual(disabled.sort());
     const ne = await graphError(graph.api('/users').filter('accountEnabled ne true').get());
     expect(ne.code).toBe('Request_UnsupportedQuery');
@@ -138,6 +103,17 @@ describe('/users', () => {
     expect(page.value).toHaveLength(1);
     // The second request was throttled and retried by the client's RetryHandler.
     expect(t.emulator.requests()['/v1.0/users']).toBe(3);
+  });
+
+  it('retries 503s from failEvery, but not 500s (as the Graph client does)', async () => {
+    await t.control('POST', 'faults', { failEvery: 2, status: 503, retryAfterSeconds: 0 });
+    await graph.api('/users').top(1).get();
+    expect((await graph.api('/users').top(1).get()).value).toHaveLength(1);
+    expect(t.emulator.requests()['/v1.0/users']).toBe(3);
+    await t.control('POST', 'faults', { failEvery: 1, status: 500 });
+    const error = await graphError(graph.api('/users').top(1).get());
+    expect(error.statusCode).toBe(500);
+    expect((await t.control('POST', 'faults', { status: 404 })).status).toBe(400);
   });
 
   it('gives up with a 429 GraphError carrying Retry-After when throttling never stops', async () => {
@@ -173,12 +149,7 @@ describe('bearer tokens', () => {
   });
 
   it('403 Authorization_RequestDenied when the token lacks the permission', async () => {
-    await t.control('POST', 'consent', { roles: ['GroupMember.Read.All'] });
-    const cca = t.msal();
-    const limited = t.graph(
-      async () =>
-        (await cca.acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'] }))!.accessToken,
-    );
+    const limited = await t.appGraph(['GroupMember.Read.All']);
     const denied = await graphError(limited.api('/users').get());
     expect(denied.statusCode).toBe(403);
     expect(denied.code).toBe('Authorization_RequestDenied');

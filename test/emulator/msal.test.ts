@@ -6,7 +6,7 @@ import {
   ServerError,
 } from '@azure/msal-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.ts';
+import { graphError, startTestEmulator, type TestEmulator } from '../helpers/emulator.ts';
 
 /**
  * Entra conformance: the unmodified @azure/msal-node against the emulator, through every flow the app
@@ -69,7 +69,7 @@ async function browse(url: string): Promise<{ status: number; location: URL | nu
 
 async function signIn(
   cca: ConfidentialClientApplication,
-  extra: { loginHint?: string } = {},
+  extra: { loginHint?: string; scopes?: string[] } = {},
 ): Promise<AuthenticationResult> {
   const started = await startSignIn(cca, extra);
   const landed = await browse(started.url);
@@ -79,7 +79,7 @@ async function signIn(
   return cca.acquireTokenByCode(
     {
       code: code!,
-      scopes: SCOPES,
+      scopes: extra.scopes ?? SCOPES,
       redirectUri: REDIRECT_URI,
       codeVerifier: started.verifier,
       state: started.state,
@@ -280,6 +280,16 @@ describe('refresh token failures', () => {
     expect(error).toMatchObject({ errorCode: 'invalid_grant', subError: 'bad_token', errorNo: 700082 });
   });
 
+  it('the authorizing admin deleted: invalid_grant AADSTS50034', async () => {
+    const cca = t.msal();
+    const result = await signIn(cca);
+    expect((await t.control('DELETE', `users/${result.account!.localAccountId}`)).status).toBe(204);
+    const error = await expectError(
+      cca.acquireTokenSilent({ account: result.account!, scopes: SCOPES, forceRefresh: true }),
+    );
+    expect(error).toMatchObject({ errorCode: 'invalid_grant', errorNo: 50034 });
+  });
+
   it('the authorizing admin disabled: invalid_grant AADSTS50057', async () => {
     const cca = t.msal();
     const result = await signIn(cca);
@@ -383,5 +393,27 @@ describe('client credentials (application mode)', () => {
     const error = await expectError(t.msal().acquireTokenByClientCredential({ scopes: appScopes, skipCache: true }));
     expect(error).toBeInstanceOf(ServerError);
     expect(error).toMatchObject({ errorCode: 'temporarily_unavailable', status: 429 });
+  });
+});
+
+describe('delegated tokens at Graph', () => {
+  it('carry the consented scopes: what they name is served, the rest is 403, /me is the signed-in admin', async () => {
+    const scopes = ['https://graph.microsoft.com/User.Read.All'];
+    const result = await signIn(t.msal(), { scopes });
+    const claims = JSON.parse(Buffer.from(result.accessToken.split('.')[1], 'base64url').toString());
+    expect(claims.scp).toBe('User.Read.All');
+    expect(claims.roles).toBeUndefined();
+    const graph = t.graph(async () => result.accessToken);
+    expect((await graph.api('/me').select(['userPrincipalName']).get()).userPrincipalName).toBe(t.emulator.adminUpn);
+    expect((await graph.api('/users').top(2).get()).value).toHaveLength(2);
+    const denied = await graphError(graph.api('/groups').get());
+    expect(denied.statusCode).toBe(403);
+    expect(denied.code).toBe('Authorization_RequestDenied');
+  });
+
+  it('/me is refused for application tokens', async () => {
+    const graph = await t.appGraph();
+    const error = await graphError(graph.api('/me').get());
+    expect(error.statusCode).toBe(400);
   });
 });

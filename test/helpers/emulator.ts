@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { ConfidentialClientApplication, type Configuration } from '@azure/msal-node';
-import { Client } from '@microsoft/microsoft-graph-client';
+import { Client, GraphError, type PageCollection, PageIterator } from '@microsoft/microsoft-graph-client';
 import { type EntraEmulator, type EntraEmulatorOptions, startEntraEmulator } from '../../src/emulators/entra/index.ts';
 
 /**
@@ -22,6 +22,11 @@ export interface TestEmulator {
   msal(overrides?: { authority?: string; clientSecret?: string; clientId?: string }): ConfidentialClientApplication;
   /** A Graph client whose token comes from `token()` on every request. */
   graph(token: () => Promise<string>): Client;
+  /**
+   * Grants application consent (with `roles`, default: the registration's) and returns a Graph client using
+   * client-credential tokens from a fresh MSAL client.
+   */
+  appGraph(roles?: string[]): Promise<Client>;
   /** Calls the control API: `control('POST', 'faults', { throttleEvery: 2 })`. */
   control(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   close(): Promise<void>;
@@ -33,7 +38,7 @@ export async function startTestEmulator(options: EntraEmulatorOptions = {}): Pro
   const host = new URL(emulator.authorityHost).host;
   const knownAuthorities = [host];
   const customHosts = new Set([new URL(emulator.graphBaseUrl).hostname]);
-  return {
+  const test: TestEmulator = {
     emulator,
     authority: `${emulator.authorityHost}/${emulator.tenantId}`,
     knownAuthorities,
@@ -62,6 +67,15 @@ export async function startTestEmulator(options: EntraEmulatorOptions = {}): Pro
         },
       });
     },
+    async appGraph(roles) {
+      const granted = await test.control('POST', 'consent', roles ? { roles } : {});
+      if (granted.status !== 200) throw new Error(`consent failed: ${JSON.stringify(granted.body)}`);
+      const cca = test.msal();
+      return test.graph(async () => {
+        const result = await cca.acquireTokenByClientCredential({ scopes: ['https://graph.microsoft.com/.default'] });
+        return result!.accessToken;
+      });
+    },
     async control(method, path, body) {
       const response = await fetch(`${emulator.graphBaseUrl}/_emulator/${path}`, {
         method,
@@ -73,6 +87,7 @@ export async function startTestEmulator(options: EntraEmulatorOptions = {}): Pro
     },
     close: () => emulator.close(),
   };
+  return test;
 }
 
 function assertTrusted(certPath: string): void {
@@ -90,4 +105,35 @@ function assertTrusted(certPath: string): void {
         '(Vitest does this in test/global-setup.ts).',
     );
   }
+}
+
+/** The GraphError a call fails with (fails the test when it succeeds or fails otherwise). */
+export async function graphError(promise: Promise<unknown>): Promise<GraphError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof GraphError) return error;
+    throw error;
+  }
+  throw new Error('expected the Graph call to fail');
+}
+
+/** Every item of a collection from its first page on, through PageIterator; also returns the deltaLink. */
+export async function readAllPages<T>(
+  client: Client,
+  first: PageCollection,
+  headers?: Record<string, string>,
+): Promise<{ items: T[]; deltaLink: string | undefined }> {
+  const items: T[] = [];
+  const iterator = new PageIterator(
+    client,
+    first,
+    (item) => {
+      items.push(item as T);
+      return true;
+    },
+    headers ? { headers } : undefined,
+  );
+  await iterator.iterate();
+  return { items, deltaLink: iterator.getDeltaLink() };
 }

@@ -3,7 +3,7 @@ import { APPLICATION_PERMISSIONS, REGISTERED_APPLICATION } from './auth/permissi
 import { type EmulatorReply, type EmulatorRequest, graphTimestamp, header, json, jsonBody } from './http.ts';
 import { UploadedPhoto } from './photos.ts';
 import type { EmulatorState, SignInOutcome } from './state.ts';
-import type { EmulatedGroup, EmulatedUser } from './tenant.ts';
+import { blankUser, type EmulatedGroup, type EmulatedUser } from './tenant.ts';
 
 /**
  * The control API under /_emulator/ (no authentication: it is a local test tool).
@@ -223,31 +223,7 @@ function newUserDefaults(state: EmulatorState, id: string, name: string | null, 
       .toLowerCase()
       .replace(/[^a-z0-9]+/g, '.')
       .replace(/^\.|\.$/g, '')}@${state.store.tenant.domain}`;
-  return {
-    id,
-    userPrincipalName: principal,
-    displayName: name ?? principal.split('@')[0],
-    givenName: null,
-    surname: null,
-    mail: null,
-    jobTitle: null,
-    department: null,
-    officeLocation: null,
-    businessPhones: [],
-    mobilePhone: null,
-    employeeId: null,
-    employeeType: null,
-    companyName: null,
-    city: null,
-    country: null,
-    usageLocation: null,
-    preferredLanguage: null,
-    accountEnabled: true,
-    userType: 'Member',
-    createdDateTime: graphTimestamp(state.now()),
-    deletedDateTime: null,
-    managerId: null,
-  };
+  return blankUser(id, principal, name ?? principal.split('@')[0], graphTimestamp(state.now()));
 }
 
 function upsertGroups(state: EmulatorState, request: EmulatorRequest): EmulatorReply {

@@ -17,7 +17,7 @@ export type Trouble =
   | { kind: 'throttle'; retryAfterSeconds: number }
   | { kind: 'fail'; status: number; retryAfterSeconds: number };
 
-export const NO_FAULTS: Faults = {
+const NO_FAULTS: Faults = {
   latencyMs: 0,
   throttleEvery: 0,
   retryAfterSeconds: 1,

@@ -12,7 +12,7 @@ import {
 } from './names.ts';
 import { GeneratedPhoto } from './photos.ts';
 import { Random } from './random.ts';
-import type { EmulatedGroup, EmulatedTenant, EmulatedUser } from './tenant.ts';
+import { blankUser, type EmulatedGroup, type EmulatedTenant, type EmulatedUser } from './tenant.ts';
 
 /**
  * Builds a deterministic tenant from a seed: a company with a CEO, department heads and a reporting tree
@@ -182,30 +182,14 @@ function makeGuest(random: Random, index: number, upnCounts: Map<string, number>
   const surname = random.pick(SURNAMES);
   const domain = random.pick(GUEST_DOMAINS);
   const mail = `${uniqueLocalPart(`${asciiWord(givenName)}.${asciiWord(surname)}`, upnCounts)}@${domain}`;
+  const upn = `${mail.replace('@', '_')}#EXT#@${INITIAL_DOMAIN}`;
+  const created = graphTimestamp(CREATED_FROM + HISTORY_MS / 2 + index * HOUR);
   return {
-    id: random.guid(),
-    userPrincipalName: `${mail.replace('@', '_')}#EXT#@${INITIAL_DOMAIN}`,
-    displayName: `${givenName} ${surname}`,
+    ...blankUser(random.guid(), upn, `${givenName} ${surname}`, created),
     givenName: random.chance(0.5) ? givenName : null,
-    surname: null,
     mail,
-    jobTitle: null,
-    department: null,
-    officeLocation: null,
-    businessPhones: [],
-    mobilePhone: null,
-    employeeId: null,
-    employeeType: null,
     companyName: random.chance(0.5) ? domainCompany(domain) : null,
-    city: null,
-    country: null,
-    usageLocation: null,
-    preferredLanguage: null,
-    accountEnabled: true,
     userType: 'Guest',
-    createdDateTime: graphTimestamp(CREATED_FROM + HISTORY_MS / 2 + index * HOUR),
-    deletedDateTime: null,
-    managerId: null,
   };
 }
 

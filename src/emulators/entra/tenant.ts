@@ -36,6 +36,40 @@ export interface EmulatedUser {
   [property: string]: unknown;
 }
 
+/** A member account with only what Entra requires; every optional property empty. */
+export function blankUser(
+  id: string,
+  userPrincipalName: string,
+  displayName: string,
+  createdDateTime: string,
+): EmulatedUser {
+  return {
+    id,
+    userPrincipalName,
+    displayName,
+    givenName: null,
+    surname: null,
+    mail: null,
+    jobTitle: null,
+    department: null,
+    officeLocation: null,
+    businessPhones: [],
+    mobilePhone: null,
+    employeeId: null,
+    employeeType: null,
+    companyName: null,
+    city: null,
+    country: null,
+    usageLocation: null,
+    preferredLanguage: null,
+    accountEnabled: true,
+    userType: 'Member',
+    createdDateTime,
+    deletedDateTime: null,
+    managerId: null,
+  };
+}
+
 export interface EmulatedGroup {
   id: string;
   displayName: string;
@@ -220,11 +254,6 @@ export class TenantStore {
     }
     const more = position < this.logSeq.length && this.logSeq[position] <= upto;
     return { changes, next: more ? position : null };
-  }
-
-  managerChangedSince(userId: string, seq: number): boolean {
-    const record = this.recordById.get(userId);
-    return record !== undefined && record.managerSeq > seq;
   }
 
   // ---- groups ----

@@ -4,7 +4,7 @@ import type { EmulatorState } from '../state.ts';
 
 /** Shapes shared by the Entra endpoints: tenant path segments, AADSTS error bodies, error redirects. */
 
-export type TenantKind = 'specific' | 'multi';
+type TenantKind = 'specific' | 'multi';
 
 /** `common` and `organizations` sign in to any work tenant (here: the one); ids and domains name ours. */
 export function resolveTenant(state: EmulatorState, segment: string): TenantKind | null {

@@ -11,7 +11,7 @@ import { GRAPH_RESOURCE, parseScopes } from './permissions.ts';
  * vs "retry" from them (reference/graph-msal.md §1.9).
  */
 
-export const ACCESS_TOKEN_SECONDS = 3599;
+const ACCESS_TOKEN_SECONDS = 3599;
 const ID_TOKEN_SECONDS = 3600;
 const REFRESH_INACTIVITY_MS = 90 * 24 * 3600 * 1000;
 const CODE_LIFETIME_MESSAGE =

@@ -16,7 +16,7 @@ export function arraySource<T>(items: readonly T[]): PageSource<T> {
   return { size: items.length, at: (position) => items[position] };
 }
 
-export function collectPage<T>(
+function collectPage<T>(
   source: PageSource<T>,
   start: number,
   limit: number,
@@ -38,7 +38,7 @@ export function collectPage<T>(
   return { items, next: null };
 }
 
-export function countMatching<T>(source: PageSource<T>, keep: (item: T) => boolean): number {
+function countMatching<T>(source: PageSource<T>, keep: (item: T) => boolean): number {
   let count = 0;
   for (let position = 0; position < source.size; position++) {
     const item = source.at(position);
@@ -66,8 +66,36 @@ export function startPosition(
   return token.p;
 }
 
-export function pageToken(context: GraphContext, resource: string, position: number): string {
+function pageToken(context: GraphContext, resource: string, position: number): string {
   return context.seal({ r: resource, p: position } satisfies PageToken);
+}
+
+export interface Listing<T> {
+  source: PageSource<T>;
+  keep: (item: T) => boolean;
+  start: number;
+  limit: number;
+  /** `$count=true`: add `@odata.count` (all matches, not just this page). */
+  count: boolean;
+  contextUrl: string;
+  /** Path of the collection under /v1.0 for `@odata.nextLink`, and the resource its `$skiptoken` is for. */
+  path: string;
+  resource: string;
+  shape: (item: T) => Record<string, unknown>;
+}
+
+/** One page of a Graph collection in Graph's envelope. */
+export function listPage<T>(context: GraphContext, listing: Listing<T>): EmulatorReply {
+  const page = collectPage(listing.source, listing.start, listing.limit, listing.keep);
+  const body: Record<string, unknown> = { '@odata.context': listing.contextUrl };
+  if (listing.count) body['@odata.count'] = countMatching(listing.source, listing.keep);
+  if (page.next !== null) {
+    body['@odata.nextLink'] = context.link(listing.path, ['$skiptoken'], {
+      $skiptoken: pageToken(context, listing.resource, page.next),
+    });
+  }
+  body.value = page.items.map(listing.shape);
+  return context.ok(body);
 }
 
 /** Runs a parser that may throw FilterError, turning it into Graph's 400. */

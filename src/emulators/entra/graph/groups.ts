@@ -1,6 +1,6 @@
 import type { EmulatorReply } from '../http.ts';
 import type { EmulatedGroup, EmulatedUser } from '../tenant.ts';
-import { arraySource, collectPage, countMatching, isReply, pageToken, startPosition } from './collection.ts';
+import { arraySource, isReply, listPage, startPosition } from './collection.ts';
 import type { GraphContext } from './context.ts';
 import type { FilterRules } from './filter.ts';
 import { GROUP_SHAPE, context as odataContext, readQuery, resolveSelect, USER_SHAPE, view } from './odata.ts';
@@ -41,19 +41,17 @@ export function listGroups(context: GraphContext): EmulatorReply {
   const start = startPosition(context, query.skiptoken, 'groups');
   if (isReply(start)) return start;
 
-  const source = arraySource([...context.state.store.tenant.groups.values()]);
-  const page = collectPage(source, start, query.top ?? DEFAULT_PAGE, keep);
-  const body: Record<string, unknown> = {
-    '@odata.context': odataContext(context.base, 'groups', query.select && select),
-  };
-  if (query.count) body['@odata.count'] = countMatching(source, keep);
-  if (page.next !== null) {
-    body['@odata.nextLink'] = context.link('groups', ['$skiptoken'], {
-      $skiptoken: pageToken(context, 'groups', page.next),
-    });
-  }
-  body.value = page.items.map((group) => view(group, GROUP_SHAPE, select));
-  return context.ok(body);
+  return listPage(context, {
+    source: arraySource([...context.state.store.tenant.groups.values()]),
+    keep,
+    start,
+    limit: query.top ?? DEFAULT_PAGE,
+    count: query.count,
+    contextUrl: odataContext(context.base, 'groups', query.select && select),
+    path: 'groups',
+    resource: 'groups',
+    shape: (group) => view(group, GROUP_SHAPE, select),
+  });
 }
 
 export function getGroup(context: GraphContext, id: string): EmulatorReply {
@@ -131,27 +129,35 @@ export function listMembers(
     if (castType !== null && castType !== (isGroup ? 'microsoft.graph.group' : 'microsoft.graph.user')) return false;
     return keepUser(member);
   };
-  const source = { size: ids.length, at: (position: number) => resolve(ids[position]) };
-  const page = collectPage(source, start, query.top ?? DEFAULT_PAGE, wanted);
   // Without permission to read users, Graph still lists them but with nothing beyond type and id.
   const fullUsers = context.has(USER_READ);
-  const body: Record<string, unknown> = {
-    '@odata.context': `${context.base}/v1.0/$metadata#${castType === 'microsoft.graph.user' ? 'users' : castType === 'microsoft.graph.group' ? 'groups' : 'directoryObjects'}`,
-  };
-  if (query.count) body['@odata.count'] = countMatching(source, wanted);
-  if (page.next !== null) {
-    body['@odata.nextLink'] = context.link(`groups/${group.id}/${relation}${cast ? `/${cast}` : ''}`, ['$skiptoken'], {
-      $skiptoken: pageToken(context, resource, page.next),
-    });
-  }
-  body.value = page.items.map((member) => {
-    if (member.members instanceof Set)
-      return { '@odata.type': '#microsoft.graph.group', ...view(member as EmulatedGroup, GROUP_SHAPE, selects.group) };
-    const shaped = view(member as EmulatedUser, USER_SHAPE, selects.user);
-    if (!fullUsers) for (const key of Object.keys(shaped)) if (key !== 'id') shaped[key] = null;
-    return { '@odata.type': '#microsoft.graph.user', ...shaped };
+  const entitySet =
+    castType === 'microsoft.graph.user'
+      ? 'users'
+      : castType === 'microsoft.graph.group'
+        ? 'groups'
+        : 'directoryObjects';
+  return listPage(context, {
+    source: { size: ids.length, at: (position: number) => resolve(ids[position]) },
+    keep: wanted,
+    start,
+    limit: query.top ?? DEFAULT_PAGE,
+    count: query.count,
+    contextUrl: `${context.base}/v1.0/$metadata#${entitySet}`,
+    path: `groups/${group.id}/${relation}${cast ? `/${cast}` : ''}`,
+    resource,
+    shape: (member) => {
+      if (member.members instanceof Set) {
+        return {
+          '@odata.type': '#microsoft.graph.group',
+          ...view(member as EmulatedGroup, GROUP_SHAPE, selects.group),
+        };
+      }
+      const shaped = view(member as EmulatedUser, USER_SHAPE, selects.user);
+      if (!fullUsers) for (const key of Object.keys(shaped)) if (key !== 'id') shaped[key] = null;
+      return { '@odata.type': '#microsoft.graph.user', ...shaped };
+    },
   });
-  return context.ok(body);
 }
 
 /**

@@ -78,7 +78,7 @@ export function readQuery(context: GraphContext, allowed: readonly string[]): OD
   };
 }
 
-export const USER_DEFAULT = [
+const USER_DEFAULT = [
   'businessPhones',
   'displayName',
   'givenName',
@@ -133,7 +133,7 @@ const USER_MORE = [
 
 const USER_COLLECTIONS = new Set(['businessPhones', 'imAddresses', 'otherMails', 'proxyAddresses']);
 
-export const GROUP_DEFAULT = [
+const GROUP_DEFAULT = [
   'id',
   'createdDateTime',
   'deletedDateTime',

@@ -19,7 +19,7 @@ interface Route {
   handle: (context: GraphContext) => EmulatorReply | Promise<EmulatorReply>;
 }
 
-export function matchGraph(path: string): Route {
+function matchGraph(path: string): Route {
   const segments = path
     .replace(/^\/v1\.0\/?/i, '')
     .split('/')

@@ -1,14 +1,6 @@
 import type { EmulatorReply } from '../http.ts';
 import type { EmulatedUser } from '../tenant.ts';
-import {
-  collectPage,
-  countMatching,
-  isReply,
-  type PageSource,
-  pageToken,
-  parseOr400,
-  startPosition,
-} from './collection.ts';
+import { isReply, listPage, parseOr400, startPosition } from './collection.ts';
 import type { GraphContext } from './context.ts';
 import { type FilterRules, type Predicate, parseFilter } from './filter.ts';
 import { type ODataQuery, context as odataContext, readQuery, resolveSelect, USER_SHAPE, view } from './odata.ts';
@@ -88,19 +80,17 @@ export function listUsers(context: GraphContext): EmulatorReply {
   if (isReply(start)) return start;
 
   const { store } = context.state;
-  const source: PageSource<EmulatedUser> = { size: store.userSlots, at: (p) => store.userAt(p) };
-  const page = collectPage(source, start, query.top ?? DEFAULT_PAGE, keep);
-  const body: Record<string, unknown> = {
-    '@odata.context': odataContext(context.base, 'users', query.select && select),
-  };
-  if (query.count) body['@odata.count'] = countMatching(source, keep);
-  if (page.next !== null) {
-    body['@odata.nextLink'] = context.link('users', ['$skiptoken'], {
-      $skiptoken: pageToken(context, 'users', page.next),
-    });
-  }
-  body.value = page.items.map((user) => withManager(context, view(user, USER_SHAPE, select), user, expand));
-  return context.ok(body);
+  return listPage<EmulatedUser>(context, {
+    source: { size: store.userSlots, at: (p) => store.userAt(p) },
+    keep,
+    start,
+    limit: query.top ?? DEFAULT_PAGE,
+    count: query.count,
+    contextUrl: odataContext(context.base, 'users', query.select && select),
+    path: 'users',
+    resource: 'users',
+    shape: (user) => withManager(context, view(user, USER_SHAPE, select), user, expand),
+  });
 }
 
 export function getUser(context: GraphContext, id: string, self: boolean): EmulatorReply {
