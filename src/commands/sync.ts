@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { createAzureAuth, createTokenCacheStore } from '../azure/index.ts';
+import { appRegistration, createAzureAuth, createTokenCacheStore } from '../azure/index.ts';
 import { type CommandContext, parseCommandArgs, UsageError } from '../cli.ts';
 import { loadConfig, processFacts } from '../config.ts';
 import { openDatabase } from '../db/open.ts';
@@ -42,18 +42,14 @@ export async function run(ctx: CommandContext): Promise<number> {
       if (error instanceof SourceChoiceError) throw new UsageError(error.message);
       throw error;
     }
-    const auth = createAzureAuth(
-      {
-        clientId: config.azure.clientId!,
-        clientSecret: config.azure.clientSecret!,
-        authorityHost: config.azure.authorityHost,
-        tenantId: config.azure.tenantId,
-      },
-      createTokenCacheStore(db, config.encryptionKey!),
-    );
     // A terminal run logs only what needs attention; LOG_LEVEL=debug shows everything.
     const verbose = config.logLevel === 'debug' || config.logLevel === 'trace';
     const logger = createLogger({ level: verbose ? config.logLevel : 'warn', destination: ctx.stderr });
+    const auth = createAzureAuth(
+      // MSAL warns about normal client-credential answers (no client_info): only worth showing when debugging.
+      appRegistration(config.azure, verbose ? (level, message) => logger[level]({ msal: message }, 'MSAL') : undefined),
+      createTokenCacheStore(db, config.encryptionKey!),
+    );
     const display = progressDisplay(ctx.stdout, processFacts().isTty);
     const started = Date.now();
     const outcome = await runSync(
@@ -86,7 +82,10 @@ function summary(outcome: RunOutcome, ms: number): string {
   switch (outcome.status) {
     case 'succeeded': {
       const verb = outcome.mode === 'preview' ? 'Preview (nothing written)' : `Sync succeeded (${outcome.mode})`;
-      const ignored = outcome.ignored.length > 0 ? `; ignored: ${outcome.ignored.map((r) => `${r.count} ${r.reason}`).join(', ')}` : '';
+      const ignored =
+        outcome.ignored.length > 0
+          ? `; ignored: ${outcome.ignored.map((r) => `${r.count} ${r.reason}`).join(', ')}`
+          : '';
       return (
         `${verb} in ${seconds} s: ${c.read} read, ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ` +
         `${c.removed} removed, ${c.ignored} ignored, ${c.photos} photos${ignored}.`

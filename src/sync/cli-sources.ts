@@ -45,6 +45,8 @@ export async function chooseSource(db: Db, sourceId: string | undefined): Promis
       'No Entra ID connection yet: connect one in Slack with /aad setup, or register a tenant with --register-tenant <tenant id>.',
     );
   }
-  const list = all.map((s) => `  ${s.id}  team ${s.slackTeamId}, tenant ${s.tenantId ?? '(not authorized)'}, ${s.status}`);
+  const list = all.map(
+    (s) => `  ${s.id}  team ${s.slackTeamId}, tenant ${s.tenantId ?? '(not authorized)'}, ${s.status}`,
+  );
   throw new SourceChoiceError(`Several sources exist; choose one with --source:\n${list.join('\n')}`);
 }

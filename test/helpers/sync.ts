@@ -57,9 +57,13 @@ export interface ProfileRow {
   active: boolean;
 }
 
-export async function startSyncFixture(emulatorOptions: EntraEmulatorOptions): Promise<SyncFixture> {
+export async function startSyncFixture(
+  emulatorOptions: EntraEmulatorOptions,
+  /** The key token caches are sealed with; a CLI child given the same ENCRYPTION_KEY can open them. */
+  encryptionKey: Buffer = randomBytes(32),
+): Promise<SyncFixture> {
   const [database, emu] = await Promise.all([startTestDatabase(), startTestEmulator(emulatorOptions)]);
-  const store = createTokenCacheStore(database.db, randomBytes(32));
+  const store = createTokenCacheStore(database.db, encryptionKey);
   const authWith = (clientSecret: string) =>
     createAzureAuth(
       {

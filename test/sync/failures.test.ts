@@ -53,15 +53,12 @@ describe('authorization failures', () => {
     await expectUntouched(synced, 'needs_reauth');
   });
 
-  // Entra answers a withdrawn application consent with AADSTS700016 ("app not found in the tenant"), which
-  // the Azure layer reports as app_misconfigured: its message asks for the consent again.
-  it('withdrawn application consent fails with app_misconfigured, asking for consent', async () => {
+  it('withdrawn application consent fails with reauth_required', async () => {
     const synced = await syncedSource({ authMode: 'application' });
     await f.emu.control('POST', 'revoke');
     const outcome = await sync(synced.sourceId);
-    expect(outcome).toMatchObject({ status: 'failed', errorCode: 'app_misconfigured' });
-    expect(outcome.errorMessage).toMatch(/consent/);
-    await expectUntouched(synced, 'failing');
+    expect(outcome, outcome.errorMessage).toMatchObject({ status: 'failed', errorCode: 'reauth_required' });
+    await expectUntouched(synced, 'needs_reauth');
   });
 
   it('a wrong client secret fails with app_misconfigured', async () => {
