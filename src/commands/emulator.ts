@@ -1,5 +1,86 @@
-import { type CommandContext, NotBuiltError } from '../cli.ts';
+import { type CommandContext, parseCommandArgs, UsageError } from '../cli.ts';
+import { DEFAULT_GROUPS, DEFAULT_SEED, DEFAULT_USERS, startEntraEmulator } from '../emulators/entra/index.ts';
 
-export async function run(_ctx: CommandContext): Promise<number> {
-  throw new NotBuiltError('not built yet (issue 3); this command arrives when that issue lands.');
+/**
+ * `aad-sync emulator`: the Entra ID + Graph emulator on its own, for trying the app by hand or pointing a
+ * second process at it. The first stdout line is JSON a script can parse; it runs until SIGINT/SIGTERM.
+ */
+
+const DEFAULT_PORT = 8443;
+const MAX_USERS = 1_000_000;
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const { values } = parseCommandArgs(ctx.args, {
+    port: { type: 'string' },
+    users: { type: 'string' },
+    groups: { type: 'string' },
+    seed: { type: 'string' },
+    'latency-ms': { type: 'string' },
+    'redirect-uri': { type: 'string', multiple: true },
+  });
+  const port = whole(values.port, 'port', DEFAULT_PORT, 0, 65535);
+  const users = whole(values.users, 'users', DEFAULT_USERS, 1, MAX_USERS);
+  const groups = whole(values.groups, 'groups', DEFAULT_GROUPS, 0, 10_000);
+  const latencyMs = whole(values['latency-ms'], 'latency-ms', 0, 0, 60_000);
+  const redirectUris = (values['redirect-uri'] ?? []).map(checkRedirectUri);
+
+  let emulator: Awaited<ReturnType<typeof startEntraEmulator>>;
+  try {
+    emulator = await startEntraEmulator({
+      port,
+      users,
+      groups,
+      seed: values.seed ?? DEFAULT_SEED,
+      latencyMs,
+      redirectUris,
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      ctx.stderr.write(`aad-sync emulator: port ${port} is in use; choose another with --port (0 picks a free one).\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const { authorityHost, graphBaseUrl, tenantId, clientId, clientSecret, caCertPath, adminUpn } = emulator;
+  ctx.stdout.write(
+    `${JSON.stringify({ authorityHost, graphBaseUrl, tenantId, clientId, clientSecret, caCertPath, adminUpn, users, groups })}\n`,
+  );
+  ctx.stderr.write(
+    [
+      `Entra ID + Microsoft Graph emulator on ${graphBaseUrl} (tenant ${tenantId}, ${users} users, ${groups} groups).`,
+      `Trust its certificate: NODE_EXTRA_CA_CERTS=${caCertPath}`,
+      `Point the app at it: AZURE_AUTHORITY_HOST=${authorityHost} GRAPH_BASE_URL=${graphBaseUrl} AZURE_TENANT_ID=${tenantId} AZURE_CLIENT_ID=${clientId} AZURE_CLIENT_SECRET=<clientSecret above>`,
+      `Signs in ${adminUpn} (Global Administrator) unless told otherwise: POST ${graphBaseUrl}/_emulator/signin`,
+      'Stop with Ctrl-C.',
+      '',
+    ].join('\n'),
+  );
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await emulator.close();
+  return 0;
+}
+
+function whole(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${raw}".`);
+  }
+  return value;
+}
+
+function checkRedirectUri(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--redirect-uri must be an absolute URL, not "${raw}".`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new UsageError(`--redirect-uri must be http(s), not "${raw}".`);
+  return raw;
 }

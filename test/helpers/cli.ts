@@ -16,7 +16,14 @@ export interface CliResult {
  */
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    timeoutMs?: number;
+    /** Sends SIGTERM when aborted: for commands that run until stopped (`emulator`, `serve`). */
+    signal?: AbortSignal;
+    onStdout?: (text: string) => void;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -28,7 +35,9 @@ export function runCli(
     let stderr = '';
     child.stdout.on('data', (d) => {
       stdout += d;
+      options.onStdout?.(stdout);
     });
+    options.signal?.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
     child.stderr.on('data', (d) => {
       stderr += d;
     });

@@ -1,0 +1,88 @@
+import type { ConfidentialClientApplication } from '@azure/msal-node';
+import { acquireApplicationToken, completeAdminConsent, createAdminConsentUrl } from './application.ts';
+import type { AuthContext, AzureSource, GraphToken } from './auth-context.ts';
+import type { CallbackQuery } from './callback-errors.ts';
+import {
+  type AuthorizeRequest,
+  acquireDelegatedToken,
+  createAuthorizeRequest,
+  type RedeemInput,
+  redeemAuthorizationCode,
+  type SignedInAdmin,
+} from './delegated.ts';
+import { type AppRegistration, createMsalClient } from './msal-client.ts';
+import { sourceCachePlugin } from './token-cache-plugin.ts';
+import type { TokenCacheStore } from './token-cache-store.ts';
+
+/** MSAL itself renews 5 minutes before expiry; a held token is dropped earlier so both never disagree. */
+const TOKEN_REUSE_MARGIN_MS = 10 * 60_000;
+
+export type GetToken = (options?: { forceRefresh?: boolean }) => Promise<string>;
+
+/** Everything the rest of the product asks of Microsoft's identity platform. Errors are AzureErrors. */
+export interface AzureAuth {
+  createAuthorizeRequest(input: { redirectUri: string; loginHint?: string }): Promise<AuthorizeRequest>;
+  redeemAuthorizationCode(input: RedeemInput): Promise<SignedInAdmin>;
+  createAdminConsentUrl(input: { tenant?: string; redirectUri: string; state: string }): string;
+  completeAdminConsent(input: { sourceId: string; query: CallbackQuery; expectedState: string }): Promise<{
+    tenantId: string;
+  }>;
+  /** A Graph access token for the source, from cache when still valid; `forceRefresh` gets a new one. */
+  acquireGraphToken(source: AzureSource, options?: { forceRefresh?: boolean }): Promise<string>;
+  /** `acquireGraphToken` bound to a source, in the shape the Graph reader takes. */
+  tokenProvider(source: AzureSource): GetToken;
+}
+
+export function createAzureAuth(app: AppRegistration, store: TokenCacheStore): AzureAuth {
+  // One client per source keeps MSAL's discovery result and its throttling memory between calls;
+  // the cache itself is reloaded from the database on every access.
+  const clients = new Map<string, ConfidentialClientApplication>();
+  let urlClient: ConfidentialClientApplication | undefined;
+  const ctx: AuthContext = {
+    app,
+    store,
+    clientFor(sourceId) {
+      let client = clients.get(sourceId);
+      if (!client) {
+        client = createMsalClient(app, sourceCachePlugin(store, sourceId));
+        clients.set(sourceId, client);
+      }
+      return client;
+    },
+    freshClientFor: (sourceId) => createMsalClient(app, sourceCachePlugin(store, sourceId, { startEmpty: true })),
+    urlClient() {
+      urlClient ??= createMsalClient(app);
+      return urlClient;
+    },
+  };
+
+  const acquire = (source: AzureSource, forceRefresh: boolean) =>
+    source.authMode === 'application'
+      ? acquireApplicationToken(ctx, source, forceRefresh)
+      : acquireDelegatedToken(ctx, source, forceRefresh);
+
+  const acquireGraphToken = async (source: AzureSource, options: { forceRefresh?: boolean } = {}) =>
+    (await acquire(source, options.forceRefresh ?? false)).accessToken;
+
+  /**
+   * Holds the token between Graph requests of a run: MSAL would give the same one, but only after reading
+   * and decrypting the saved cache each time. Dropped well before expiry, and on a forced refresh.
+   */
+  const tokenProvider = (source: AzureSource): GetToken => {
+    let held: GraphToken | undefined;
+    return async ({ forceRefresh = false } = {}) => {
+      const usable = held?.expiresOn && held.expiresOn.getTime() - Date.now() > TOKEN_REUSE_MARGIN_MS;
+      if (!held || !usable || forceRefresh) held = await acquire(source, forceRefresh);
+      return held.accessToken;
+    };
+  };
+
+  return {
+    createAuthorizeRequest: (input) => createAuthorizeRequest(ctx, input),
+    redeemAuthorizationCode: (input) => redeemAuthorizationCode(ctx, input),
+    createAdminConsentUrl: (input) => createAdminConsentUrl(ctx, input),
+    completeAdminConsent: (input) => completeAdminConsent(ctx, input),
+    acquireGraphToken,
+    tokenProvider,
+  };
+}

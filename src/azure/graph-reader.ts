@@ -1,0 +1,36 @@
+import { createGraphTransport, type GraphTransportOptions } from './graph-transport.ts';
+import type { GraphUser, GroupSummary, PhotoRequest, PhotoResult, UsersDeltaPage } from './graph-types.ts';
+import { getGroup, groupUserMembers, searchGroups } from './groups.ts';
+import { photos } from './photos.ts';
+import { usersDelta } from './users-delta.ts';
+
+/**
+ * Read-only access to one tenant's directory through Microsoft Graph. Collections stream page by page
+ * (async generators), so a run never holds the tenant in memory. Failures are AzureErrors (plus
+ * DeltaExpiredError from `usersDelta`).
+ */
+export interface GraphReader {
+  usersDelta(input: { select: readonly string[]; deltaLink?: string }): AsyncGenerator<UsersDeltaPage>;
+  groupUserMembers(
+    groupId: string,
+    select: readonly string[],
+    options?: { groupName?: string },
+  ): AsyncGenerator<GraphUser[]>;
+  getGroup(id: string): Promise<GroupSummary | null>;
+  searchGroups(text: string, options?: { top?: number }): Promise<GroupSummary[]>;
+  photos(requests: readonly PhotoRequest[]): AsyncGenerator<PhotoResult>;
+}
+
+export type GraphReaderOptions = GraphTransportOptions;
+
+export function createGraphReader(options: GraphReaderOptions): GraphReader {
+  const transport = createGraphTransport(options);
+  const { send } = transport;
+  return {
+    usersDelta: (input) => usersDelta(send, input),
+    groupUserMembers: (groupId, select, opts) => groupUserMembers(send, groupId, select, opts),
+    getGroup: (id) => getGroup(send, id),
+    searchGroups: (text, opts) => searchGroups(send, text, opts),
+    photos: (requests) => photos(transport, requests),
+  };
+}

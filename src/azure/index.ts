@@ -1,0 +1,15 @@
+/** The Azure layer's public surface: MSAL sign-in and tokens, the Graph reader, errors, permissions. */
+
+export { type AzureAuth, createAzureAuth, type GetToken } from './auth.ts';
+export type { AzureSource, GraphToken } from './auth-context.ts';
+export { type AuthErrorKind, authFailure, classifyAuthError } from './auth-errors.ts';
+export { type CallbackQuery, callbackError } from './callback-errors.ts';
+export type { AuthorizeRequest, RedeemInput, SignedInAdmin } from './delegated.ts';
+export { AzureError, type AzureErrorCode, type AzureErrorDetail, DeltaExpiredError } from './errors.ts';
+export { createGraphReader, type GraphReader, type GraphReaderOptions } from './graph-reader.ts';
+export type { GraphRequestReport } from './graph-transport.ts';
+export type { GraphUser, GroupSummary, PhotoRequest, PhotoResult, RemovedUser, UsersDeltaPage } from './graph-types.ts';
+export { type AppRegistration, appRegistration } from './msal-client.ts';
+export * from './permissions.ts';
+export { DEFAULT_RETRY, type RetryOptions } from './retry-policy.ts';
+export { createTokenCacheStore, type TokenCacheStore } from './token-cache-store.ts';

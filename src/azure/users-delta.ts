@@ -1,0 +1,78 @@
+import { AzureError, DeltaExpiredError } from './errors.ts';
+import type { GraphSend } from './graph-transport.ts';
+import { graphErrorOf } from './graph-transport.ts';
+import type { GraphUser, RemovedUser, UsersDeltaPage } from './graph-types.ts';
+import { queryString } from './odata-query.ts';
+
+/**
+ * `/users/delta`, one page at a time: a full read (no delta link) or the changes since `deltaLink`.
+ * `manager` is always selected so that `manager@delta` reports each user's manager.
+ */
+
+type DeltaItem = Record<string, unknown> & {
+  id: string;
+  '@removed'?: { reason?: string };
+  'manager@delta'?: unknown;
+};
+
+interface DeltaBody {
+  value?: DeltaItem[];
+  '@odata.nextLink'?: string;
+  '@odata.deltaLink'?: string;
+}
+
+/** Graph's codes for a delta token it no longer knows (7-day expiry) or a requested resync. */
+const EXPIRED_CODES = /^(syncStateNotFound|resyncRequired|syncStateInvalid)$/i;
+
+function managerIdOf(value: unknown): string | null | undefined {
+  if (value === undefined) return undefined;
+  const entries = (Array.isArray(value) ? value : [value]) as { id?: string; '@removed'?: unknown }[];
+  const current = entries.find((entry) => entry && typeof entry.id === 'string' && !entry['@removed']);
+  return current?.id ?? null;
+}
+
+function toUser(item: DeltaItem): GraphUser {
+  const { 'manager@delta': managerDelta, ...rest } = item;
+  const user: GraphUser = { ...rest, id: item.id };
+  for (const key of Object.keys(user)) if (key.startsWith('@odata.')) delete user[key];
+  const managerId = managerIdOf(managerDelta);
+  if (managerId !== undefined) user.managerId = managerId;
+  return user;
+}
+
+export async function* usersDelta(
+  send: GraphSend,
+  input: { select: readonly string[]; deltaLink?: string },
+): AsyncGenerator<UsersDeltaPage> {
+  const select = [...new Set(['id', ...input.select, 'manager'])].join(',');
+  let url: string | undefined = input.deltaLink ?? `/users/delta${queryString({ $select: select })}`;
+  while (url) {
+    const answer = await send({ method: 'GET', url, accept: [400, 410], purpose: 'reading users' });
+    if (answer.status === 410 || answer.status === 400) {
+      const code = graphErrorOf(answer.body).code;
+      if (answer.status === 410 || (code && EXPIRED_CODES.test(code))) throw new DeltaExpiredError(answer.status, code);
+      const message = graphErrorOf(answer.body).message ?? 'no details';
+      throw new AzureError(
+        'graph_unavailable',
+        `Microsoft Graph rejected the users query (400 ${code ?? ''}): ${message}`,
+        {
+          status: 400,
+          graphCode: code,
+          path: '/users/delta',
+        },
+      );
+    }
+    const body = answer.body as DeltaBody;
+    const users: GraphUser[] = [];
+    const removed: RemovedUser[] = [];
+    for (const item of body.value ?? []) {
+      if (item['@removed']) {
+        removed.push({ id: item.id, reason: item['@removed'].reason === 'deleted' ? 'deleted' : 'changed' });
+      } else {
+        users.push(toUser(item));
+      }
+    }
+    url = body['@odata.nextLink'];
+    yield { users, removed, deltaLink: url ? undefined : body['@odata.deltaLink'] };
+  }
+}

@@ -1,0 +1,185 @@
+import { type EmulatorReply, header } from '../http.ts';
+import type { EmulatedUser } from '../tenant.ts';
+import { isReply } from './collection.ts';
+import type { GraphContext } from './context.ts';
+import { readQuery, resolveSelect, USER_SHAPE, view } from './odata.ts';
+import { USER_READ } from './users.ts';
+
+/**
+ * GET /users/delta. A round is the initial listing (or the changes since the last deltaLink) read page
+ * by page through `@odata.nextLink`; its last page carries `@odata.deltaLink` for the next round. Tokens
+ * hold the round's boundaries in the change log, so a page costs its size, not the tenant's.
+ *
+ * Like Graph: query options belong to the first request only (they travel inside the tokens); `$top` is
+ * ignored; pages hold at most 200 users (`Prefer: odata.maxpagesize=N` may ask for fewer); tokens older
+ * than 7 days, from before a reset or /_emulator/expire-delta-tokens, or not issued here are refused with
+ * 400 `syncStateNotFound` (or 410 `resyncRequired` with a Location header, when the emulator is told so).
+ */
+
+const MAX_PAGE = 200;
+const TOKEN_LIFETIME_MS = 7 * 24 * 3600 * 1000;
+
+interface DeltaToken {
+  r: 'delta';
+  /** Generation of the delta state; reset and expire-delta-tokens start a new one. */
+  g: number;
+  /** Issued at, emulator clock (ms). */
+  t: number;
+  select: string[];
+  manager: boolean;
+  /** `i`: initial listing, position = user slot; `c`: changes, position = change-log index (null: start). */
+  phase: 'i' | 'c';
+  position: number | null;
+  since: number;
+  upto: number;
+}
+
+export function usersDelta(context: GraphContext): EmulatorReply {
+  const denied = context.require(USER_READ);
+  if (denied) return denied;
+  const query = readQuery(context, ['$select', '$top', '$filter', '$skiptoken', '$deltatoken', '$expand', '$orderby']);
+  if (isReply(query)) return query;
+  if (query.expand !== null) return context.unsupported('$expand is not supported on delta queries of users.');
+  if (query.filter !== null) return context.unsupported('The emulator supports no $filter on users/delta.');
+  const { state } = context;
+  const now = state.now();
+  const pageSize = preferredPageSize(context);
+
+  let token: DeltaToken;
+  const presented = query.skiptoken ?? query.deltatoken;
+  if (presented === 'latest' && query.deltatoken !== null) {
+    const fresh = initialToken(context, query.select);
+    if (isReply(fresh)) return fresh;
+    const latest = { ...fresh, phase: 'c' as const, since: state.store.seq, upto: state.store.seq };
+    return deltaPage(context, [], { deltaLink: seal(context, latest) }, pageSize);
+  }
+  if (presented !== null) {
+    const opened = context.open<DeltaToken>(presented);
+    if (opened?.r !== 'delta' || opened.g !== state.deltaGeneration || now - opened.t > TOKEN_LIFETIME_MS) {
+      return expired(context, opened);
+    }
+    token = opened;
+    if (query.deltatoken !== null) {
+      // A deltaLink starts a new round: everything changed after the previous round's end.
+      token = { ...token, phase: 'c', position: null, since: token.upto, upto: state.store.seq };
+    }
+  } else {
+    const fresh = initialToken(context, query.select);
+    if (isReply(fresh)) return fresh;
+    token = fresh;
+  }
+
+  const { store } = state;
+  const items: Record<string, unknown>[] = [];
+  let next: number | null;
+  if (token.phase === 'i') {
+    let position = token.position ?? 0;
+    for (; position < store.userSlots && items.length < pageSize; position++) {
+      const user = store.userAt(position);
+      if (user) items.push(represent(user, token, user.managerId ? { id: user.managerId } : null));
+    }
+    next = position < store.userSlots ? position : null;
+  } else {
+    const page = store.changesAfter(token.since, token.upto, token.position, pageSize);
+    for (const change of page.changes) {
+      if (change.removed) {
+        items.push({ id: change.user.id, '@removed': { reason: change.removed } });
+        continue;
+      }
+      const managerChanged = token.manager && change.managerChangedSince(token.since);
+      const manager = !managerChanged
+        ? null
+        : change.user.managerId
+          ? { id: change.user.managerId }
+          : change.formerManagerId
+            ? { id: change.formerManagerId, removed: true }
+            : null;
+      items.push(represent(change.user, token, manager));
+    }
+    next = page.next;
+  }
+  if (next !== null)
+    return deltaPage(context, items, { nextLink: seal(context, { ...token, position: next }) }, pageSize);
+  const end: DeltaToken = { ...token, phase: 'c', position: null, since: token.upto, upto: token.upto };
+  return deltaPage(context, items, { deltaLink: seal(context, end) }, pageSize);
+}
+
+function initialToken(context: GraphContext, select: string[] | null): DeltaToken | EmulatorReply {
+  const names = resolveSelect(context, USER_SHAPE, select, true);
+  if (isReply(names)) return names;
+  const manager = names.includes('manager');
+  const properties = names.filter((n) => n !== 'manager');
+  if (!properties.includes('id')) properties.unshift('id');
+  const { state } = context;
+  return {
+    r: 'delta',
+    g: state.deltaGeneration,
+    t: state.now(),
+    select: properties,
+    manager,
+    phase: 'i',
+    position: 0,
+    since: -1,
+    upto: state.store.seq,
+  };
+}
+
+function represent(
+  user: EmulatedUser,
+  token: DeltaToken,
+  manager: { id: string; removed?: boolean } | null,
+): Record<string, unknown> {
+  const shaped = view(user, USER_SHAPE, token.select);
+  if (token.manager && manager) {
+    shaped['manager@delta'] = [
+      {
+        '@odata.type': '#microsoft.graph.user',
+        id: manager.id,
+        ...(manager.removed ? { '@removed': { reason: 'deleted' } } : {}),
+      },
+    ];
+  }
+  return shaped;
+}
+
+function seal(context: GraphContext, token: DeltaToken): string {
+  return context.seal({ ...token, t: context.state.now() });
+}
+
+function deltaPage(
+  context: GraphContext,
+  items: Record<string, unknown>[],
+  link: { nextLink?: string; deltaLink?: string },
+  pageSize: number,
+): EmulatorReply {
+  const body: Record<string, unknown> = { '@odata.context': `${context.base}/v1.0/$metadata#users` };
+  if (link.nextLink) body['@odata.nextLink'] = `${context.base}/v1.0/users/delta?$skiptoken=${link.nextLink}`;
+  body.value = items;
+  if (link.deltaLink) body['@odata.deltaLink'] = `${context.base}/v1.0/users/delta?$deltatoken=${link.deltaLink}`;
+  const asked = /odata\.maxpagesize=\d+/i.test(header(context.request, 'prefer') ?? '');
+  return context.ok(body, asked ? { 'preference-applied': `odata.maxpagesize=${pageSize}` } : {});
+}
+
+function preferredPageSize(context: GraphContext): number {
+  const match = /odata\.maxpagesize=(\d+)/i.exec(header(context.request, 'prefer') ?? '');
+  const wanted = match ? Number(match[1]) : MAX_PAGE;
+  return Math.max(1, Math.min(MAX_PAGE, wanted));
+}
+
+function expired(context: GraphContext, token: DeltaToken | null): EmulatorReply {
+  if (context.state.deltaExpiryStyle === 'gone') {
+    const select = token ? [...token.select, ...(token.manager ? ['manager'] : [])] : null;
+    const location = `${context.base}/v1.0/users/delta${select ? `?$select=${select.join(',')}` : ''}`;
+    return context.error(
+      410,
+      'resyncRequired',
+      'Resync required. Replace any local items with the server’s versions (including deletes) if you’re sure that the service was up to date with your local changes when you last sync’d.',
+      { location },
+    );
+  }
+  return context.error(
+    400,
+    'syncStateNotFound',
+    'The sync state generation is not found. The delta token is expired and data must be synchronized again.',
+  );
+}

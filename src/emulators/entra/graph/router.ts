@@ -1,0 +1,172 @@
+import type { EmulatorReply, EmulatorRequest } from '../http.ts';
+import type { EmulatorState } from '../state.ts';
+import { batch } from './batch.ts';
+import { authenticate, GraphContext } from './context.ts';
+import { usersDelta } from './delta.ts';
+import { getGroup, listGroups, listMembers } from './groups.ts';
+import { photoMetadata, photoValue } from './photos.ts';
+import { getManager, getUser, listUsers } from './users.ts';
+
+/**
+ * Graph v1.0 routing. Segment names are case-insensitive as in Graph; every route has a template
+ * (`/v1.0/users/{id}/photo/$value`) under which requests are counted for GET /_emulator/state.
+ */
+
+interface Route {
+  template: string;
+  /** Reading is all the app may do; other methods get Graph's answer for a read-only app. */
+  method: 'GET' | 'POST';
+  handle: (context: GraphContext) => EmulatorReply | Promise<EmulatorReply>;
+}
+
+function matchGraph(path: string): Route {
+  const segments = path
+    .replace(/^\/v1\.0\/?/i, '')
+    .split('/')
+    .filter(Boolean);
+  const lower = segments.map((s) => s.toLowerCase());
+  const [first, , third] = lower;
+  const get = (template: string, handle: Route['handle']): Route => ({
+    template: `/v1.0/${template}`,
+    method: 'GET',
+    handle,
+  });
+
+  if (first === '$batch' && segments.length === 1) {
+    return { template: '/v1.0/$batch', method: 'POST', handle: (context) => batch(context, serveGraph) };
+  }
+  if (first === 'me') {
+    const rest = segments.slice(1).join('/');
+    return get(`me${rest ? `/${rest}` : ''}`, (context) => {
+      if (context.caller?.kind !== 'user') {
+        return context.error(400, 'BadRequest', '/me request is only valid with delegated authentication flow.');
+      }
+      return userRoute(`users/${context.caller.userId}/${rest}`, true).handle(context);
+    });
+  }
+  if (first === 'users') return userRoute(segments.join('/'), false);
+  if (first === 'groups') {
+    if (segments.length === 1) return get('groups', listGroups);
+    if (segments.length === 2) return get('groups/{id}', (c) => getGroup(c, segments[1]));
+    if ((third === 'members' || third === 'transitivemembers') && segments.length <= 4) {
+      const relation = third === 'members' ? 'members' : 'transitiveMembers';
+      const cast = segments[3] ?? null;
+      return get(`groups/{id}/${relation}${cast ? `/${cast}` : ''}`, (c) =>
+        listMembers(c, segments[1], relation, cast),
+      );
+    }
+  }
+  if (first === 'organization' && segments.length === 1) return get('organization', organization);
+  return unknownSegment(segments[segments.length - 1] ?? '');
+}
+
+function unknownSegment(segment: string): Route {
+  return {
+    template: '/v1.0/unknown',
+    method: 'GET',
+    handle: (context) => context.error(400, 'BadRequest', `Resource not found for the segment '${segment}'.`),
+  };
+}
+
+function userRoute(path: string, self: boolean): Route {
+  const segments = path.split('/').filter(Boolean);
+  const lower = segments.map((s) => s.toLowerCase());
+  const prefix = self ? 'me' : 'users/{id}';
+  const get = (template: string, handle: Route['handle']): Route => ({
+    template: `/v1.0/${template}`,
+    method: 'GET',
+    handle,
+  });
+  if (segments.length === 1) return get('users', listUsers);
+  if (segments.length === 2 && (lower[1] === 'delta' || lower[1] === 'delta()')) return get('users/delta', usersDelta);
+  const id = segments[1];
+  if (segments.length === 2) return get(prefix, (c) => getUser(c, id, self));
+  if (segments.length === 3 && lower[2] === 'manager') return get(`${prefix}/manager`, (c) => getManager(c, id));
+  if (segments.length === 3 && lower[2] === 'photo') return get(`${prefix}/photo`, (c) => photoMetadata(c, id, self));
+  if (segments.length === 4 && lower[2] === 'photo' && lower[3] === '$value') {
+    return get(`${prefix}/photo/$value`, (c) => photoValue(c, id, self));
+  }
+  return unknownSegment(segments[2] ?? '');
+}
+
+function organization(context: GraphContext): EmulatorReply {
+  const { tenant } = context.state.store;
+  return context.ok({
+    '@odata.context': `${context.base}/v1.0/$metadata#organization`,
+    value: [
+      {
+        id: tenant.id,
+        displayName: tenant.displayName,
+        verifiedDomains: [
+          {
+            capabilities: 'Email, OfficeCommunicationsOnline',
+            isDefault: true,
+            isInitial: false,
+            name: tenant.domain,
+            type: 'Managed',
+          },
+          {
+            capabilities: 'Email, OfficeCommunicationsOnline',
+            isDefault: false,
+            isInitial: true,
+            name: tenant.initialDomain,
+            type: 'Managed',
+          },
+        ],
+      },
+    ],
+  });
+}
+
+export interface GraphOutcome {
+  template: string;
+  reply: EmulatorReply;
+}
+
+/**
+ * One Graph request: injected faults first (a `$batch` envelope is exempt: its items are counted
+ * instead), then the bearer token, then the route.
+ */
+export async function serveGraph(state: EmulatorState, request: EmulatorRequest): Promise<GraphOutcome> {
+  const route = matchGraph(request.path);
+  const context = new GraphContext(state, request);
+  const respond = (reply: EmulatorReply): GraphOutcome => ({ template: route.template, reply });
+  if (route.template !== '/v1.0/$batch') {
+    const trouble = state.faults.nextGraphRequest();
+    if (trouble?.kind === 'throttle') {
+      return respond(
+        context.error(429, 'TooManyRequests', 'Too many requests. Please retry after the time given in Retry-After.', {
+          'retry-after': String(trouble.retryAfterSeconds),
+          'x-ms-throttle-scope': 'Tenant_Application/ReadWrite/00000000-0000-0000-0000-000000000000',
+          'x-ms-throttle-information': 'ResourceUnitLimitExceeded',
+        }),
+      );
+    }
+    if (trouble?.kind === 'fail') {
+      return respond(
+        context.error(
+          trouble.status,
+          trouble.status === 503 ? 'serviceNotAvailable' : 'generalException',
+          'The service is temporarily unavailable.',
+          {
+            'retry-after': String(trouble.retryAfterSeconds),
+          },
+        ),
+      );
+    }
+  }
+  const unauthenticated = authenticate(context);
+  if (unauthenticated) return respond(unauthenticated);
+  if (request.method !== route.method) {
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      return respond(
+        context.error(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.'),
+      );
+    }
+    // The app holds read-only permissions; Graph refuses any write from it exactly like this.
+    return respond(
+      context.error(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
+    );
+  }
+  return respond(await route.handle(context));
+}

@@ -1,0 +1,111 @@
+import { DEFAULT_CERT_DIR, ensureEmulatorCertificate } from '../tls.ts';
+import { Random } from './random.ts';
+import { dispatch, listen } from './server.ts';
+import { EmulatorState } from './state.ts';
+import type { EmulatedTenant } from './tenant.ts';
+
+/**
+ * Entra ID + Microsoft Graph, emulated over HTTPS on localhost, faithful enough that the unmodified MSAL
+ * and Graph client accept it as the real services (see README "The emulator" and control.ts for the
+ * /_emulator/ control API). One server is both the authority and Graph: authorityHost === graphBaseUrl.
+ */
+
+export type { EmulatedPhoto } from './photos.ts';
+export type { EmulatedGroup, EmulatedTenant, EmulatedUser } from './tenant.ts';
+
+export interface EntraEmulatorOptions {
+  users?: number;
+  groups?: number;
+  seed?: string | number;
+  latencyMs?: number;
+  /** 0 or undefined: a free port. */
+  port?: number;
+  /** Extra registered redirect URIs; http://localhost:<any>/azure/callback and http://127.0.0.1:<any>/azure/callback always are. */
+  redirectUris?: string[];
+  clientId?: string;
+  clientSecret?: string;
+  tenantId?: string;
+  /** Share of members with a profile photo, 0..1 (default 0.6). */
+  photoShare?: number;
+  /** Where the TLS certificate lives (default .data/emulator-tls). */
+  certDir?: string;
+}
+
+export interface EntraEmulator {
+  /** e.g. https://localhost:PORT; MSAL authority = `${authorityHost}/${tenant}`. */
+  authorityHost: string;
+  /** e.g. https://localhost:PORT; Graph v1.0 at `${graphBaseUrl}/v1.0/...`, control API at `${graphBaseUrl}/_emulator/...`. */
+  graphBaseUrl: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** The CA certificate to trust (NODE_EXTRA_CA_CERTS). */
+  caCertPath: string;
+  /** The Global Administrator the authorize endpoint signs in by default. */
+  adminUpn: string;
+  /** The live in-memory directory (replaced by POST /_emulator/reset). */
+  tenant: EmulatedTenant;
+  /** Same as GET /_emulator/state `.requests`. */
+  requests(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_USERS = 1000;
+export const DEFAULT_GROUPS = 40;
+export const DEFAULT_SEED = 'contoso';
+
+export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Promise<EntraEmulator> {
+  const seed = options.seed ?? DEFAULT_SEED;
+  const identity = new Random(`${seed}:app-registration`);
+  const certificate = await ensureEmulatorCertificate(options.certDir ?? DEFAULT_CERT_DIR);
+  let state: EmulatorState | null = null;
+  const listener = await listen(certificate, options.port ?? 0, async (request) => {
+    if (!state) throw new Error('the emulator is still starting');
+    return dispatch(state, request);
+  });
+  const base = `https://localhost:${listener.port}`;
+  try {
+    state = new EmulatorState({
+      publicBase: base,
+      tenantId: options.tenantId,
+      clientId: (options.clientId ?? identity.guid()).toLowerCase(),
+      clientSecret: options.clientSecret ?? secretFrom(identity),
+      redirectUris: options.redirectUris ?? [],
+      users: options.users ?? DEFAULT_USERS,
+      groups: options.groups ?? DEFAULT_GROUPS,
+      seed,
+      photoShare: options.photoShare ?? 0.6,
+      latencyMs: options.latencyMs ?? 0,
+    });
+  } catch (error) {
+    await listener.close();
+    throw error;
+  }
+  const running = state;
+  return {
+    authorityHost: base,
+    graphBaseUrl: base,
+    get tenantId() {
+      return running.tenantId;
+    },
+    clientId: running.settings.clientId,
+    clientSecret: running.settings.clientSecret,
+    caCertPath: certificate.certPath,
+    get adminUpn() {
+      return running.store.tenant.users.get(running.adminId)!.userPrincipalName;
+    },
+    get tenant() {
+      return running.store.tenant;
+    },
+    requests: () => Object.fromEntries(running.requests),
+    close: () => listener.close(),
+  };
+}
+
+/** Shaped like an Entra client secret value (40 characters with the `~` marker). */
+function secretFrom(random: Random): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  let secret = '';
+  for (let i = 0; i < 37; i++) secret += alphabet[random.int(0, alphabet.length - 1)];
+  return `${secret.slice(0, 3)}8Q~${secret.slice(3)}`;
+}

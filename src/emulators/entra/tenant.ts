@@ -1,0 +1,348 @@
+import { graphTimestamp } from './http.ts';
+import type { EmulatedPhoto } from './photos.ts';
+
+/**
+ * The emulated directory and every change made to it. Users keep a fixed position in `records` (paging
+ * cursors are positions, so a page never shifts when someone is added or removed), and each change gets a
+ * sequence number in an append-only log, which is what delta tokens point into.
+ */
+
+export interface EmulatedUser {
+  id: string;
+  userPrincipalName: string;
+  displayName: string;
+  givenName: string | null;
+  surname: string | null;
+  mail: string | null;
+  jobTitle: string | null;
+  department: string | null;
+  officeLocation: string | null;
+  businessPhones: string[];
+  mobilePhone: string | null;
+  employeeId: string | null;
+  employeeType: string | null;
+  companyName: string | null;
+  city: string | null;
+  country: string | null;
+  usageLocation: string | null;
+  preferredLanguage: string | null;
+  accountEnabled: boolean;
+  userType: 'Member' | 'Guest';
+  createdDateTime: string;
+  deletedDateTime: string | null;
+  /** The manager's object id; Graph exposes it only as the `manager` navigation property. */
+  managerId: string | null;
+  /** Any other Graph property, e.g. directory extensions set through the control API. */
+  [property: string]: unknown;
+}
+
+/** A member account with only what Entra requires; every optional property empty. */
+export function blankUser(
+  id: string,
+  userPrincipalName: string,
+  displayName: string,
+  createdDateTime: string,
+): EmulatedUser {
+  return {
+    id,
+    userPrincipalName,
+    displayName,
+    givenName: null,
+    surname: null,
+    mail: null,
+    jobTitle: null,
+    department: null,
+    officeLocation: null,
+    businessPhones: [],
+    mobilePhone: null,
+    employeeId: null,
+    employeeType: null,
+    companyName: null,
+    city: null,
+    country: null,
+    usageLocation: null,
+    preferredLanguage: null,
+    accountEnabled: true,
+    userType: 'Member',
+    createdDateTime,
+    deletedDateTime: null,
+    managerId: null,
+  };
+}
+
+export interface EmulatedGroup {
+  id: string;
+  displayName: string;
+  description: string | null;
+  mail: string | null;
+  mailEnabled: boolean;
+  mailNickname: string;
+  securityEnabled: boolean;
+  groupTypes: string[];
+  visibility: string | null;
+  membershipRule: string | null;
+  createdDateTime: string;
+  /** Direct members: user ids and group ids (nested groups). */
+  members: Set<string>;
+  [property: string]: unknown;
+}
+
+export interface EmulatedTenant {
+  id: string;
+  displayName: string;
+  /** The verified domain users' addresses are in. */
+  domain: string;
+  initialDomain: string;
+  /** Active users, in creation order. */
+  users: Map<string, EmulatedUser>;
+  /** Soft-deleted users (Entra's deleted items), restorable. */
+  deletedUsers: Map<string, EmulatedUser>;
+  groups: Map<string, EmulatedGroup>;
+  photos: Map<string, EmulatedPhoto>;
+  /** Users holding the Global Administrator role. */
+  adminIds: Set<string>;
+}
+
+export type RemovalReason = 'changed' | 'deleted';
+
+interface UserRecord {
+  user: EmulatedUser;
+  seq: number;
+  /** When the manager link last changed, and what it pointed to before (for `manager@delta`). */
+  managerSeq: number;
+  formerManagerId: string | null;
+  removed: RemovalReason | null;
+}
+
+export interface UserChange {
+  user: EmulatedUser;
+  removed: RemovalReason | null;
+  managerChangedSince: (seq: number) => boolean;
+  formerManagerId: string | null;
+}
+
+export class TenantStore {
+  readonly tenant: EmulatedTenant;
+  private readonly records: UserRecord[] = [];
+  private readonly recordById = new Map<string, UserRecord>();
+  private readonly idByUpn = new Map<string, string>();
+  private readonly logSeq: number[] = [];
+  private readonly logRecord: UserRecord[] = [];
+  private seqCounter = 0;
+  /** Bumped on any membership change, so cached transitive member lists know they are stale. */
+  private membershipVersion = 0;
+  private readonly transitiveCache = new Map<string, { version: number; ids: string[] }>();
+
+  constructor(tenant: EmulatedTenant) {
+    this.tenant = tenant;
+    for (const user of tenant.users.values()) this.addRecord(user, 0);
+  }
+
+  get seq(): number {
+    return this.seqCounter;
+  }
+
+  get userSlots(): number {
+    return this.records.length;
+  }
+
+  /** The active user at `position`, if any; positions are stable for paging. */
+  userAt(position: number): EmulatedUser | undefined {
+    const record = this.records[position];
+    return record && record.removed === null ? record.user : undefined;
+  }
+
+  findUser(idOrUpn: string): EmulatedUser | undefined {
+    const key = idOrUpn.toLowerCase();
+    const user = this.tenant.users.get(key) ?? this.tenant.users.get(this.idByUpn.get(key) ?? '');
+    return user;
+  }
+
+  findAnyUser(id: string): { user: EmulatedUser; removed: RemovalReason | null } | undefined {
+    const record = this.recordById.get(id.toLowerCase());
+    return record && { user: record.user, removed: record.removed };
+  }
+
+  /** Creates a user or merges `fields` into an existing one; either way it shows up in delta. */
+  upsertUser(fields: Partial<EmulatedUser> & { id: string }): EmulatedUser {
+    const id = fields.id.toLowerCase();
+    const record = this.recordById.get(id);
+    const seq = ++this.seqCounter;
+    if (!record) {
+      const user = { ...fields, id } as EmulatedUser;
+      this.tenant.users.set(id, user);
+      const created = this.addRecord(user, seq);
+      if (user.managerId) created.managerSeq = seq;
+      this.log(created);
+      return user;
+    }
+    const { user } = record;
+    if (user.userPrincipalName && fields.userPrincipalName !== undefined) {
+      this.idByUpn.delete(user.userPrincipalName.toLowerCase());
+    }
+    if (fields.managerId !== undefined && fields.managerId !== user.managerId) {
+      record.formerManagerId = user.managerId;
+      record.managerSeq = seq;
+    }
+    Object.assign(user, fields, { id });
+    this.idByUpn.set(user.userPrincipalName.toLowerCase(), id);
+    record.seq = seq;
+    this.log(record);
+    return user;
+  }
+
+  /** Soft delete (restorable; delta says `changed`) or permanent delete (delta says `deleted`) at `when`. */
+  deleteUser(id: string, permanent: boolean, when: Date): boolean {
+    const record = this.recordById.get(id.toLowerCase());
+    if (!record || record.removed === 'deleted' || (record.removed === 'changed' && !permanent)) return false;
+    const { user } = record;
+    this.tenant.users.delete(user.id);
+    this.idByUpn.delete(user.userPrincipalName.toLowerCase());
+    if (permanent) {
+      this.tenant.deletedUsers.delete(user.id);
+      this.tenant.photos.delete(user.id);
+      this.tenant.adminIds.delete(user.id);
+      for (const group of this.tenant.groups.values()) group.members.delete(user.id);
+      record.removed = 'deleted';
+    } else {
+      user.deletedDateTime = graphTimestamp(when.getTime());
+      this.tenant.deletedUsers.set(user.id, user);
+      record.removed = 'changed';
+    }
+    this.membershipVersion++;
+    record.seq = ++this.seqCounter;
+    this.log(record);
+    return true;
+  }
+
+  restoreUser(id: string): EmulatedUser | undefined {
+    const record = this.recordById.get(id.toLowerCase());
+    if (record?.removed !== 'changed') return undefined;
+    const { user } = record;
+    user.deletedDateTime = null;
+    this.tenant.deletedUsers.delete(user.id);
+    this.tenant.users.set(user.id, user);
+    this.idByUpn.set(user.userPrincipalName.toLowerCase(), user.id);
+    record.removed = null;
+    this.membershipVersion++;
+    record.seq = ++this.seqCounter;
+    this.log(record);
+    return user;
+  }
+
+  /** Changes after `since` (up to and including `upto`), starting at log position `from`; deduplicated. */
+  changesAfter(
+    since: number,
+    upto: number,
+    from: number | null,
+    limit: number,
+  ): { changes: UserChange[]; next: number | null } {
+    let position = from ?? this.firstLogPositionAfter(since);
+    const changes: UserChange[] = [];
+    while (position < this.logSeq.length && this.logSeq[position] <= upto && changes.length < limit) {
+      const record = this.logRecord[position];
+      // Only a user's latest change inside the window is reported; earlier log entries for them are skipped.
+      if (record.seq === this.logSeq[position]) {
+        changes.push({
+          user: record.user,
+          removed: record.removed,
+          managerChangedSince: (seq) => record.managerSeq > seq,
+          formerManagerId: record.formerManagerId,
+        });
+      }
+      position++;
+    }
+    const more = position < this.logSeq.length && this.logSeq[position] <= upto;
+    return { changes, next: more ? position : null };
+  }
+
+  // ---- groups ----
+
+  upsertGroup(fields: Partial<EmulatedGroup> & { id: string }): EmulatedGroup {
+    const id = fields.id.toLowerCase();
+    const existing = this.tenant.groups.get(id);
+    if (existing) {
+      Object.assign(existing, fields, { id, members: existing.members });
+      return existing;
+    }
+    const group = { members: new Set<string>(), ...fields, id } as EmulatedGroup;
+    this.tenant.groups.set(id, group);
+    this.membershipVersion++;
+    return group;
+  }
+
+  deleteGroup(id: string): boolean {
+    const key = id.toLowerCase();
+    if (!this.tenant.groups.delete(key)) return false;
+    for (const group of this.tenant.groups.values()) group.members.delete(key);
+    this.membershipVersion++;
+    return true;
+  }
+
+  /** Adds/removes direct members; returns ids that are neither users nor groups of this tenant. */
+  editMembers(groupId: string, add: string[], remove: string[]): string[] {
+    const group = this.tenant.groups.get(groupId.toLowerCase());
+    if (!group) throw new Error(`group ${groupId} not found`);
+    const unknown = add.filter(
+      (id) => !this.tenant.users.has(id.toLowerCase()) && !this.tenant.groups.has(id.toLowerCase()),
+    );
+    if (unknown.length > 0) return unknown;
+    for (const id of add) group.members.add(id.toLowerCase());
+    for (const id of remove) group.members.delete(id.toLowerCase());
+    this.membershipVersion++;
+    return [];
+  }
+
+  /** Active direct members (users and groups), in insertion order. */
+  directMembers(group: EmulatedGroup): string[] {
+    return [...group.members].filter((id) => this.tenant.users.has(id) || this.tenant.groups.has(id));
+  }
+
+  /** Every active user and group reachable through nesting, each once; cycles are harmless. */
+  transitiveMembers(group: EmulatedGroup): string[] {
+    const cached = this.transitiveCache.get(group.id);
+    if (cached && cached.version === this.membershipVersion) return cached.ids;
+    const seen = new Set<string>();
+    const queue = [group.id];
+    for (let i = 0; i < queue.length; i++) {
+      const current = this.tenant.groups.get(queue[i]);
+      if (!current) continue;
+      for (const member of current.members) {
+        if (seen.has(member) || member === group.id) continue;
+        if (this.tenant.groups.has(member)) {
+          seen.add(member);
+          queue.push(member);
+        } else if (this.tenant.users.has(member)) {
+          seen.add(member);
+        }
+      }
+    }
+    const ids = [...seen];
+    this.transitiveCache.set(group.id, { version: this.membershipVersion, ids });
+    return ids;
+  }
+
+  private addRecord(user: EmulatedUser, seq: number): UserRecord {
+    const record: UserRecord = { user, seq, managerSeq: 0, formerManagerId: null, removed: null };
+    this.records.push(record);
+    this.recordById.set(user.id, record);
+    this.idByUpn.set(user.userPrincipalName.toLowerCase(), user.id);
+    return record;
+  }
+
+  private log(record: UserRecord): void {
+    this.logSeq.push(record.seq);
+    this.logRecord.push(record);
+  }
+
+  private firstLogPositionAfter(seq: number): number {
+    let low = 0;
+    let high = this.logSeq.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.logSeq[mid] <= seq) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+}
