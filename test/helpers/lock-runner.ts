@@ -1,5 +1,5 @@
 import type { Sql } from '../../src/db/client.ts';
-import type { SyncOutcome, SyncRequest, SyncRunner } from '../../src/sync/scheduler/scheduler.ts';
+import type { RunRequest, SyncOutcome, SyncRunner } from '../../src/sync/scheduler/scheduler.ts';
 
 /**
  * A stand-in for the sync engine that takes the engine's real lock: a `sync_runs` row in status `running`,
@@ -13,11 +13,11 @@ export function createLockRunner(
     durationMs: number;
     ignoreAbort?: boolean;
     failWith?: string;
-    onStart?: (request: SyncRequest, runId: number) => void;
+    onStart?: (request: RunRequest, runId: number) => void;
   },
-): SyncRunner & { calls: SyncRequest[] } {
-  const calls: SyncRequest[] = [];
-  const runner = async (request: SyncRequest): Promise<SyncOutcome> => {
+): SyncRunner & { calls: RunRequest[] } {
+  const calls: RunRequest[] = [];
+  const runner = async (request: RunRequest): Promise<SyncOutcome> => {
     calls.push(request);
     let runId: number;
     try {
@@ -28,9 +28,7 @@ export function createLockRunner(
       runId = Number(row.id);
     } catch (error) {
       if ((error as { code?: string }).code !== '23505') throw error;
-      const [row] = await sql<
-        { id: string; started_at: Date; trigger: SyncRequest['trigger']; requested_by: string }[]
-      >`
+      const [row] = await sql<{ id: string; started_at: Date; trigger: RunRequest['trigger']; requested_by: string }[]>`
         select id, started_at, trigger, requested_by from sync_runs
         where source_id = ${request.sourceId} and status = 'running'`;
       return {

@@ -4,11 +4,11 @@ import { createLogger } from '../../src/logger.ts';
 import { INTERRUPTED_BY_SHUTDOWN, SKIPPED_NEEDS_REAUTH } from '../../src/sync/scheduler/run-records.ts';
 import {
   createScheduler,
+  type RunRequest,
   type RunResult,
   SCHEDULED_SYNC_JOB,
   type Scheduler,
   type SchedulerOptions,
-  type SyncRequest,
   type SyncRunner,
   UnknownSourceError,
 } from '../../src/sync/scheduler/scheduler.ts';
@@ -35,7 +35,7 @@ afterAll(async () => {
 
 interface Finished {
   replica: string;
-  request: SyncRequest;
+  request: RunRequest;
   result: RunResult;
 }
 
@@ -209,7 +209,7 @@ describe('enable and disable', () => {
 
 describe('sync now', () => {
   it('is refused with the running run while a scheduled run is in progress, and runs within a second otherwise', async () => {
-    let startedRun: { runId: number; request: SyncRequest } | undefined;
+    let startedRun: { runId: number; request: RunRequest } | undefined;
     const runner = createLockRunner(database.sql, {
       durationMs: 1_200,
       onStart: (request, runId) => {

@@ -1,12 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_BY_SHUTDOWN } from '../../src/sync/scheduler/run-records.ts';
-import { REPO_ROOT } from '../helpers/cli.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { createAppliedTable, insertSource } from '../helpers/lock-runner.ts';
-
-const FIXTURE = fileURLToPath(new URL('../fixtures/scheduler-process.ts', import.meta.url));
+import { startReplicaProcess } from '../helpers/replica-process.ts';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -16,51 +12,29 @@ beforeAll(async () => {
 afterAll(async () => {
   await database?.stop();
 });
+// An interrupted job is handed back for the next replica; the next test's replica must not pick it up.
+afterEach(async () => {
+  await database.sql`delete from agenda_jobs`;
+});
 
-interface Replica {
-  child: ChildProcess;
-  runStarted: Promise<number>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-  stderr: () => string;
-}
-
-function startReplica(settings: {
+/** A replica process whose runner is the lock runner, asked to sync `sourceId` once. */
+async function startReplica(settings: {
   sourceId: string;
   durationMs: number;
   ignoreAbort?: boolean;
   stopTimeoutMs: number;
-  abortGraceMs?: number;
-}): Replica {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      FIXTURE,
-      JSON.stringify({ databaseUrl: database.url, ignoreAbort: false, abortGraceMs: 500, ...settings }),
-    ],
-    { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => {
-    stderr += chunk;
+}) {
+  const replica = startReplicaProcess({
+    databaseUrl: database.url,
+    sourceId: settings.sourceId,
+    stopTimeoutMs: settings.stopTimeoutMs,
+    abortGraceMs: 500,
+    lockRunner: { durationMs: settings.durationMs, ignoreAbort: settings.ignoreAbort ?? false },
   });
-  const runStarted = new Promise<number>((resolve, reject) => {
-    let stdout = '';
-    child.stdout!.on('data', (chunk) => {
-      stdout += chunk;
-      const match = /"event":"run-started","runId":(\d+)/.exec(stdout);
-      if (match) resolve(Number(match[1]));
-    });
-    child.on('exit', () => reject(new Error(`the replica exited before its run started:\n${stderr}`)));
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() }));
-  });
-  // A hung child must not outlive the test run.
-  const guard = setTimeout(() => child.kill('SIGKILL'), 25_000);
-  exited.then(() => clearTimeout(guard));
-  return { child, runStarted, exited, stderr: () => stderr };
+  await replica.runStarted;
+  const [run] = await database.sql`
+    select id from sync_runs where source_id = ${settings.sourceId} and status = 'running'`;
+  return { ...replica, runId: Number(run.id) };
 }
 
 const runRow = async (runId: number) => {
@@ -73,8 +47,7 @@ const runRow = async (runId: number) => {
 describe('SIGTERM during a run', () => {
   it('lets a run that fits in the timeout complete, then exits 0', async () => {
     const sourceId = await insertSource(database.sql);
-    const replica = startReplica({ sourceId, durationMs: 1_500, stopTimeoutMs: 10_000 });
-    const runId = await replica.runStarted;
+    const { runId, ...replica } = await startReplica({ sourceId, durationMs: 1_500, stopTimeoutMs: 10_000 });
     const signalled = Date.now();
     replica.child.kill('SIGTERM');
     const exit = await replica.exited;
@@ -88,8 +61,12 @@ describe('SIGTERM during a run', () => {
 
   it('fails a run that outlives the timeout cleanly: nothing applied, never left running, exit 0', async () => {
     const sourceId = await insertSource(database.sql);
-    const replica = startReplica({ sourceId, durationMs: 60_000, ignoreAbort: true, stopTimeoutMs: 500 });
-    const runId = await replica.runStarted;
+    const { runId, ...replica } = await startReplica({
+      sourceId,
+      durationMs: 60_000,
+      ignoreAbort: true,
+      stopTimeoutMs: 500,
+    });
     replica.child.kill('SIGTERM');
     const exit = await replica.exited;
     expect(exit.code).toBe(0);
@@ -103,8 +80,7 @@ describe('SIGTERM during a run', () => {
 
   it('on SIGINT, a run that honours the abort signal ends itself as failed, and the process exits 0', async () => {
     const sourceId = await insertSource(database.sql);
-    const replica = startReplica({ sourceId, durationMs: 60_000, stopTimeoutMs: 300 });
-    const runId = await replica.runStarted;
+    const { runId, ...replica } = await startReplica({ sourceId, durationMs: 60_000, stopTimeoutMs: 300 });
     replica.child.kill('SIGINT');
     const exit = await replica.exited;
 

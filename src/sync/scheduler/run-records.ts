@@ -2,7 +2,7 @@ import type { Sql } from '../../db/client.ts';
 import type { RunTrigger, SourceStatus } from '../../db/schema.ts';
 
 /** The run a caller is told about when a sync is already under way. `runId` is null while it waits to start. */
-export interface RunningRun {
+export interface SyncInProgress {
   runId: number | null;
   startedAt: Date;
   trigger: RunTrigger;
@@ -32,7 +32,7 @@ export async function findRunningRun(
   sql: Sql,
   sourceId: string,
   staleAfterMs: number,
-): Promise<RunningRun | undefined> {
+): Promise<SyncInProgress | undefined> {
   const [row] = await sql<{ id: string; started_at: Date; trigger: RunTrigger; requested_by: string | null }[]>`
     select id, started_at, trigger, requested_by from sync_runs
     where source_id = ${sourceId} and status = 'running'

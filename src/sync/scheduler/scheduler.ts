@@ -9,8 +9,8 @@ import {
   failInterruptedRun,
   findRunningRun,
   loadSourceState,
-  type RunningRun,
   recordSkippedRun,
+  type SyncInProgress,
 } from './run-records.ts';
 
 /** One repeating job per enabled source, and one-off jobs for "Sync now". */
@@ -18,7 +18,7 @@ export const SCHEDULED_SYNC_JOB = 'aad-sync:scheduled-sync';
 export const SYNC_NOW_JOB = 'aad-sync:sync-now';
 
 /** What a job hands the sync engine. `context` is whatever the caller of `syncNow` wants the run to carry. */
-export interface SyncRequest {
+export interface RunRequest {
   sourceId: string;
   trigger: RunTrigger;
   requestedBy?: string;
@@ -35,7 +35,7 @@ export interface SyncOutcome {
   running?: { runId: number; startedAt: Date; trigger: RunTrigger; requestedBy: string | null };
 }
 
-export type SyncRunner = (request: SyncRequest) => Promise<SyncOutcome>;
+export type SyncRunner = (request: RunRequest) => Promise<SyncOutcome>;
 
 export type RunResult =
   | { kind: 'ran'; outcome: SyncOutcome }
@@ -45,7 +45,7 @@ export type RunResult =
 
 export type SyncNowResult =
   | { started: true; jobId: string }
-  | { started: false; reason: 'already_running'; running: RunningRun }
+  | { started: false; reason: 'already_running'; running: SyncInProgress }
   | { started: false; reason: 'needs_reauth' | 'unknown_source' };
 
 export interface StopResult {
@@ -75,7 +75,7 @@ export interface SchedulerOptions {
   /** How long a run may keep going after its abort signal before stop() records it as failed. */
   abortGraceMs?: number;
   /** Called after every job, whatever happened; failures here are logged and ignored. */
-  onRunFinished?: (request: SyncRequest, result: RunResult) => void | Promise<void>;
+  onRunFinished?: (request: RunRequest, result: RunResult) => void | Promise<void>;
   /** Identifies this replica in Agenda's job rows; defaults to host, pid and a random suffix. */
   instanceName?: string;
 }
@@ -177,7 +177,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return removed[0] + removed[1];
   }
 
-  async function finish(request: SyncRequest, result: RunResult): Promise<void> {
+  async function finish(request: RunRequest, result: RunResult): Promise<void> {
     const fields = { sourceId: request.sourceId, trigger: request.trigger, requestedBy: request.requestedBy };
     if (result.kind === 'crashed') log.error({ ...fields, err: result.error }, 'sync run crashed');
     else if (result.kind === 'skipped') log.warn({ ...fields, reason: result.reason }, 'sync run skipped');
@@ -192,7 +192,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   }
 
   /** Reasons not to call the engine at all. */
-  async function gate(job: Job<JobData>, request: SyncRequest): Promise<RunResult | undefined> {
+  async function gate(job: Job<JobData>, request: RunRequest): Promise<RunResult | undefined> {
     const source = await loadSourceState(sql, request.sourceId);
     const scheduled = job.attrs.name === SCHEDULED_SYNC_JOB;
     if (!source || (scheduled && !source.syncEnabled)) {
@@ -209,7 +209,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   async function runJob(job: Job<JobData>): Promise<void> {
     const { sourceId, trigger, requestedBy, context } = job.attrs.data;
     const controller = new AbortController();
-    const request: SyncRequest = { sourceId, trigger, requestedBy, context, signal: controller.signal };
+    const request: RunRequest = { sourceId, trigger, requestedBy, context, signal: controller.signal };
     let complete = () => {};
     const completed = new Promise<void>((resolve) => {
       complete = resolve;
@@ -348,7 +348,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       );
       if (waiting) {
         const data = waiting.data as JobData;
-        const queued: RunningRun = {
+        const queued: SyncInProgress = {
           runId: null,
           startedAt: data.requestedAt ? new Date(data.requestedAt) : new Date(),
           trigger: data.trigger,
