@@ -177,7 +177,9 @@ describe('enable, disable, re-enable with the real engine', () => {
     for (const id of sources) {
       await settled(id);
       const runs = await runsOf(id);
-      expect(runs.length).toBeGreaterThanOrEqual(3);
+      expect(runs.length, JSON.stringify(finished.map((x) => [x.request.sourceId, x.result]))).toBeGreaterThanOrEqual(
+        3,
+      );
       expect(runs.every((run) => run.status === 'succeeded')).toBe(true);
       for (let i = 1; i < runs.length; i++) {
         expect(runs[i].started_at.getTime()).toBeGreaterThanOrEqual(runs[i - 1].finished_at!.getTime());

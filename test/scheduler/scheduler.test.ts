@@ -183,6 +183,28 @@ describe('enable and disable', () => {
     expect(await scheduler.syncNow('not-a-uuid')).toEqual({ started: false, reason: 'unknown_source' });
   });
 
+  it('a schedule whose source was disabled or deleted behind its back is dropped at its tick, without a run', async () => {
+    const finished: Finished[] = [];
+    const runner = createLockRunner(database.sql, { durationMs: 20 });
+    const scheduler = await startReplica(runner, { finished, intervalMs: 60_000 });
+    const disabled = await insertSource(database.sql);
+    const deleted = await insertSource(database.sql);
+    await scheduler.enableSource(disabled, { runSoon: false });
+    await scheduler.enableSource(deleted, { runSoon: false });
+    await database.sql`update sources set sync_enabled = false where id = ${disabled}`;
+    await database.sql`delete from sources where id = ${deleted}`;
+    await database.sql`update agenda_jobs set next_run_at = now() where name = ${SCHEDULED_SYNC_JOB}`;
+
+    await waitFor(() => finished.length === 2, { what: 'both ticks' });
+    expect(finished.map((f) => f.result).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
+      { kind: 'skipped', reason: 'disabled' },
+      { kind: 'skipped', reason: 'unknown_source' },
+    ]);
+    expect(runner.calls).toHaveLength(0);
+    expect(await scheduleRows(disabled)).toHaveLength(0);
+    expect(await scheduleRows(deleted)).toHaveLength(0);
+  });
+
   it('start() repairs schedules: creates missing ones, drops twins and schedules of disabled sources', async () => {
     const runner = createLockRunner(database.sql, { durationMs: 20 });
     const first = await startReplica(runner, { intervalMs: 60_000 });

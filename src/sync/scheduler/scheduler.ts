@@ -151,10 +151,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 
   /** Serialises schedule edits of one source across replicas; the sources update commits with them. */
-  const withScheduleLock = <T>(sourceId: string, edit: (tx: Sql) => Promise<T>): Promise<T> =>
+  const withScheduleLock = <T>(sourceId: string, edit: (tx: Sql, sourceId: string) => Promise<T>): Promise<T> =>
     sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(${SCHEDULE_LOCK_CLASS}, hashtext(${sourceId}))`;
-      return edit(tx as unknown as Sql);
+      return edit(tx as unknown as Sql, sourceId);
     }) as Promise<T>;
 
   const scheduledJobs = async (sourceId?: string) =>
@@ -196,8 +196,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const source = await loadSourceState(sql, request.sourceId);
     const scheduled = job.attrs.name === SCHEDULED_SYNC_JOB;
     if (!source || (scheduled && !source.syncEnabled)) {
-      // A leftover schedule (source deleted, or disabled while this replica held the job): drop it.
-      if (scheduled) await started().cancel({ name: SCHEDULED_SYNC_JOB, data: { sourceId: request.sourceId } });
+      // A leftover schedule (source deleted, or disabled while this replica held the job): drop it, unless
+      // the source was enabled again meanwhile.
+      if (scheduled) await withScheduleLock(request.sourceId, dropScheduleIfDisabled);
       return { kind: 'skipped', reason: source ? 'disabled' : 'unknown_source' };
     }
     if (source.status === 'needs_reauth') {
@@ -246,6 +247,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (!entry || id === undefined) return;
     inFlight.delete(id);
     entry.complete();
+  }
+
+  async function dropScheduleIfDisabled(tx: Sql, sourceId: string): Promise<void> {
+    const [row] = await tx<{ sync_enabled: boolean }[]>`select sync_enabled from sources where id = ${sourceId}`;
+    if (!row?.sync_enabled) await started().cancel({ name: SCHEDULED_SYNC_JOB, data: { sourceId } });
   }
 
   /** Brings job rows in line with `sources.sync_enabled`: after a restart, a new job store, or a changed interval. */
