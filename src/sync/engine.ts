@@ -97,7 +97,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
       status: 'already_running',
       runId: started.running.runId,
       mode: started.running.mode,
-      counts: NO_COUNTS,
+      counts: { ...NO_COUNTS },
       ignored: [],
       running: started.running,
     };
@@ -132,7 +132,8 @@ async function loadSource(db: Db, sourceId: string): Promise<Source> {
   return source;
 }
 
-function exceedsThreshold(plan: RemovalPlan, threshold: number): boolean {
+/** Deletion safety: more than `threshold` of the active profiles, or all of them, needs an admin's approval. */
+export function exceedsThreshold(plan: RemovalPlan, threshold: number): boolean {
   if (plan.removed === 0) return false;
   return plan.removed >= plan.active || plan.removed > threshold * plan.active;
 }
