@@ -1,13 +1,12 @@
 import cliProgress from 'cli-progress';
-import { appRegistration, createAzureAuth, createTokenCacheStore } from '../azure/index.ts';
 import { type CommandContext, parseCommandArgs, UsageError } from '../cli.ts';
 import { loadConfig, processFacts } from '../config.ts';
 import { openDatabase } from '../db/open.ts';
 import { createLogger } from '../logger.ts';
 import { CLI_TEAM, chooseSource, registerTenantSource, SourceChoiceError } from '../sync/cli-sources.ts';
+import { syncDepsFromConfig } from '../sync/compose.ts';
 import { type RunOutcome, runSync } from '../sync/engine.ts';
 import type { ProgressReport, SyncProgress } from '../sync/progress.ts';
-import { graphReaderFactory } from '../sync/reader.ts';
 
 /**
  * `aad-sync sync [--source ID] [--full] [--preview] [--register-tenant TENANT_ID]`: one run now, with a
@@ -26,7 +25,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const config = loadConfig(['AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'ENCRYPTION_KEY']);
   const database = await openDatabase({ databaseUrl: config.databaseUrl });
   try {
-    const { db, sql } = database;
+    const { db } = database;
     let source: Awaited<ReturnType<typeof chooseSource>>;
     try {
       if (values['register-tenant']) {
@@ -45,23 +44,17 @@ export async function run(ctx: CommandContext): Promise<number> {
     // A terminal run logs only what needs attention; LOG_LEVEL=debug shows everything.
     const verbose = config.logLevel === 'debug' || config.logLevel === 'trace';
     const logger = createLogger({ level: verbose ? config.logLevel : 'warn', destination: ctx.stderr });
-    const auth = createAzureAuth(
-      // MSAL warns about normal client-credential answers (no client_info): only worth showing when debugging.
-      appRegistration(config.azure, verbose ? (level, message) => logger[level]({ msal: message }, 'MSAL') : undefined),
-      createTokenCacheStore(db, config.encryptionKey!),
-    );
+    // MSAL warns about normal client-credential answers (no client_info): only worth showing when debugging.
+    const deps = syncDepsFromConfig(config, database, logger, { logMsal: verbose });
     const display = progressDisplay(ctx.stdout, processFacts().isTty);
     const started = Date.now();
-    const outcome = await runSync(
-      { db, sql, logger, readerFor: graphReaderFactory({ auth, graphBaseUrl: config.azure.graphBaseUrl }) },
-      {
-        sourceId: source.id,
-        trigger: 'cli',
-        requestedBy: 'cli',
-        mode: values.preview ? 'preview' : values.full ? 'full' : 'auto',
-        progress: display,
-      },
-    );
+    const outcome = await runSync(deps, {
+      sourceId: source.id,
+      trigger: 'cli',
+      requestedBy: 'cli',
+      mode: values.preview ? 'preview' : values.full ? 'full' : 'auto',
+      progress: display,
+    });
     display.stop();
     ctx.stdout.write(`${summary(outcome, Date.now() - started)}\n`);
     if (outcome.status === 'failed' && source.slackTeamId === CLI_TEAM && outcome.errorCode === 'app_misconfigured') {

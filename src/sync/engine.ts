@@ -97,7 +97,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
       status: 'already_running',
       runId: started.running.runId,
       mode: started.running.mode,
-      counts: NO_COUNTS,
+      counts: { ...NO_COUNTS },
       ignored: [],
       running: started.running,
     };
@@ -132,7 +132,8 @@ async function loadSource(db: Db, sourceId: string): Promise<Source> {
   return source;
 }
 
-function exceedsThreshold(plan: RemovalPlan, threshold: number): boolean {
+/** Deletion safety: more than `threshold` of the active profiles, or all of them, needs an admin's approval. */
+export function exceedsThreshold(plan: RemovalPlan, threshold: number): boolean {
   if (plan.removed === 0) return false;
   return plan.removed >= plan.active || plan.removed > threshold * plan.active;
 }
@@ -145,6 +146,8 @@ class Run {
   lost = false;
   private expected: number | undefined;
   private readonly graph = { requests: 0, throttled: 0, failedResponses: 0 };
+  /** Milliseconds per phase, for the run report and the benchmarks. */
+  private readonly timings: Record<string, number> = {};
   private readonly report: ReturnType<typeof throttledProgress>;
 
   constructor(
@@ -157,6 +160,16 @@ class Run {
   ) {
     this.report = throttledProgress(request.progress, timing.progressMs);
     this.details.graph = this.graph;
+    this.details.timingsMs = this.timings;
+  }
+
+  private async timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.timings[phase] = (this.timings[phase] ?? 0) + Math.round(performance.now() - started);
+    }
   }
 
   async execute(
@@ -207,22 +220,26 @@ class Run {
   ): Promise<RunOutcome> {
     const grouped = groups.length > 0 && readMode === 'delta';
     if (readMode === 'full') this.expected = await this.lastFullRead();
-    const result = await readIntoStage({
-      reader,
-      stage,
-      mode: readMode,
-      mapping,
-      groups,
-      deltaLink: this.source.usersDeltaLink,
-      activeGraphIds: grouped ? await this.activeGraphIds() : undefined,
-      knownIgnoredIds: grouped ? await this.rememberedIgnoredIds() : undefined,
-      onRead: (read) => {
-        this.counts.read = read;
-        this.report({ phase: 'reading', read, written: 0, expected: this.expected });
-      },
-    });
+    const activeGraphIds = grouped ? await this.activeGraphIds() : undefined;
+    const knownIgnoredIds = grouped ? await this.rememberedIgnoredIds() : undefined;
+    const result = await this.timed('read', () =>
+      readIntoStage({
+        reader,
+        stage,
+        mode: readMode,
+        mapping,
+        groups,
+        deltaLink: this.source.usersDeltaLink,
+        activeGraphIds,
+        knownIgnoredIds,
+        onRead: (read) => {
+          this.counts.read = read;
+          this.report({ phase: 'reading', read, written: 0, expected: this.expected });
+        },
+      }),
+    );
     if (result.needsFull) throw new RestartAsFull(result.needsFull);
-    const sealed = await stage.seal();
+    const sealed = await this.timed('seal', () => stage.seal());
     for (const d of sealed.duplicates)
       result.ignored.add(`same Unique Identifier as another person (${d.externalId})`, d.who);
     this.tally(result.read, result.ignored);
@@ -231,13 +248,16 @@ class Run {
     this.report({ phase: 'applying', read: result.read, written: 0 }, true);
 
     if (this.mode === 'preview') return this.finishPreview(stage);
-    const removals = await stage.removalPlan(readMode);
+    const removals = await this.timed('plan', () => stage.removalPlan(readMode));
     const approved = this.request.approval && removals.removed <= this.request.approval.maxRemovals;
     if (!approved && exceedsThreshold(removals, this.source.deletionThreshold)) return this.hold(removals);
 
-    if (this.source.photoSync) await this.stagePhotos(stage, reader, result.read);
+    if (this.source.photoSync) await this.timed('photos', () => this.stagePhotos(stage, reader, result.read));
     if (this.lost) throw this.takenOver();
+    const applyStarted = performance.now();
     const applied = await stage.apply(readMode, async (tx, counts) => {
+      // The run record is written inside this transaction, so the apply is timed up to here.
+      this.timings.apply = Math.round(performance.now() - applyStarted);
       Object.assign(this.counts, counts);
       const recorded = await recordRunEnd(tx, this.id, this.end('succeeded'));
       if (!recorded) throw this.takenOver();
