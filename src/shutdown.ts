@@ -1,23 +1,21 @@
 import type { Logger } from './logger.ts';
 
-export type ShutdownSignal = 'SIGTERM' | 'SIGINT';
-
 /**
  * Runs `stop` once on SIGTERM or SIGINT, then ends the process: 0 when it stopped cleanly, 1 when `stop`
  * threw. A second signal while stopping exits 1 at once. The explicit exit is needed because Agenda
  * leaves timers behind that would keep Node alive.
  */
 export function installShutdown(options: {
-  stop: (signal: ShutdownSignal) => Promise<void>;
+  stop: (signal: NodeJS.Signals) => Promise<void>;
   logger: Logger;
   exit?: (code: number) => void;
-  signals?: readonly ShutdownSignal[];
+  signals?: readonly NodeJS.Signals[];
 }): () => void {
   const exit = options.exit ?? ((code: number) => process.exit(code));
-  const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as const);
+  const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   let stopping = false;
 
-  const onSignal = (signal: ShutdownSignal) => {
+  const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       options.logger.warn({ signal }, 'second signal while shutting down: exiting now');
       exit(1);

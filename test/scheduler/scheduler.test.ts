@@ -181,6 +181,7 @@ describe('enable and disable', () => {
     await expect(scheduler.disableSource(missing)).rejects.toBeInstanceOf(UnknownSourceError);
     expect(await scheduler.syncNow(missing)).toEqual({ started: false, reason: 'unknown_source' });
     expect(await scheduler.syncNow('not-a-uuid')).toEqual({ started: false, reason: 'unknown_source' });
+    await expect(scheduler.enableSource('not-a-uuid')).rejects.toBeInstanceOf(UnknownSourceError);
   });
 
   it('a schedule whose source was disabled or deleted behind its back is dropped at its tick, without a run', async () => {
@@ -220,7 +221,11 @@ describe('enable and disable', () => {
     const enabledBehindItsBack = await insertSource(database.sql, { syncEnabled: true });
     expect(await scheduleRows(twinned)).toHaveLength(2);
 
-    const second = await startReplica(runner, { intervalMs: 60_000 });
+    // Two replicas repairing at the same moment still leave one schedule per source.
+    const [second] = await Promise.all([
+      startReplica(runner, { intervalMs: 60_000 }),
+      startReplica(runner, { intervalMs: 60_000 }),
+    ]);
     expect(await scheduleRows(twinned)).toHaveLength(1);
     expect(await scheduleRows(turnedOff)).toHaveLength(0);
     expect(await scheduleRows(enabledBehindItsBack)).toHaveLength(1);

@@ -8,6 +8,7 @@ import { chooseJobStore, type OpenedJobStore, openJobStore } from './job-store.t
 import {
   failInterruptedRun,
   findRunningRun,
+  isSourceId,
   loadSourceState,
   recordSkippedRun,
   type SyncInProgress,
@@ -312,6 +313,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async enableSource(sourceId, { runSoon = true } = {}) {
       accepting();
+      if (!isSourceId(sourceId)) throw new UnknownSourceError(`no source with id ${sourceId}`);
       return withScheduleLock(sourceId, async (tx) => {
         const [before] = await tx<{ sync_enabled: boolean }[]>`
           select sync_enabled from sources where id = ${sourceId} for update`;
@@ -331,6 +333,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async disableSource(sourceId) {
       accepting();
+      if (!isSourceId(sourceId)) throw new UnknownSourceError(`no source with id ${sourceId}`);
       await withScheduleLock(sourceId, async (tx) => {
         const [row] = await tx<{ id: string }[]>`
           update sources set sync_enabled = false, updated_at = now(),
