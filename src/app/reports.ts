@@ -98,8 +98,7 @@ export async function sourceReport(ctx: ReportContext, source: Source): Promise<
   const running = runs.find((run) => run.status === 'running');
   const finished = runs.filter((run) => run.status !== 'running').slice(0, RECENT_RUNS);
   const latest = finished[0];
-  const held =
-    source.status === 'held' && latest && !latest.details.decision ? heldRemovals(latest) : null;
+  const held = source.status === 'held' && latest && !latest.details.decision ? heldRemovals(latest) : null;
   return {
     id: source.id,
     status: source.status,
