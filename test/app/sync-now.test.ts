@@ -6,7 +6,6 @@ import {
   type AppFixture,
   expectWithinSlackLimits,
   finishedRuns,
-  runsOf,
   setUpSource,
   startAppFixture,
 } from '../helpers/app.ts';
