@@ -43,13 +43,14 @@ export interface ProfileCounts {
 
 export interface RemovalPlan {
   removed: number;
-  /** Active profiles of the source before the run. */
-  active: number;
+  /** Active profiles of the source before the run; counted only when someone would be removed. */
+  active: number | null;
   /** The first few people removed, by name. */
   removalSample: { displayName: string; email: string }[];
 }
 
 export interface ProfilePlan extends ProfileCounts, RemovalPlan {
+  active: number;
   /** Previously removed people who come back (a subset of `updated`). */
   restored: number;
 }
@@ -102,6 +103,7 @@ const SAMPLE_SIZE = 10;
 export class ProfileStage {
   private seq = 0;
   private removedIds = new Set<string>();
+  private photosStaged = 0;
   private sealed = false;
 
   private constructor(
@@ -168,21 +170,26 @@ export class ProfileStage {
     const [counts] = await conn`
       select count(*)::int as n, count(distinct graph_id)::int as people, count(distinct external_id)::int as keys
       from profile_stage`;
-    if (counts.people < counts.n) {
-      await conn`delete from profile_stage a using profile_stage b where a.graph_id = b.graph_id and a.seq < b.seq`;
+    let staged: number = counts.n;
+    let keys: number = counts.keys;
+    if (counts.people < staged) {
+      const replays = await conn`
+        delete from profile_stage a using profile_stage b where a.graph_id = b.graph_id and a.seq < b.seq`;
+      staged -= replays.count;
+      [{ keys }] = await conn`select count(distinct external_id)::int as keys from profile_stage`;
     }
     let duplicates: Duplicate[] = [];
-    if (counts.keys < counts.people) {
+    if (keys < staged) {
       const rows = await conn`
         delete from profile_stage a using profile_stage b
         where a.external_id = b.external_id and a.seq > b.seq
         returning a.external_id, a.display_name, a.email`;
+      staged -= rows.length;
       duplicates = rows.map((r) => ({ externalId: r.external_id, who: `${r.display_name} <${r.email}>` }));
     }
     // Temporary tables get no statistics by themselves; without them the joins below plan as nested loops.
     await conn`analyze profile_stage`;
-    await conn`analyze removal_stage`;
-    const [{ staged }] = await conn`select count(*)::int as staged from profile_stage`;
+    if (ids.length > 0) await conn`analyze removal_stage`;
     return { staged, duplicates };
   }
 
@@ -191,15 +198,15 @@ export class ProfileStage {
     this.requireSealed();
     const conn = this.conn;
     const [{ removed }] = await conn`select count(*)::int as removed from (${this.removalIds(mode)}) r`;
-    const [{ active }] = await conn`
-      select count(*)::int as active from profiles where source_id = ${this.sourceId} and active`;
-    const sample =
-      removed === 0
-        ? []
-        : await conn`
-          select display_name, email from profiles where id in (${this.removalIds(mode)})
-          order by display_name, email limit ${SAMPLE_SIZE}`;
-    return { removed, active, removalSample: sample.map((r) => ({ displayName: r.display_name, email: r.email })) };
+    if (removed === 0) return { removed, active: null, removalSample: [] };
+    const sample = await conn`
+      select display_name, email from profiles where id in (${this.removalIds(mode)})
+      order by display_name, email limit ${SAMPLE_SIZE}`;
+    return {
+      removed,
+      active: await this.activeCount(),
+      removalSample: sample.map((r) => ({ displayName: r.display_name, email: r.email })),
+    };
   }
 
   /** What `apply` would do, without writing anything. */
@@ -213,13 +220,21 @@ export class ProfileStage {
              count(*) filter (where not p.active)::int as restored
       from r left join profiles p on p.source_id = ${this.sourceId} and p.external_id = r.external_id`;
     const updated = upserts.changed + upserts.restored;
+    const removal = await this.removalPlan(mode);
     return {
       created: upserts.created,
       updated,
       restored: upserts.restored,
       unchanged: upserts.staged - upserts.created - updated,
-      ...(await this.removalPlan(mode)),
+      ...removal,
+      active: removal.active ?? (await this.activeCount()),
     };
+  }
+
+  private async activeCount(): Promise<number> {
+    const [{ active }] = await this.conn`
+      select count(*)::int as active from profiles where source_id = ${this.sourceId} and active`;
+    return active;
   }
 
   /** Staged people with the etag of the photo the directory holds for them (null: none yet). */
@@ -242,6 +257,7 @@ export class ProfileStage {
       etag: p.photo?.etag ?? null,
     }));
     await this.conn`insert into photo_stage ${this.conn(rows, 'graph_id', 'content_type', 'bytes', 'etag')}`;
+    this.photosStaged += rows.length;
   }
 
   /**
@@ -349,23 +365,31 @@ export class ProfileStage {
    */
   private removalIds(mode: StageMode) {
     const conn = this.conn;
-    const byMode =
-      mode === 'full'
-        ? conn`
-          select p.id from profiles p
-          where p.source_id = ${this.sourceId} and p.active
-            and not exists (select 1 from profile_stage s where s.external_id = p.external_id)`
-        : conn`
-          select p.id from profiles p join removal_stage r on r.graph_id = p.graph_id
-          where p.source_id = ${this.sourceId} and p.active
-            and not exists (select 1 from profile_stage s where s.graph_id = p.graph_id)`;
-    return conn`${byMode}
+    const source = this.sourceId;
+    if (mode === 'full') {
+      return conn`
+        select p.id from profiles p
+        where p.source_id = ${source} and p.active
+          and not exists (select 1 from profile_stage s where s.external_id = p.external_id)
+        union
+        select p.id from profiles p join profile_stage s on s.graph_id = p.graph_id
+        where p.source_id = ${source} and p.active and s.external_id <> p.external_id`;
+    }
+    // A delta stage is small: look its people up by index instead of scanning the source's profiles.
+    return conn`
+      select p.id from removal_stage r cross join lateral (
+        select id from profiles where source_id = ${source} and graph_id = r.graph_id and active
+      ) p
+      where not exists (select 1 from profile_stage s where s.graph_id = r.graph_id)
       union
-      select p.id from profiles p join profile_stage s on s.graph_id = p.graph_id
-      where p.source_id = ${this.sourceId} and p.active and s.external_id <> p.external_id`;
+      select p.id from profile_stage s cross join lateral (
+        select id from profiles
+        where source_id = ${source} and graph_id = s.graph_id and active and external_id <> s.external_id
+      ) p`;
   }
 
   private async applyPhotos(): Promise<number> {
+    if (this.photosStaged === 0) return 0;
     const conn = this.conn;
     const target = conn`
       from photo_stage ps

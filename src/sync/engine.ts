@@ -134,7 +134,7 @@ async function loadSource(db: Db, sourceId: string): Promise<Source> {
 
 /** Deletion safety: more than `threshold` of the active profiles, or all of them, needs an admin's approval. */
 export function exceedsThreshold(plan: RemovalPlan, threshold: number): boolean {
-  if (plan.removed === 0) return false;
+  if (plan.removed === 0 || plan.active === null) return false;
   return plan.removed >= plan.active || plan.removed > threshold * plan.active;
 }
 
@@ -317,7 +317,7 @@ class Run {
   private async hold(removals: RemovalPlan): Promise<RunOutcome> {
     const held: HeldRemovals = {
       removals: removals.removed,
-      active: removals.active,
+      active: removals.active ?? 0,
       threshold: this.source.deletionThreshold,
       sample: removals.removalSample,
     };
