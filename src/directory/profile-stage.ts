@@ -97,6 +97,9 @@ export class ProfileStage {
   /** Entra id → unique identifier of everyone staged so far, to know a manager before inserting early. */
   private readonly externalIds = new Map<string, string>();
   private flushing: Promise<void> = Promise.resolve();
+  private inserting = false;
+  /** Rows that arrived while an early insert held the connection; written right after it. */
+  private waiting = { lines: '', count: 0 };
   private failure: unknown;
   /** Active profiles before the first early insert changed the count. */
   private activeBefore: number | undefined;
@@ -130,7 +133,7 @@ export class ProfileStage {
   /** Queues people for staging; resolves when the database is ready for more (bounded memory). */
   async add(people: readonly StagedProfile[]): Promise<void> {
     if (people.length === 0) return;
-    await this.settle();
+    if (this.failure) throw this.failure;
     if (this.early) for (const p of people) this.externalIds.set(p.graphId, p.externalId);
     let lines = '';
     for (const p of people) {
@@ -154,9 +157,16 @@ export class ProfileStage {
         hint,
       ]);
     }
+    if (this.inserting) {
+      // Reading goes on during an early insert; only a long one makes the reader wait.
+      this.waiting.lines += lines;
+      this.waiting.count += people.length;
+      if (this.waiting.count >= this.earlyEvery) await this.settle();
+      return;
+    }
     await this.writer.write(lines, people.length);
     if (this.early && this.seq - this.flushedSeq >= this.earlyEvery) {
-      // Not awaited: the caller fetches the next page meanwhile; the next add waits for it.
+      this.inserting = true;
       this.flushing = this.insertNewPeople().catch((error) => {
         this.failure = error;
       });
@@ -327,7 +337,10 @@ export class ProfileStage {
     return active;
   }
 
-  /** Ends the current COPY, inserts the new people staged since the last time, and opens the next COPY. */
+  /**
+   * Ends the current COPY, inserts the new people staged since the last time, opens the next COPY and
+   * writes what arrived meanwhile.
+   */
   private async insertNewPeople(): Promise<void> {
     const from = this.flushedSeq;
     const to = this.seq;
@@ -336,5 +349,11 @@ export class ProfileStage {
     this.activeBefore ??= await this.activeCount();
     await insertEarly(this.conn, this.sourceId, from, to);
     this.writer = await CopyWriter.open(this.conn, 'profile_stage', STAGE_COLUMNS);
+    while (this.waiting.count > 0) {
+      const { lines, count } = this.waiting;
+      this.waiting = { lines: '', count: 0 };
+      await this.writer.write(lines, count);
+    }
+    this.inserting = false;
   }
 }
