@@ -134,7 +134,7 @@ async function loadSource(db: Db, sourceId: string): Promise<Source> {
 
 /** Deletion safety: more than `threshold` of the active profiles, or all of them, needs an admin's approval. */
 export function exceedsThreshold(plan: RemovalPlan, threshold: number): boolean {
-  if (plan.removed === 0) return false;
+  if (plan.removed === 0 || plan.active === null) return false;
   return plan.removed >= plan.active || plan.removed > threshold * plan.active;
 }
 
@@ -190,7 +190,9 @@ class Run {
     });
     for (;;) {
       const readMode = this.mode === 'delta' ? 'delta' : 'full';
-      const stage = await ProfileStage.open(this.deps.sql, this.source.id);
+      const stage = await ProfileStage.open(this.deps.sql, this.source.id, {
+        insertEarly: readMode === 'full' && this.mode !== 'preview',
+      });
       try {
         return await this.readAndApply(stage, reader, readMode, groups, mapping, scope);
       } catch (error) {
@@ -317,7 +319,7 @@ class Run {
   private async hold(removals: RemovalPlan): Promise<RunOutcome> {
     const held: HeldRemovals = {
       removals: removals.removed,
-      active: removals.active,
+      active: removals.active ?? 0,
       threshold: this.source.deletionThreshold,
       sample: removals.removalSample,
     };
