@@ -73,6 +73,12 @@ describe('/aad sync', () => {
     expect(message.text).toContain('300 read');
     expect(JSON.stringify(message.blocks)).toContain('Unchanged');
     expectWithinSlackLimits(f.slack);
+
+    const metrics = await (await fetch(`${f.publicUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^aad_sync_runs_total\{status="succeeded",trigger="manual"\} [1-9]/m);
+    expect(metrics).toMatch(/^aad_sync_graph_requests_total\{status="200"\} [1-9]/m);
+    const [{ active }] = await f.db.sql`select count(*)::int as active from profiles where active`;
+    expect(metrics).toContain(`aad_sync_profiles{state="active"} ${active}\n`);
   });
 
   it('starts from the Home tab too, and refreshes the dashboard', async () => {
@@ -90,6 +96,8 @@ describe('/aad sync', () => {
   });
 
   it('answers status, and turns the schedule on and off', async () => {
+    // Set up without automatic sync: no schedule until someone enables it.
+    expect(await f.db.sql`select sync_enabled from sources where id = ${sourceId}`).toEqual([{ sync_enabled: false }]);
     await f.client.command('/aad', 'status', { userId: ADMIN });
     expect(String(f.slack.responses().at(-1)!.body.text)).toBe('aad-sync status: active');
 
