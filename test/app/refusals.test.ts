@@ -127,6 +127,10 @@ describe('a member who is not an admin', () => {
       expect(reply.body, callbackId).toMatchObject({ response_action: 'update' });
       expect(JSON.stringify(reply.body)).toContain('Only Slack workspace admins');
     }
+    for (const actionId of [actionIds.setupRetry, actionIds.setupBackToSettings]) {
+      await f.client.blockAction({ userId: MEMBER, actionId, view: setup });
+      expect(JSON.stringify(f.slack.calls('views.open').at(-1)!.args.view)).toContain('Only Slack workspace admins');
+    }
     const search = await f.client.optionsLoad(actionIds.groupsSelect, 'a', setup, MEMBER);
     expect(search.body).toEqual({
       options: [
