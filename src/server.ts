@@ -22,6 +22,7 @@ import { type CompletedAuthorization, createAuthorizationService } from './sync/
 import { syncDepsFromConfig } from './sync/compose.ts';
 import type { SyncTiming } from './sync/engine.ts';
 import { engineRunner } from './sync/scheduler/engine-runner.ts';
+import { SKIPPED_NEEDS_REAUTH } from './sync/scheduler/run-records.ts';
 import { createScheduler, type RunResult, type SchedulerOptions } from './sync/scheduler/scheduler.ts';
 
 /**
@@ -128,7 +129,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
     /** Every run's end, whoever started it: metrics, then the admin-channel alert. */
     const runEnded = async (sourceId: string, end: RunEnd) => {
       const run = 'runId' in end ? await loadRun(db, end.runId) : undefined;
-      if (run && run.status !== 'running') {
+      // A run skipped for a lost sign-in never reached the engine: not a sync to time.
+      if (run && run.status !== 'running' && run.errorCode !== SKIPPED_NEEDS_REAUTH) {
         metrics.observeRun({
           mode: run.mode,
           status: run.status,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { actionIds } from '../../src/slack/ids.ts';
+import { actionIds, blockIds, callbackIds } from '../../src/slack/ids.ts';
 import {
   ADMIN,
   ADMIN_CHANNEL,
@@ -92,6 +92,30 @@ describe('/aad sync', () => {
     const runs = await finishedRuns(f.db, sourceId, before + 1);
     expect(runs.at(-1)).toMatchObject({ trigger: 'manual', status: 'succeeded', mode: 'delta' });
     await waitFor(() => /^Sync finished/.test(channelMessages()[0]?.text ?? ''), { what: 'the summary' });
+    expectWithinSlackLimits(f.slack);
+  });
+
+  it('reads everyone again after the mappings change, then goes back to changes only', async () => {
+    await f.client.appHomeOpened(ADMIN);
+    await f.client.blockAction({ userId: ADMIN, actionId: actionIds.editSettings, view: f.slack.homeOf(ADMIN)! });
+    const edit = f.slack.lastView()!;
+    expect(edit.callback_id).toBe(callbackIds.editSettings);
+    const saved = await f.client.viewSubmission(edit, { [blockIds.mapping('office')]: 'city' });
+    expect(saved.body).toBe('');
+    const [row] = await f.db.sql`select mapping from sources where id = ${sourceId}`;
+    expect(row.mapping.office).toBe('city');
+
+    const runs = async () => {
+      const before = (await finishedRuns(f.db, sourceId, 0)).length;
+      await f.client.command('/aad', 'sync', { userId: ADMIN });
+      return (await finishedRuns(f.db, sourceId, before + 1)).at(-1);
+    };
+    expect(await runs()).toMatchObject({ mode: 'full', status: 'succeeded' });
+    expect(await runs()).toMatchObject({ mode: 'delta', status: 'succeeded' });
+    const [someone] = await f.db
+      .sql`select office from profiles where source_id = ${sourceId} and office is not null limit 1`;
+    const cities = new Set([...f.entra.emulator.tenant.users.values()].map((u) => u.city));
+    expect(cities.has(someone.office)).toBe(true);
     expectWithinSlackLimits(f.slack);
   });
 
