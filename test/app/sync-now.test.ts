@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { actionIds, blockIds, callbackIds } from '../../src/slack/ids.ts';
+import { actionIds, blockIds, callbackIds, toggleValues } from '../../src/slack/ids.ts';
 import {
   ADMIN,
   ADMIN_CHANNEL,
@@ -8,6 +8,7 @@ import {
   finishedRuns,
   setUpSource,
   startAppFixture,
+  viewText,
 } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -117,6 +118,25 @@ describe('/aad sync', () => {
     const cities = new Set([...f.entra.emulator.tenant.users.values()].map((u) => u.city));
     expect(cities.has(someone.office)).toBe(true);
     expectWithinSlackLimits(f.slack);
+  });
+
+  it('imports photos from the next run on once photo sync is turned on', async () => {
+    await f.client.appHomeOpened(ADMIN);
+    await f.client.blockAction({
+      userId: ADMIN,
+      actionId: actionIds.photoSync,
+      view: f.slack.homeOf(ADMIN)!,
+      value: toggleValues.on,
+    });
+    expect(await f.db.sql`select photo_sync from sources where id = ${sourceId}`).toEqual([{ photo_sync: true }]);
+    expect(viewText(f.slack.homeOf(ADMIN))).toContain('Photo sync: on');
+    const before = (await finishedRuns(f.db, sourceId, 0)).length;
+    await f.client.command('/aad', 'sync', { userId: ADMIN });
+    const [run] = (await finishedRuns(f.db, sourceId, before + 1)).slice(-1);
+    // Everyone's photo is looked at, not only changed people's: the run reads in full.
+    expect(run).toMatchObject({ mode: 'full', status: 'succeeded' });
+    const [{ photos }] = await f.db.sql`select count(*)::int as photos from profile_photos`;
+    expect(photos).toBeGreaterThan(0);
   });
 
   it('answers status, and turns the schedule on and off', async () => {
