@@ -5,7 +5,7 @@ import { type RunTrigger, type SyncRun, syncRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { RunProgress, RunReport } from '../slack/model.ts';
 import type { SyncObserver, SyncStart } from '../slack/services.ts';
-import type { ProgressReport, SyncProgress } from '../sync/progress.ts';
+import type { ProgressReport, SyncProgress } from '../sync/index.ts';
 import { NO_COUNTS } from '../sync/runs.ts';
 import type { SyncInProgress } from '../sync/scheduler/run-records.ts';
 import type { RunRequest, RunResult, Scheduler } from '../sync/scheduler/scheduler.ts';
