@@ -1,12 +1,14 @@
 import type { RunMode, RunStatus, RunTrigger, SourceStatus } from '../db/schema.ts';
+import type { IgnoredReason } from '../sync/ignored.ts';
 import type { Mapping } from '../sync/mapping.ts';
+import type { RunCounts } from '../sync/runs.ts';
 
 /**
  * Plain data the Slack surfaces render. Shapes follow the `sources` and `sync_runs` rows closely so the
  * services behind the app map a row onto them field by field; nothing here knows Bolt or the database.
  */
 
-export type { Mapping, RunMode, RunStatus, RunTrigger, SourceStatus };
+export type { IgnoredReason, Mapping, RunCounts, RunMode, RunStatus, RunTrigger, SourceStatus };
 
 /** Who is acting, as Slack tells us on every command and interaction. */
 export interface Actor {
@@ -26,23 +28,6 @@ export type FailureCode =
   | 'group_missing'
   | 'no_valid_people'
   | 'graph_unavailable';
-
-export interface RunCounts {
-  read: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  removed: number;
-  ignored: number;
-  photos: number;
-}
-
-/** One reason people were skipped, as `sync_runs.ignored_examples` stores it. */
-export interface IgnoredReason {
-  reason: string;
-  count: number;
-  examples: string[];
-}
 
 /** One `sync_runs` row. */
 export interface RunReport {
