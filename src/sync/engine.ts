@@ -47,6 +47,8 @@ export interface SyncRequest {
   progress?: SyncProgress;
   /** Set by approveHeldRun: removals up to this many pass the deletion threshold, this once. */
   approval?: { heldRunId: number; maxRemovals: number };
+  /** Aborting stops the run before it applies anything (checked between pages and before the commit). */
+  signal?: AbortSignal;
 }
 
 export interface HeldRemovals {
@@ -253,6 +255,7 @@ class Run {
         activeGraphIds,
         knownIgnoredIds,
         onRead: (read) => {
+          this.checkCancelled();
           this.counts.read = read;
           this.report({ phase: 'reading', read, written: 0, expected: this.expected });
         },
@@ -274,6 +277,7 @@ class Run {
 
     if (this.source.photoSync) await this.timed('photos', () => this.stagePhotos(stage, reader, result.read));
     if (this.lost) throw this.takenOver();
+    this.checkCancelled();
     const applyStarted = performance.now();
     const applied = await stage.apply(readMode, async (tx, counts) => {
       // The run record is written inside this transaction, so the apply is timed up to here.
@@ -301,8 +305,8 @@ class Run {
     else log?.warn({ runId: this.id, code, message }, 'sync failed');
     try {
       await recordRunEnd(this.deps.sql, this.id, { ...this.end('failed'), errorCode: code, errorMessage: message });
-      // A run taken over as dead leaves the source to the run that took over.
-      if (this.mode !== 'preview' && code !== 'stale') {
+      // A run taken over as dead, or cancelled, says nothing about the source's health.
+      if (this.mode !== 'preview' && code !== 'stale' && code !== 'cancelled') {
         await this.deps.sql`
           update sources set updated_at = now(),
             status = case when status = 'disabled' then status else ${statusAfterFailure(code)} end
@@ -362,6 +366,7 @@ class Run {
     const requests = candidates.map((c) => ({ userId: c.graphId, knownEtag: c.knownEtag }));
     for await (const result of reader.photos(requests)) {
       checked++;
+      this.checkCancelled();
       if (result.kind === 'photo') {
         const bytes = Buffer.from(result.bytes);
         buffer.push({
@@ -414,6 +419,12 @@ class Run {
         ? `Nobody was found ${where}.`
         : `None of the ${read} people ${where} has every required attribute (${this.ignored[0]?.reason ?? 'see the ignored reasons'}): edit the mappings.`,
     );
+  }
+
+  private checkCancelled(): void {
+    if (this.request.signal?.aborted) {
+      throw new SyncFailure('cancelled', 'The sync was cancelled before it applied anything; nothing was changed.');
+    }
   }
 
   private takenOver(): SyncFailure {

@@ -12,6 +12,8 @@ export type FailureCode =
   | 'graph_unavailable'
   /** The process running it stopped (found by the next run). */
   | 'stale'
+  /** Stopped on request (Ctrl-C, shutdown) before applying anything. */
+  | 'cancelled'
   /** A fault of aad-sync itself or its database; the message says what. */
   | 'internal_error';
 

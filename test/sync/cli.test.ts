@@ -37,6 +37,35 @@ afterAll(async () => {
   await f?.stop();
 });
 
+const pagesRead = () => f.emu.emulator.requests()['/v1.0/users/delta'] ?? 0;
+
+/** A full sync in a child process, with its stdout. */
+function startFullSync() {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/aad-sync.js'), 'sync', '--full'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout })),
+  );
+  return { process: child, exited };
+}
+
+/** Waits until a fifth of the tenant's pages were read since `before`: well inside a run, long before its apply. */
+async function untilPagesRead(before: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (pagesRead() - before < USERS / 200 / 5) {
+    if (Date.now() > deadline) throw new Error('the sync never got going');
+    await sleep(20);
+  }
+}
+
 describe('aad-sync sync', () => {
   it('registers a tenant from the terminal, syncs it in full, then finds nothing to write', async () => {
     const first = await runCli(['sync', '--register-tenant', f.emu.emulator.tenantId], { env, timeoutMs: 120_000 });
@@ -73,24 +102,12 @@ describe('aad-sync sync', () => {
       where source_id = ${sourceId} and active and graph_id = any(${changed}::text[])`;
     expect(inDirectory).toBeGreaterThan(90);
     const before = await f.fingerprint(sourceId);
-    const pagesBefore = f.emu.emulator.requests()['/v1.0/users/delta'] ?? 0;
+    const pagesBefore = pagesRead();
 
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/aad-sync.js'), 'sync', '--full'], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: 'ignore',
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on('exit', (_code, signal) => resolve(signal)),
-    );
-    // Kill once a fifth of the tenant's pages were read: well inside the run, long before its apply.
-    const deadline = Date.now() + 60_000;
-    while ((f.emu.emulator.requests()['/v1.0/users/delta'] ?? 0) - pagesBefore < USERS / 200 / 5) {
-      if (Date.now() > deadline) throw new Error('the child never got going');
-      await sleep(20);
-    }
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    const child = startFullSync();
+    await untilPagesRead(pagesBefore);
+    child.process.kill('SIGKILL');
+    expect((await child.exited).signal).toBe('SIGKILL');
 
     expect(await f.fingerprint(sourceId)).toBe(before);
     const [dead] = await f.database.sql`select id from sync_runs where source_id = ${sourceId} and status = 'running'`;
@@ -102,4 +119,21 @@ describe('aad-sync sync', () => {
     expect((await getRunStatus(f.database.db, next.runId))!.details.tookOverStaleRun).toBe(Number(dead.id));
     expect(await getRunStatus(f.database.db, Number(dead.id))).toMatchObject({ status: 'failed', errorCode: 'stale' });
   }, 180_000);
+
+  it('stops cleanly on Ctrl-C: the run is recorded as cancelled, nothing is applied, no lock is left', async () => {
+    await f.emu.control('POST', 'users', [{ id: [...f.emu.emulator.tenant.users.keys()][3], jobTitle: 'Interrupted' }]);
+    const before = await f.fingerprint(sourceId);
+    const child = startFullSync();
+    await untilPagesRead(pagesRead());
+    child.process.kill('SIGINT');
+    const exit = await child.exited;
+    expect(exit.code).toBe(130);
+    expect(exit.stdout).toMatch(/^Sync cancelled after [\d.]+ s; nothing was changed\.$/m);
+    expect(await f.fingerprint(sourceId)).toBe(before);
+    const runs = await f.database.sql`
+      select status, error_code from sync_runs where source_id = ${sourceId} order by id desc limit 1`;
+    expect(runs[0]).toEqual({ status: 'failed', error_code: 'cancelled' });
+    const [{ status }] = await f.database.sql`select status from sources where id = ${sourceId}`;
+    expect(status).toBe('active');
+  }, 120_000);
 });
