@@ -148,9 +148,10 @@ export function slackDate(date: Date, format = '{date_short_pretty} at {time}'):
   return `<!date^${seconds}^${format}|${utc.format(date)} UTC>`;
 }
 
-/** "45 s", "3 min 5 s", "1 h 2 min". */
+/** "0.4 s", "45 s", "3 min 5 s", "1 h 2 min". */
 export function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  if (ms < 9_950) return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
   if (m < 60) return s % 60 === 0 ? `${m} min` : `${m} min ${s % 60} s`;
