@@ -1,3 +1,5 @@
+import type { StagedProfile } from '../directory/profile-stage.ts';
+
 /**
  * Entra attribute → profile field mapping: which fields exist, which are required, what an admin may
  * choose for each, and how one Graph user becomes a profile (or is ignored, with a reason).
@@ -91,22 +93,8 @@ export function graphSelect(mapping: Mapping): string[] {
 
 export type GraphUserLike = Record<string, unknown> & { id: string };
 
-export interface MappedProfile {
-  graphId: string;
-  externalId: string;
-  firstName: string;
-  lastName: string;
-  displayName: string;
-  email: string;
-  jobTitle: string | null;
-  department: string | null;
-  office: string | null;
-  businessPhone: string | null;
-  mobilePhone: string | null;
-  employeeId: string | null;
-  /** Entra object id of the manager; the store resolves it to the manager's unique identifier. */
-  managerGraphId: string | null;
-}
+/** A valid person, as the directory stages them; the manager is resolved to their unique identifier there. */
+export type MappedProfile = Omit<StagedProfile, 'keepManager'>;
 
 export type MapResult = { ok: true; profile: MappedProfile } | { ok: false; reason: string; who: string };
 

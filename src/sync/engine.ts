@@ -1,0 +1,416 @@
+import { createHash } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { DeltaExpiredError } from '../azure/index.ts';
+import type { Db, Sql } from '../db/client.ts';
+import { type RunMode, type RunTrigger, type Source, sourceGroups, sources } from '../db/schema.ts';
+import { ProfileStage, type RemovalPlan, type StagedPhoto } from '../directory/profile-stage.ts';
+import type { Logger } from '../logger.ts';
+import { classifyFailure, type FailureCode, SyncFailure, statusAfterFailure } from './errors.ts';
+import type { IgnoredReason, IgnoredTally } from './ignored.ts';
+import { completeMapping, type Mapping, validateMapping } from './mapping.ts';
+import { type SyncProgress, throttledProgress } from './progress.ts';
+import { readIntoStage } from './read.ts';
+import type { ReaderFactory, SourceReader } from './reader.ts';
+import { NO_COUNTS, type RunCounts, type RunningRun, recordRunEnd, startHeartbeat, startRun } from './runs.ts';
+import { chooseMode, deltaScopeOf, type RequestedMode } from './scope.ts';
+
+/**
+ * One sync run of one source: lock, read Graph into a stage, check, then apply everything in one
+ * transaction together with the run record and the new delta link. Whatever goes wrong before the
+ * commit, the directory is exactly as it was (DESIGN §3, §6).
+ */
+
+export interface SyncTiming {
+  heartbeatMs: number;
+  /** A running run without a heartbeat for this long is dead. */
+  staleAfterMs: number;
+  progressMs: number;
+}
+
+export const DEFAULT_TIMING: SyncTiming = { heartbeatMs: 5_000, staleAfterMs: 120_000, progressMs: 500 };
+
+export interface SyncDeps {
+  db: Db;
+  sql: Sql;
+  readerFor: ReaderFactory;
+  logger?: Logger;
+  now?: () => Date;
+  timing?: Partial<SyncTiming>;
+}
+
+export interface SyncRequest {
+  sourceId: string;
+  trigger: RunTrigger;
+  requestedBy?: string | null;
+  /** `auto` (default): delta when a delta read can be trusted, else full. */
+  mode?: RequestedMode;
+  progress?: SyncProgress;
+  /** Set by approveHeldRun: removals up to this many pass the deletion threshold, this once. */
+  approval?: { heldRunId: number; maxRemovals: number };
+}
+
+export interface HeldRemovals {
+  removals: number;
+  active: number;
+  threshold: number;
+  sample: { displayName: string; email: string }[];
+}
+
+export interface RunOutcome {
+  status: 'succeeded' | 'failed' | 'held' | 'already_running';
+  /** This run's id; for `already_running`, the id of the run in progress. */
+  runId: number;
+  mode: RunMode;
+  counts: RunCounts;
+  ignored: IgnoredReason[];
+  errorCode?: FailureCode;
+  errorMessage?: string;
+  /** `already_running`: who started the run in progress, and when. */
+  running?: RunningRun;
+  /** `held`: what the run would have removed. */
+  held?: HeldRemovals;
+}
+
+const PHOTO_FLUSH = 50;
+
+export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<RunOutcome> {
+  const timing = { ...DEFAULT_TIMING, ...deps.timing };
+  const source = await loadSource(deps.db, request.sourceId);
+  const groups = await deps.db
+    .select({ groupId: sourceGroups.groupId, displayName: sourceGroups.displayName })
+    .from(sourceGroups)
+    .where(eq(sourceGroups.sourceId, source.id));
+  const mapping = completeMapping(source.mapping);
+  const scope = deltaScopeOf(
+    groups.map((g) => g.groupId),
+    mapping,
+  );
+  const choice = chooseMode(request.mode ?? 'auto', source, scope, (deps.now ?? (() => new Date()))());
+
+  const started = await startRun(
+    deps.sql,
+    { sourceId: source.id, trigger: request.trigger, requestedBy: request.requestedBy ?? null, mode: choice.mode },
+    timing.staleAfterMs,
+  );
+  if (!started.started) {
+    return {
+      status: 'already_running',
+      runId: started.running.runId,
+      mode: started.running.mode,
+      counts: { ...NO_COUNTS },
+      ignored: [],
+      running: started.running,
+    };
+  }
+  const run = new Run(deps, timing, request, source, started.runId, choice.mode);
+  run.details.reason = choice.why;
+  if (started.tookOverRunId) run.details.tookOverStaleRun = started.tookOverRunId;
+  if (request.approval) run.details.approvalOf = request.approval.heldRunId;
+  deps.logger?.info({ runId: run.id, sourceId: source.id, mode: run.mode, why: choice.why }, 'sync started');
+  const stopHeartbeat = startHeartbeat(
+    deps.sql,
+    run.id,
+    timing.heartbeatMs,
+    () => run.counts.read,
+    () => {
+      run.lost = true;
+    },
+    (error) => deps.logger?.warn({ err: error, runId: run.id }, 'sync heartbeat failed'),
+  );
+  try {
+    return await run.execute(groups, mapping, scope);
+  } catch (error) {
+    return await run.fail(error);
+  } finally {
+    stopHeartbeat();
+  }
+}
+
+async function loadSource(db: Db, sourceId: string): Promise<Source> {
+  const [source] = await db.select().from(sources).where(eq(sources.id, sourceId));
+  if (!source) throw new Error(`There is no source ${sourceId}.`);
+  return source;
+}
+
+/** Deletion safety: more than `threshold` of the active profiles, or all of them, needs an admin's approval. */
+export function exceedsThreshold(plan: RemovalPlan, threshold: number): boolean {
+  if (plan.removed === 0) return false;
+  return plan.removed >= plan.active || plan.removed > threshold * plan.active;
+}
+
+/** The state of one run while it executes. */
+class Run {
+  counts: RunCounts = { ...NO_COUNTS };
+  ignored: IgnoredReason[] = [];
+  details: Record<string, unknown> = {};
+  lost = false;
+  private expected: number | undefined;
+  private readonly graph = { requests: 0, throttled: 0, failedResponses: 0 };
+  /** Milliseconds per phase, for the run report and the benchmarks. */
+  private readonly timings: Record<string, number> = {};
+  private readonly report: ReturnType<typeof throttledProgress>;
+
+  constructor(
+    private readonly deps: SyncDeps,
+    timing: SyncTiming,
+    private readonly request: SyncRequest,
+    private readonly source: Source,
+    readonly id: number,
+    public mode: RunMode,
+  ) {
+    this.report = throttledProgress(request.progress, timing.progressMs);
+    this.details.graph = this.graph;
+    this.details.timingsMs = this.timings;
+  }
+
+  private async timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.timings[phase] = (this.timings[phase] ?? 0) + Math.round(performance.now() - started);
+    }
+  }
+
+  async execute(
+    groups: { groupId: string; displayName: string }[],
+    mapping: Mapping,
+    scope: string,
+  ): Promise<RunOutcome> {
+    const problems = Object.values(validateMapping(mapping));
+    if (problems.length > 0)
+      throw new SyncFailure('no_valid_people', `The attribute mapping is unusable: ${problems.join(' ')}`);
+    this.report({ phase: 'starting', read: 0, written: 0 }, true);
+    const reader = await this.deps.readerFor(this.source, {
+      onRequest: (r) => {
+        this.graph.requests++;
+        if (r.status === 429) this.graph.throttled++;
+        else if (r.status >= 500 || r.status === 0) this.graph.failedResponses++;
+      },
+    });
+    for (;;) {
+      const readMode = this.mode === 'delta' ? 'delta' : 'full';
+      const stage = await ProfileStage.open(this.deps.sql, this.source.id);
+      try {
+        return await this.readAndApply(stage, reader, readMode, groups, mapping, scope);
+      } catch (error) {
+        if (readMode !== 'delta' || !(error instanceof DeltaExpiredError || error instanceof RestartAsFull))
+          throw error;
+        await this.restartAsFull(error instanceof RestartAsFull ? error.message : 'the delta link expired');
+      } finally {
+        await stage.close();
+      }
+    }
+  }
+
+  private async restartAsFull(why: string): Promise<void> {
+    this.mode = 'full';
+    this.counts = { ...NO_COUNTS };
+    this.details.reason = `full read: ${why}`;
+    await this.deps.sql`update sync_runs set mode = 'full' where id = ${this.id} and status = 'running'`;
+  }
+
+  private async readAndApply(
+    stage: ProfileStage,
+    reader: SourceReader,
+    readMode: 'full' | 'delta',
+    groups: { groupId: string; displayName: string }[],
+    mapping: Mapping,
+    scope: string,
+  ): Promise<RunOutcome> {
+    const grouped = groups.length > 0 && readMode === 'delta';
+    if (readMode === 'full') this.expected = await this.lastFullRead();
+    const activeGraphIds = grouped ? await this.activeGraphIds() : undefined;
+    const knownIgnoredIds = grouped ? await this.rememberedIgnoredIds() : undefined;
+    const result = await this.timed('read', () =>
+      readIntoStage({
+        reader,
+        stage,
+        mode: readMode,
+        mapping,
+        groups,
+        deltaLink: this.source.usersDeltaLink,
+        activeGraphIds,
+        knownIgnoredIds,
+        onRead: (read) => {
+          this.counts.read = read;
+          this.report({ phase: 'reading', read, written: 0, expected: this.expected });
+        },
+      }),
+    );
+    if (result.needsFull) throw new RestartAsFull(result.needsFull);
+    const sealed = await this.timed('seal', () => stage.seal());
+    for (const d of sealed.duplicates)
+      result.ignored.add(`same Unique Identifier as another person (${d.externalId})`, d.who);
+    this.tally(result.read, result.ignored);
+    if (groups.length > 0) this.details.ignoredGraphIds = result.ignoredIds;
+    if (readMode === 'full' && sealed.staged === 0) throw this.nobodyValid(result.read, groups.length > 0);
+    this.report({ phase: 'applying', read: result.read, written: 0 }, true);
+
+    if (this.mode === 'preview') return this.finishPreview(stage);
+    const removals = await this.timed('plan', () => stage.removalPlan(readMode));
+    const approved = this.request.approval && removals.removed <= this.request.approval.maxRemovals;
+    if (!approved && exceedsThreshold(removals, this.source.deletionThreshold)) return this.hold(removals);
+
+    if (this.source.photoSync) await this.timed('photos', () => this.stagePhotos(stage, reader, result.read));
+    if (this.lost) throw this.takenOver();
+    const applyStarted = performance.now();
+    const applied = await stage.apply(readMode, async (tx, counts) => {
+      // The run record is written inside this transaction, so the apply is timed up to here.
+      this.timings.apply = Math.round(performance.now() - applyStarted);
+      Object.assign(this.counts, counts);
+      const recorded = await recordRunEnd(tx, this.id, this.end('succeeded'));
+      if (!recorded) throw this.takenOver();
+      await tx`
+        update sources set users_delta_link = ${result.deltaLink}, delta_scope = ${scope},
+          last_full_sync_at = ${readMode === 'full' ? tx`now()` : tx`last_full_sync_at`},
+          last_success_at = now(), updated_at = now(),
+          status = case when status = 'disabled' then status else 'active' end
+        where id = ${this.source.id}`;
+    });
+    const written = applied.created + applied.updated + applied.removed + applied.photos;
+    this.report({ phase: 'done', read: result.read, written }, true);
+    this.deps.logger?.info({ runId: this.id, mode: this.mode, counts: this.counts }, 'sync succeeded');
+    return this.outcome('succeeded');
+  }
+
+  async fail(error: unknown): Promise<RunOutcome> {
+    const { code, message } = classifyFailure(error);
+    const log = this.deps.logger;
+    if (code === 'internal_error') log?.error({ err: error, runId: this.id }, 'sync failed unexpectedly');
+    else log?.warn({ runId: this.id, code, message }, 'sync failed');
+    try {
+      await recordRunEnd(this.deps.sql, this.id, { ...this.end('failed'), errorCode: code, errorMessage: message });
+      if (this.mode !== 'preview') {
+        await this.deps.sql`
+          update sources set updated_at = now(),
+            status = case when status = 'disabled' then status else ${statusAfterFailure(code)} end
+          where id = ${this.source.id}`;
+      }
+    } catch (recordError) {
+      log?.error({ err: recordError, runId: this.id }, 'could not record the failed sync');
+    }
+    this.report({ phase: 'done', read: this.counts.read, written: 0 }, true);
+    return { ...this.outcome('failed'), errorCode: code, errorMessage: message };
+  }
+
+  private tally(read: number, ignored: IgnoredTally): void {
+    this.counts.read = read;
+    this.counts.ignored = ignored.count;
+    this.ignored = ignored.summary();
+  }
+
+  private async finishPreview(stage: ProfileStage): Promise<RunOutcome> {
+    const plan = await stage.plan('full');
+    Object.assign(this.counts, {
+      created: plan.created,
+      updated: plan.updated,
+      unchanged: plan.unchanged,
+      removed: plan.removed,
+    });
+    this.details.preview = { restored: plan.restored, active: plan.active, removalSample: plan.removalSample };
+    await recordRunEnd(this.deps.sql, this.id, this.end('succeeded'));
+    this.report({ phase: 'done', read: this.counts.read, written: 0 }, true);
+    return this.outcome('succeeded');
+  }
+
+  private async hold(removals: RemovalPlan): Promise<RunOutcome> {
+    const held: HeldRemovals = {
+      removals: removals.removed,
+      active: removals.active,
+      threshold: this.source.deletionThreshold,
+      sample: removals.removalSample,
+    };
+    this.details.held = held;
+    const recorded = await recordRunEnd(this.deps.sql, this.id, this.end('held'));
+    if (!recorded) throw this.takenOver();
+    await this.deps.sql`
+      update sources set status = 'held', updated_at = now() where id = ${this.source.id} and status <> 'disabled'`;
+    this.deps.logger?.warn({ runId: this.id, ...held, sample: undefined }, 'sync held: too many removals');
+    this.report({ phase: 'done', read: this.counts.read, written: 0 }, true);
+    return { ...this.outcome('held'), held };
+  }
+
+  /** Photos of the staged people, fetched only when their etag moved, staged to go in with the profiles. */
+  private async stagePhotos(stage: ProfileStage, reader: SourceReader, read: number): Promise<void> {
+    const candidates = await stage.photoCandidates();
+    const held = new Set(candidates.filter((c) => c.knownEtag !== null).map((c) => c.graphId));
+    let buffer: StagedPhoto[] = [];
+    let checked = 0;
+    let failed = 0;
+    const requests = candidates.map((c) => ({ userId: c.graphId, knownEtag: c.knownEtag }));
+    for await (const result of reader.photos(requests)) {
+      checked++;
+      if (result.kind === 'photo') {
+        const bytes = Buffer.from(result.bytes);
+        buffer.push({
+          graphId: result.userId,
+          photo: { contentType: result.contentType, bytes, etag: result.etag ?? contentEtag(bytes) },
+        });
+      } else if (result.kind === 'none' && held.has(result.userId)) {
+        buffer.push({ graphId: result.userId, photo: null });
+      } else if (result.kind === 'failed') {
+        failed++;
+      }
+      if (buffer.length >= PHOTO_FLUSH) {
+        await stage.addPhotos(buffer);
+        buffer = [];
+      }
+      this.report({ phase: 'photos', read, written: checked });
+    }
+    await stage.addPhotos(buffer);
+    this.details.photos = { checked, failed };
+  }
+
+  /** How many people the last full read found: the progress bar's best guess of the total. */
+  private async lastFullRead(): Promise<number | undefined> {
+    const [row] = await this.deps.sql`
+      select read_count from sync_runs
+      where source_id = ${this.source.id} and status = 'succeeded' and mode = 'full' order by id desc limit 1`;
+    return row?.read_count;
+  }
+
+  private async activeGraphIds(): Promise<Set<string>> {
+    const rows = await this.deps.sql`
+      select graph_id from profiles where source_id = ${this.source.id} and active`;
+    return new Set(rows.map((r) => r.graph_id as string));
+  }
+
+  /** Ids the last successful run found invalid; null when it did not remember them. */
+  private async rememberedIgnoredIds(): Promise<Set<string> | null> {
+    const [row] = await this.deps.sql`
+      select details -> 'ignoredGraphIds' as ids from sync_runs
+      where source_id = ${this.source.id} and status = 'succeeded' and mode <> 'preview'
+      order by finished_at desc limit 1`;
+    return Array.isArray(row?.ids) ? new Set(row.ids as string[]) : null;
+  }
+
+  private nobodyValid(read: number, grouped: boolean): SyncFailure {
+    const where = grouped ? 'in the selected groups' : 'in the tenant';
+    return new SyncFailure(
+      'no_valid_people',
+      read === 0
+        ? `Nobody was found ${where}.`
+        : `None of the ${read} people ${where} has every required attribute (${this.ignored[0]?.reason ?? 'see the ignored reasons'}): edit the mappings.`,
+    );
+  }
+
+  private takenOver(): SyncFailure {
+    return new SyncFailure('stale', 'Another process judged this run dead and took over; nothing was applied.');
+  }
+
+  private end(status: 'succeeded' | 'failed' | 'held') {
+    return { status, mode: this.mode, counts: this.counts, ignoredExamples: this.ignored, details: this.details };
+  }
+
+  private outcome(status: RunOutcome['status']): RunOutcome {
+    return { status, runId: this.id, mode: this.mode, counts: { ...this.counts }, ignored: this.ignored };
+  }
+}
+
+/** A delta read that cannot be trusted (newcomers to the selected groups): the run reads in full instead. */
+class RestartAsFull extends Error {}
+
+function contentEtag(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('base64url')}`;
+}

@@ -1,0 +1,118 @@
+import { and, eq, gt, ne, or } from 'drizzle-orm';
+import { syncRuns } from '../db/schema.ts';
+import { type HeldRemovals, type RunOutcome, runSync, type SyncDeps, type SyncRequest } from './engine.ts';
+
+/**
+ * An admin's answer to a run held for too many removals. Approve: a new run applies, with the threshold
+ * lifted for as many removals as the held run found (more would hold again). Reject: nothing is removed
+ * and the source is active again; the people stay until Entra changes, so if the same removals are still
+ * there at the next run, that run is held again and asks again.
+ */
+
+export type HeldRunProblem = 'not_found' | 'not_held' | 'already_decided' | 'superseded';
+
+export class HeldRunError extends Error {
+  constructor(
+    readonly problem: HeldRunProblem,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HeldRunError';
+  }
+}
+
+export interface HeldDecision {
+  kind: 'approved' | 'rejected';
+  by: string;
+  at: string;
+  /** Approved: the run that applied it. */
+  runId?: number;
+}
+
+async function loadHeldRun(deps: SyncDeps, runId: number) {
+  const [run] = await deps.db.select().from(syncRuns).where(eq(syncRuns.id, runId));
+  if (!run) throw new HeldRunError('not_found', `There is no sync run ${runId}.`);
+  const decision = run.details.decision as HeldDecision | undefined;
+  if (decision) {
+    throw new HeldRunError(
+      'already_decided',
+      `This run was already ${decision.kind} by ${decision.by} at ${decision.at}.`,
+    );
+  }
+  if (run.status !== 'held') throw new HeldRunError('not_held', `Sync run ${runId} is not waiting for approval.`);
+  const [newer] = await deps.db
+    .select({ id: syncRuns.id })
+    .from(syncRuns)
+    .where(
+      and(
+        eq(syncRuns.sourceId, run.sourceId),
+        gt(syncRuns.id, run.id),
+        ne(syncRuns.mode, 'preview'),
+        or(eq(syncRuns.status, 'succeeded'), eq(syncRuns.status, 'held')),
+      ),
+    )
+    .limit(1);
+  if (newer) {
+    throw new HeldRunError('superseded', `A later sync (run ${newer.id}) replaced this one: answer that one instead.`);
+  }
+  return run;
+}
+
+/** Records the decision unless someone else decided first (two admins clicking at once). */
+async function claimDecision(deps: SyncDeps, runId: number, decision: HeldDecision): Promise<boolean> {
+  const result = await deps.sql`
+    update sync_runs set details = details || ${deps.sql.json({ decision } as never)}
+    where id = ${runId} and not (details ? 'decision')`;
+  return result.count === 1;
+}
+
+async function replaceDecision(deps: SyncDeps, runId: number, decision: HeldDecision | null): Promise<void> {
+  const details = decision
+    ? deps.sql`details || ${deps.sql.json({ decision } as never)}`
+    : deps.sql`details - 'decision'`;
+  await deps.sql`update sync_runs set details = ${details} where id = ${runId}`;
+}
+
+export async function approveHeldRun(
+  deps: SyncDeps,
+  runId: number,
+  approvedBy: string,
+  options: Pick<SyncRequest, 'progress'> = {},
+): Promise<RunOutcome> {
+  const run = await loadHeldRun(deps, runId);
+  const held = run.details.held as HeldRemovals;
+  const decision: HeldDecision = { kind: 'approved', by: approvedBy, at: new Date().toISOString() };
+  if (!(await claimDecision(deps, runId, decision))) throw raceLost(runId);
+  const outcome = await runSync(deps, {
+    sourceId: run.sourceId,
+    trigger: 'manual',
+    requestedBy: approvedBy,
+    progress: options.progress,
+    approval: { heldRunId: runId, maxRemovals: held.removals },
+  });
+  // Not started (another sync is running): the approval was not used and stays open.
+  await replaceDecision(
+    deps,
+    runId,
+    outcome.status === 'already_running' ? null : { ...decision, runId: outcome.runId },
+  );
+  return outcome;
+}
+
+export async function rejectHeldRun(
+  deps: SyncDeps,
+  runId: number,
+  rejectedBy: string,
+): Promise<{ runId: number; sourceId: string }> {
+  const run = await loadHeldRun(deps, runId);
+  if (!(await claimDecision(deps, runId, { kind: 'rejected', by: rejectedBy, at: new Date().toISOString() }))) {
+    throw raceLost(runId);
+  }
+  await deps.sql`
+    update sources set status = 'active', updated_at = now() where id = ${run.sourceId} and status = 'held'`;
+  return { runId, sourceId: run.sourceId };
+}
+
+function raceLost(runId: number): HeldRunError {
+  return new HeldRunError('already_decided', `Someone else answered sync run ${runId} a moment ago.`);
+}

@@ -1,0 +1,132 @@
+import { AzureError, type GraphUser } from '../azure/index.ts';
+import type { ProfileStage, StagedProfile } from '../directory/profile-stage.ts';
+import { SyncFailure } from './errors.ts';
+import { IgnoredTally } from './ignored.ts';
+import { graphSelect, type Mapping, mapUser } from './mapping.ts';
+import type { SourceReader } from './reader.ts';
+
+/**
+ * The reading half of a run: people stream from Graph page by page into the stage, validated on the way,
+ * so memory holds one page plus id sets, and the database ingests while Graph is still answering.
+ *
+ * Scope: no groups → every user of the tenant (`/users/delta`). Groups → the transitive user members of
+ * each (ids only, read every run), intersected with `/users/delta`, which carries the attributes and the
+ * manager. A delta round only reports people whose attributes changed, so someone who merely joined a
+ * group is invisible to it: when such newcomers exist the run needs a full read instead.
+ */
+
+export interface ReadInput {
+  reader: SourceReader;
+  stage: ProfileStage;
+  mode: 'full' | 'delta';
+  mapping: Mapping;
+  groups: readonly { groupId: string; displayName: string }[];
+  deltaLink: string | null;
+  /** Group-scoped delta reads: who is active now, and who was found invalid before (null: unknown). */
+  activeGraphIds?: ReadonlySet<string>;
+  knownIgnoredIds?: ReadonlySet<string> | null;
+  onRead(read: number): void;
+}
+
+export interface ReadResult {
+  read: number;
+  ignored: IgnoredTally;
+  deltaLink: string | null;
+  /** Group-scoped sources: people in scope found invalid, remembered so a delta read can tell them from newcomers. */
+  ignoredIds: string[] | null;
+  /** Set when a delta read cannot be trusted and the run must restart as a full one. */
+  needsFull?: string;
+}
+
+/** Beyond this many, ignored ids are not remembered and group-scoped runs with newcomers read in full. */
+const MAX_REMEMBERED_IGNORED = 10_000;
+
+export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
+  const { reader, stage, mode, mapping } = input;
+  const members = input.groups.length > 0 ? await readMembers(reader, input.groups) : null;
+  const ignored = new IgnoredTally();
+  const ignoredIds = new Set<string>();
+  const seenValid = new Set<string>();
+  const trackIds = members !== null;
+  let read = 0;
+  let deltaLink: string | null = null;
+
+  const pages = reader.usersDelta({
+    select: graphSelect(mapping),
+    deltaLink: mode === 'delta' ? (input.deltaLink ?? undefined) : undefined,
+  });
+  for await (const page of pages) {
+    if (mode === 'delta') stage.markRemoved(page.removed.map((r) => r.id));
+    const batch: StagedProfile[] = [];
+    for (const user of page.users) {
+      if (members && !members.has(user.id)) continue;
+      read++;
+      const mapped =
+        user.accountEnabled === false
+          ? ({ ok: false, reason: 'account disabled', who: whoIs(user) } as const)
+          : mapUser(user, mapping, user.managerId ?? null);
+      if (!mapped.ok) {
+        ignored.add(mapped.reason, mapped.who);
+        if (trackIds) ignoredIds.add(user.id);
+        // In a delta round an invalid or disabled person is a change: whoever they were, they leave.
+        if (mode === 'delta') stage.markRemoved([user.id]);
+        continue;
+      }
+      if (trackIds) seenValid.add(user.id);
+      batch.push({ ...mapped.profile, keepManager: mode === 'delta' && user.managerId === undefined });
+    }
+    await stage.add(batch);
+    input.onRead(read);
+    if (page.deltaLink) deltaLink = page.deltaLink;
+  }
+
+  let needsFull: string | undefined;
+  let remembered: Set<string> | null = trackIds ? ignoredIds : null;
+  if (members && mode === 'delta') {
+    const active = input.activeGraphIds ?? new Set<string>();
+    stage.markRemoved([...active].filter((id) => !members.has(id)));
+    const known = input.knownIgnoredIds;
+    let newcomers = 0;
+    for (const id of members) {
+      if (!active.has(id) && !seenValid.has(id) && !ignoredIds.has(id) && !known?.has(id)) newcomers++;
+    }
+    if (newcomers > 0) needsFull = `${newcomers} people joined the selected groups`;
+    if (known) {
+      for (const id of known) if (members.has(id) && !seenValid.has(id)) ignoredIds.add(id);
+    } else {
+      remembered = null;
+    }
+  }
+  const ids = remembered && remembered.size <= MAX_REMEMBERED_IGNORED ? [...remembered] : null;
+  return { read, ignored, deltaLink, ignoredIds: trackIds ? ids : null, needsFull };
+}
+
+function whoIs(user: GraphUser): string {
+  return String(user.userPrincipalName ?? user.displayName ?? user.id);
+}
+
+async function readMembers(
+  reader: SourceReader,
+  groups: readonly { groupId: string; displayName: string }[],
+): Promise<Set<string>> {
+  const ids = new Set<string>();
+  await Promise.all(
+    groups.map(async (group) => {
+      try {
+        for await (const page of reader.groupUserMembers(group.groupId, ['id'], { groupName: group.displayName })) {
+          for (const user of page) ids.add(user.id);
+        }
+      } catch (error) {
+        if (error instanceof AzureError && error.code === 'group_missing') {
+          throw new SyncFailure(
+            'group_missing',
+            `The group "${group.displayName}" (${group.groupId}) no longer exists in Entra ID: edit the groups to sync.`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    }),
+  );
+  return ids;
+}

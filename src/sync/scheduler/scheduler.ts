@@ -1,0 +1,428 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { Agenda, type Job } from 'agenda';
+import type { Sql } from '../../db/client.ts';
+import type { RunTrigger } from '../../db/schema.ts';
+import type { Logger } from '../../logger.ts';
+import { chooseJobStore, type OpenedJobStore, openJobStore } from './job-store.ts';
+import {
+  failInterruptedRun,
+  findRunningRun,
+  isSourceId,
+  loadSourceState,
+  recordSkippedRun,
+  type SyncInProgress,
+} from './run-records.ts';
+
+/** One repeating job per enabled source, and one-off jobs for "Sync now". */
+export const SCHEDULED_SYNC_JOB = 'aad-sync:scheduled-sync';
+export const SYNC_NOW_JOB = 'aad-sync:sync-now';
+
+/** What a job hands the sync engine. `context` is whatever the caller of `syncNow` wants the run to carry. */
+export interface RunRequest {
+  sourceId: string;
+  trigger: RunTrigger;
+  requestedBy?: string;
+  context?: Record<string, string>;
+  /** Aborted when a shutdown's grace period is over. */
+  signal?: AbortSignal;
+}
+
+/** The part of the engine's result the scheduler reads. */
+export interface SyncOutcome {
+  status: 'succeeded' | 'failed' | 'held' | 'already_running';
+  runId?: number;
+  errorCode?: string | null;
+  running?: { runId: number; startedAt: Date; trigger: RunTrigger; requestedBy: string | null };
+}
+
+export type SyncRunner = (request: RunRequest) => Promise<SyncOutcome>;
+
+export type RunResult =
+  | { kind: 'ran'; outcome: SyncOutcome }
+  | { kind: 'skipped'; reason: 'needs_reauth'; runId: number }
+  | { kind: 'skipped'; reason: 'unknown_source' | 'disabled' }
+  | { kind: 'crashed'; error: Error };
+
+export type SyncNowResult =
+  | { started: true; jobId: string }
+  | { started: false; reason: 'already_running'; running: SyncInProgress }
+  | { started: false; reason: 'needs_reauth' | 'unknown_source' };
+
+export interface StopResult {
+  /** Runs that ended on their own while the scheduler waited. */
+  completed: number;
+  /** Sources whose run outlived the timeout and was recorded as failed. */
+  interrupted: string[];
+}
+
+export interface SchedulerOptions {
+  /** The app's database: sources and sync_runs. */
+  sql: Sql;
+  /** Same database, for Agenda's job table (unless `mongodbUrl` is set). */
+  databaseUrl: string;
+  mongodbUrl?: string;
+  intervalMs: number;
+  runSync: SyncRunner;
+  logger: Logger;
+  /** How often each replica polls for due jobs (ms); "Sync now" on PostgreSQL does not wait for it. */
+  processEvery?: number;
+  /** A replica that dies mid-run gives its jobs up after this long; live runs renew it. */
+  lockLifetimeMs?: number;
+  /** Runs one replica works on at once, per kind of job. */
+  concurrency?: number;
+  /** A `running` row with an older heartbeat no longer blocks "Sync now" (the engine fails it). */
+  staleRunAfterMs?: number;
+  /** How long a run may keep going after its abort signal before stop() records it as failed. */
+  abortGraceMs?: number;
+  /** Called after every job, whatever happened; failures here are logged and ignored. */
+  onRunFinished?: (request: RunRequest, result: RunResult) => void | Promise<void>;
+  /** Identifies this replica in Agenda's job rows; defaults to host, pid and a random suffix. */
+  instanceName?: string;
+}
+
+export interface Scheduler {
+  readonly jobStore: 'postgres' | 'mongodb';
+  readonly instanceName: string;
+  start(): Promise<void>;
+  enableSource(sourceId: string, options?: { runSoon?: boolean }): Promise<{ nextRunAt: Date | null }>;
+  disableSource(sourceId: string): Promise<void>;
+  syncNow(
+    sourceId: string,
+    request?: { requestedBy?: string; trigger?: Exclude<RunTrigger, 'schedule'>; context?: Record<string, string> },
+  ): Promise<SyncNowResult>;
+  nextRunAt(sourceId: string): Promise<Date | null>;
+  stop(options?: { timeoutMs?: number }): Promise<StopResult>;
+}
+
+export class UnknownSourceError extends Error {
+  override name = 'UnknownSourceError';
+}
+
+export class SchedulerStateError extends Error {
+  override name = 'SchedulerStateError';
+}
+
+interface JobData {
+  sourceId: string;
+  trigger: RunTrigger;
+  requestedBy?: string;
+  requestedAt?: string;
+  context?: Record<string, string>;
+}
+
+/** A job this replica is running, until Agenda has saved its end ('complete'). */
+interface InFlight {
+  sourceId: string;
+  dispatchedAt: Date;
+  controller: AbortController;
+  completed: Promise<void>;
+  complete: () => void;
+}
+
+/** Distinguishes schedule edits of one source from every other advisory lock in the database. */
+const SCHEDULE_LOCK_CLASS = 0x5c4ed;
+
+const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { sql, logger, runSync } = options;
+  const log = logger.child({ component: 'scheduler' });
+  const intervalMs = options.intervalMs;
+  const lockLifetimeMs = options.lockLifetimeMs ?? 10 * 60_000;
+  const concurrency = options.concurrency ?? 1;
+  const staleRunAfterMs = options.staleRunAfterMs ?? 2 * 60_000;
+  const abortGraceMs = options.abortGraceMs ?? 5_000;
+  const instanceName = options.instanceName ?? `${os.hostname()}#${process.pid}#${randomBytes(3).toString('hex')}`;
+  const choice = chooseJobStore({ databaseUrl: options.databaseUrl, mongodbUrl: options.mongodbUrl });
+  const inFlight = new Map<string, InFlight>();
+  let store: OpenedJobStore | undefined;
+  let agenda: Agenda | undefined;
+  let stopping = false;
+
+  const started = (): Agenda => {
+    if (!agenda) throw new SchedulerStateError('the scheduler is not running: call start() first');
+    return agenda;
+  };
+  /** Schedule edits and new runs are refused once a shutdown has begun. */
+  const accepting = (): Agenda => {
+    if (stopping) throw new SchedulerStateError('the scheduler is shutting down');
+    return started();
+  };
+
+  /** Serialises schedule edits of one source across replicas; the sources update commits with them. */
+  const withScheduleLock = <T>(sourceId: string, edit: (tx: Sql, sourceId: string) => Promise<T>): Promise<T> =>
+    sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${SCHEDULE_LOCK_CLASS}, hashtext(${sourceId}))`;
+      return edit(tx as unknown as Sql, sourceId);
+    }) as Promise<T>;
+
+  const scheduledJobs = async (sourceId?: string) =>
+    (await started().queryJobs({ name: SCHEDULED_SYNC_JOB, data: sourceId ? { sourceId } : undefined })).jobs;
+
+  async function saveSchedule(sourceId: string, runSoon: boolean): Promise<Date | null> {
+    const job = await started()
+      .create<JobData>(SCHEDULED_SYNC_JOB, { sourceId, trigger: 'schedule' })
+      .repeatEvery(intervalMs, { skipImmediate: !runSoon })
+      .unique({ 'data.sourceId': sourceId })
+      .save();
+    return job.attrs.nextRunAt ?? null;
+  }
+
+  async function removeJobs(sourceId: string): Promise<number> {
+    const current = started();
+    const removed = await Promise.all(
+      [SCHEDULED_SYNC_JOB, SYNC_NOW_JOB].map((name) => current.cancel({ name, data: { sourceId } })),
+    );
+    return removed[0] + removed[1];
+  }
+
+  async function finish(request: RunRequest, result: RunResult): Promise<void> {
+    const fields = { sourceId: request.sourceId, trigger: request.trigger, requestedBy: request.requestedBy };
+    if (result.kind === 'crashed') log.error({ ...fields, err: result.error }, 'sync run crashed');
+    else if (result.kind === 'skipped') log.warn({ ...fields, reason: result.reason }, 'sync run skipped');
+    else if (result.outcome.status === 'succeeded')
+      log.info({ ...fields, runId: result.outcome.runId }, 'sync run ended');
+    else log.warn({ ...fields, ...result.outcome }, 'sync run did not succeed');
+    try {
+      await options.onRunFinished?.(request, result);
+    } catch (error) {
+      log.error({ ...fields, err: asError(error) }, 'onRunFinished failed');
+    }
+  }
+
+  /** Reasons not to call the engine at all. */
+  async function gate(job: Job<JobData>, request: RunRequest): Promise<RunResult | undefined> {
+    const source = await loadSourceState(sql, request.sourceId);
+    const scheduled = job.attrs.name === SCHEDULED_SYNC_JOB;
+    if (!source || (scheduled && !source.syncEnabled)) {
+      // A leftover schedule (source deleted, or disabled while this replica held the job): drop it, unless
+      // the source was enabled again meanwhile.
+      if (scheduled) await withScheduleLock(request.sourceId, dropScheduleIfDisabled);
+      return { kind: 'skipped', reason: source ? 'disabled' : 'unknown_source' };
+    }
+    if (source.status === 'needs_reauth') {
+      return { kind: 'skipped', reason: 'needs_reauth', runId: await recordSkippedRun(sql, request) };
+    }
+    return undefined;
+  }
+
+  async function runJob(job: Job<JobData>): Promise<void> {
+    const { sourceId, trigger, requestedBy, context } = job.attrs.data;
+    const controller = new AbortController();
+    const request: RunRequest = { sourceId, trigger, requestedBy, context, signal: controller.signal };
+    let complete = () => {};
+    const completed = new Promise<void>((resolve) => {
+      complete = resolve;
+    });
+    inFlight.set(String(job.attrs._id), { sourceId, dispatchedAt: new Date(), controller, completed, complete });
+    // Agenda kills and re-offers a job whose lock is not renewed within lockLifetime; a sync may run longer.
+    const keepAlive = setInterval(() => {
+      job.touch().catch((error) => log.debug({ sourceId, err: asError(error) }, 'could not renew the job lock'));
+    }, lockLifetimeMs / 3);
+    keepAlive.unref();
+    let result: RunResult;
+    try {
+      result = (await gate(job, request)) ?? { kind: 'ran', outcome: await runSync(request) };
+    } catch (error) {
+      result = { kind: 'crashed', error: asError(error) };
+    } finally {
+      clearInterval(keepAlive);
+    }
+    if (controller.signal.aborted) {
+      // Cut short by a shutdown: Agenda saves this when the handler returns, so another replica runs it next.
+      job.attrs.nextRunAt = new Date();
+    } else if (job.attrs.name === SYNC_NOW_JOB) {
+      // Removed here rather than with Agenda's removeOnComplete, which deletes after emitting 'complete' and
+      // so makes drain() wait for its whole timeout.
+      await job.remove().catch((error) => log.warn({ sourceId, err: asError(error) }, 'could not remove a done job'));
+    }
+    // Never rethrow: a failed run is the engine's record to keep, and the schedule must carry on.
+    await finish(request, result);
+  }
+
+  function onComplete(job: Job | { attrs?: undefined }): void {
+    const id = job.attrs ? String(job.attrs._id) : undefined;
+    const entry = id === undefined ? undefined : inFlight.get(id);
+    if (!entry || id === undefined) return;
+    inFlight.delete(id);
+    entry.complete();
+  }
+
+  async function dropScheduleIfDisabled(tx: Sql, sourceId: string): Promise<void> {
+    const [row] = await tx<{ sync_enabled: boolean }[]>`select sync_enabled from sources where id = ${sourceId}`;
+    if (!row?.sync_enabled) await started().cancel({ name: SCHEDULED_SYNC_JOB, data: { sourceId } });
+  }
+
+  /** Brings job rows in line with `sources.sync_enabled`: after a restart, a new job store, or a changed interval. */
+  async function reconcile(): Promise<void> {
+    const enabled = (await sql<{ id: string }[]>`select id from sources where sync_enabled`).map((row) => row.id);
+    const scheduled = (await scheduledJobs()).map((job) => (job.data as JobData).sourceId);
+    for (const sourceId of new Set([...enabled, ...scheduled])) {
+      await withScheduleLock(sourceId, async (tx) => {
+        const [row] = await tx<{ sync_enabled: boolean }[]>`select sync_enabled from sources where id = ${sourceId}`;
+        const current = await scheduledJobs(sourceId);
+        if (!row?.sync_enabled) {
+          if (current.length > 0) await started().cancel({ name: SCHEDULED_SYNC_JOB, data: { sourceId } });
+          return;
+        }
+        // Two replicas racing Agenda's non-atomic unique() could have left twins: keep the oldest schedule.
+        const [keep, ...extra] = current;
+        if (extra.length > 0) await started().cancel({ ids: extra.map((job) => job._id) });
+        if (!keep) await saveSchedule(sourceId, true);
+        else if (String(keep.repeatInterval) !== String(intervalMs)) await saveSchedule(sourceId, false);
+      });
+    }
+  }
+
+  return {
+    get jobStore() {
+      return choice.kind;
+    },
+    instanceName,
+
+    async start() {
+      if (stopping) throw new SchedulerStateError('a stopped scheduler cannot be started again');
+      if (agenda) return;
+      store = await openJobStore(choice, (error) => log.warn({ err: error }, 'job store connection error'));
+      const created = new Agenda({
+        backend: store.backend,
+        name: instanceName,
+        processEvery: options.processEvery ?? 10_000,
+        defaultLockLifetime: lockLifetimeMs,
+      });
+      created.on('error', (error: Error) => log.warn({ err: error }, 'agenda error'));
+      // Remote 'complete' notifications (other replicas' jobs) carry no attrs and are ignored.
+      created.on('complete', onComplete);
+      for (const name of [SCHEDULED_SYNC_JOB, SYNC_NOW_JOB]) {
+        created.define<JobData>(name, runJob, { concurrency, lockLimit: concurrency });
+      }
+      try {
+        await created.start();
+        agenda = created;
+        await reconcile();
+      } catch (error) {
+        agenda = undefined;
+        await created.stop(false).catch(() => {});
+        await store.close().catch(() => {});
+        throw error;
+      }
+      log.info({ jobStore: choice.kind, instanceName, intervalMs }, 'scheduler started');
+    },
+
+    async enableSource(sourceId, { runSoon = true } = {}) {
+      accepting();
+      if (!isSourceId(sourceId)) throw new UnknownSourceError(`no source with id ${sourceId}`);
+      return withScheduleLock(sourceId, async (tx) => {
+        const [before] = await tx<{ sync_enabled: boolean }[]>`
+          select sync_enabled from sources where id = ${sourceId} for update`;
+        if (!before) throw new UnknownSourceError(`no source with id ${sourceId}`);
+        await tx`
+          update sources set sync_enabled = true, updated_at = now(),
+            status = case when status in ('setup', 'disabled') then 'active' else status end
+          where id = ${sourceId}`;
+        const [existing] = await scheduledJobs(sourceId);
+        // Enabling an enabled source keeps its rhythm instead of starting an extra run.
+        const nextRunAt =
+          before.sync_enabled && existing ? (existing.nextRunAt ?? null) : await saveSchedule(sourceId, runSoon);
+        log.info({ sourceId, nextRunAt }, 'source enabled');
+        return { nextRunAt };
+      });
+    },
+
+    async disableSource(sourceId) {
+      accepting();
+      if (!isSourceId(sourceId)) throw new UnknownSourceError(`no source with id ${sourceId}`);
+      await withScheduleLock(sourceId, async (tx) => {
+        const [row] = await tx<{ id: string }[]>`
+          update sources set sync_enabled = false, updated_at = now(),
+            status = case when status = 'needs_reauth' then status else 'disabled' end
+          where id = ${sourceId} returning id`;
+        if (!row) throw new UnknownSourceError(`no source with id ${sourceId}`);
+        const removed = await removeJobs(sourceId);
+        log.info({ sourceId, removedJobs: removed }, 'source disabled');
+      });
+    },
+
+    async syncNow(sourceId, { requestedBy, trigger = 'manual', context } = {}) {
+      const current = accepting();
+      const source = await loadSourceState(sql, sourceId);
+      if (!source) return { started: false, reason: 'unknown_source' };
+      if (source.status === 'needs_reauth') return { started: false, reason: 'needs_reauth' };
+      const active = await findRunningRun(sql, sourceId, staleRunAfterMs);
+      if (active) return { started: false, reason: 'already_running', running: active };
+      const waiting = (await current.queryJobs({ name: SYNC_NOW_JOB, data: { sourceId } })).jobs.find(
+        (job) => job.nextRunAt !== null,
+      );
+      if (waiting) {
+        const data = waiting.data as JobData;
+        const queued: SyncInProgress = {
+          runId: null,
+          startedAt: data.requestedAt ? new Date(data.requestedAt) : new Date(),
+          trigger: data.trigger,
+          requestedBy: data.requestedBy ?? null,
+        };
+        return { started: false, reason: 'already_running', running: queued };
+      }
+      // Two replicas can both get this far; the engine's lock lets one run and tells the other it is running.
+      const job = await current.now<JobData>(SYNC_NOW_JOB, {
+        sourceId,
+        trigger,
+        requestedBy,
+        requestedAt: new Date().toISOString(),
+        context,
+      });
+      log.info({ sourceId, trigger, requestedBy }, 'sync queued');
+      return { started: true, jobId: String(job.attrs._id) };
+    },
+
+    async nextRunAt(sourceId) {
+      const [job] = await scheduledJobs(sourceId);
+      return job?.nextRunAt ?? null;
+    },
+
+    async stop({ timeoutMs = 30_000 } = {}) {
+      const current = agenda;
+      if (!current || stopping || !store) return { completed: 0, interrupted: [] };
+      stopping = true;
+      log.info({ running: inFlight.size, timeoutMs }, 'scheduler stopping');
+      const drained = await current.drain({ timeout: timeoutMs, closeConnection: false });
+      const late = [...inFlight.entries()];
+      for (const [, run] of late) run.controller.abort(new Error('the app is shutting down'));
+      if (late.length > 0) await Promise.race([Promise.all(late.map(([, run]) => run.completed)), sleep(abortGraceMs)]);
+      const interrupted: string[] = [];
+      try {
+        const abandoned = new Set<string>();
+        for (const [jobId, run] of late) {
+          if (!inFlight.has(jobId)) continue; // the runner ended the run itself once aborted
+          abandoned.add(jobId);
+          const runId = await failInterruptedRun(sql, run.sourceId, run.dispatchedAt);
+          if (runId !== undefined) interrupted.push(run.sourceId);
+          log.warn({ sourceId: run.sourceId, runId }, 'sync run interrupted by shutdown');
+        }
+        await releaseLocks(current, abandoned);
+      } finally {
+        agenda = undefined;
+        await store.close();
+        // pg's pool.end() resolves before its sockets close; a database stopped right after would error on them.
+        await sleep(100);
+      }
+      log.info({ completed: drained.completed, interrupted }, 'scheduler stopped');
+      return { completed: drained.completed, interrupted };
+    },
+  };
+
+  /**
+   * drain() leaves locked both the jobs this replica took ahead of their time and the runs it abandoned.
+   * Unlocking them (abandoned ones due at once) lets another replica take them now, not when the lock expires.
+   */
+  async function releaseLocks(current: Agenda, abandoned: Set<string>): Promise<void> {
+    const { jobs } = await current.queryJobs({ names: [SCHEDULED_SYNC_JOB, SYNC_NOW_JOB] });
+    for (const job of jobs) {
+      if (!job.lockedAt || job.lastModifiedBy !== instanceName) continue;
+      const nextRunAt = abandoned.has(String(job._id)) ? new Date() : job.nextRunAt;
+      await current.db.saveJobState({ ...job, lockedAt: undefined, nextRunAt }, { lastModifiedBy: instanceName });
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runSync } from '../../src/sync/engine.ts';
+import { getRunStatus, listRecentRuns } from '../../src/sync/runs.ts';
+import { type SyncFixture, startSyncFixture } from '../helpers/sync.ts';
+
+/** One run at a time per source, decided by the database; dead runs are found and replaced. */
+
+let f: SyncFixture;
+
+beforeAll(async () => {
+  f = await startSyncFixture({ users: 300, groups: 5, seed: 'engine-lock' });
+});
+afterAll(async () => {
+  await f?.stop();
+});
+beforeEach(async () => {
+  await f.emu.control('POST', 'reset');
+});
+
+describe('the run lock', () => {
+  it('lets exactly one of 20 simultaneous requests run; the others learn who is running', async () => {
+    const sourceId = await f.createSource();
+    await f.emu.control('POST', 'faults', { latencyMs: 100 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        runSync(f.deps, { sourceId, trigger: i === 0 ? 'schedule' : 'manual', requestedBy: `U${i}` }),
+      ),
+    );
+    const ran = outcomes.filter((o) => o.status !== 'already_running');
+    expect(ran).toHaveLength(1);
+    expect(ran[0].status).toBe('succeeded');
+    const refused = outcomes.filter((o) => o.status === 'already_running');
+    expect(refused).toHaveLength(19);
+    for (const o of refused) {
+      expect(o.runId).toBe(ran[0].runId);
+      expect(o.running).toMatchObject({ runId: ran[0].runId, startedAt: expect.any(Date) });
+    }
+    expect(await listRecentRuns(f.database.db, sourceId, 50)).toHaveLength(1);
+  });
+
+  it('takes over from a run whose heartbeat stopped, and refuses while a live run beats', async () => {
+    const sourceId = await f.createSource();
+    const [dead] = await f.database.sql`
+      insert into sync_runs (source_id, trigger, mode, status, started_at, heartbeat_at)
+      values (${sourceId}, 'schedule', 'full', 'running', now() - interval '10 minutes', now() - interval '3 minutes')
+      returning id`;
+    const outcome = await runSync(f.deps, { sourceId, trigger: 'manual', requestedBy: 'U1' });
+    expect(outcome.status).toBe('succeeded');
+    expect(await getRunStatus(f.database.db, Number(dead.id))).toMatchObject({
+      status: 'failed',
+      errorCode: 'stale',
+      finishedAt: expect.any(Date),
+    });
+    expect((await getRunStatus(f.database.db, outcome.runId))!.details.tookOverStaleRun).toBe(Number(dead.id));
+
+    const [alive] = await f.database.sql`
+      insert into sync_runs (source_id, trigger, mode, status, requested_by)
+      values (${sourceId}, 'manual', 'delta', 'running', 'U-OTHER') returning id`;
+    const refused = await runSync(f.deps, { sourceId, trigger: 'schedule' });
+    expect(refused).toMatchObject({
+      status: 'already_running',
+      runId: Number(alive.id),
+      running: { trigger: 'manual', requestedBy: 'U-OTHER', mode: 'delta' },
+    });
+  });
+
+  it('applies nothing when another process declared the run dead while it was reading', async () => {
+    const sourceId = await f.createSource();
+    await runSync(f.deps, { sourceId, trigger: 'cli' });
+    await f.emu.control('POST', 'users', [{ id: [...f.emu.emulator.tenant.users.keys()][9], jobTitle: 'Changed' }]);
+    await f.database.sql`update sources set users_delta_link = null where id = ${sourceId}`;
+    await f.emu.control('POST', 'faults', { latencyMs: 150 });
+    const before = await f.fingerprint(sourceId);
+    let declared = false;
+    const outcome = await runSync(f.deps, {
+      sourceId,
+      trigger: 'cli',
+      progress: {
+        onProgress: (report) => {
+          if (report.phase !== 'reading' || declared) return;
+          declared = true;
+          // postgres.js queries are lazy: execute() sends it now, while the run keeps reading.
+          f.database.sql`update sync_runs set status = 'failed', error_code = 'stale'
+            where source_id = ${sourceId} and status = 'running'`.execute();
+        },
+      },
+    });
+    expect(declared).toBe(true);
+    expect(outcome).toMatchObject({ status: 'failed', errorCode: 'stale' });
+    expect(await f.fingerprint(sourceId)).toBe(before);
+  });
+});
