@@ -1,4 +1,4 @@
-import { displayWidth, mrkdwn, padEnd, paint, type TextStyle, wrap } from './text.ts';
+import { clean, displayWidth, mrkdwn, padEnd, paint, type TextStyle, wrap } from './text.ts';
 
 /**
  * Block Kit as a reader sees it, in a terminal: messages, modals and Home tabs rendered as text for the
@@ -32,18 +32,16 @@ export interface MessageLike {
 
 const FIELD_GAP = 3;
 
-const textOf = (value: unknown): string =>
-  typeof value === 'string'
-    ? value
-    : typeof (value as Json | undefined)?.text === 'string'
-      ? String((value as Json).text)
-      : '';
+const textOf = (value: unknown): string => {
+  const raw = typeof value === 'string' ? value : (value as Json | undefined)?.text;
+  return typeof raw === 'string' ? clean(raw) : '';
+};
 
 /** A text object: mrkdwn is formatted, plain_text is shown as written. */
 function text(value: unknown, style: TextStyle): string {
   const object = value as Json | undefined;
   if (!object) return '';
-  return object.type === 'mrkdwn' ? mrkdwn(String(object.text ?? ''), style) : String(object.text ?? '');
+  return object.type === 'mrkdwn' ? mrkdwn(String(object.text ?? ''), style) : textOf(object);
 }
 
 const buttonLabel = (element: Json, style: TextStyle) => {

@@ -43,6 +43,15 @@ const EMOJI: Record<string, string> = {
   gear: '⚙️',
 };
 
+/**
+ * Text from Slack payloads carries directory data from Entra ID: control and format characters (escape
+ * sequences, bidi overrides) would let a name repaint the reader's terminal, so they go. Line breaks and
+ * the joiner inside emoji stay.
+ */
+export function clean(text: string): string {
+  return text.replace(/(?![\n\u200d])[\p{Cc}\p{Cf}]/gu, '');
+}
+
 function decodeEntities(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
@@ -110,7 +119,7 @@ function splitOnce(text: string, separator: string): [string, string | undefined
  * is bold, `_italic_` and `~strike~` lose their markers, `> quote` lines get a bar.
  */
 export function mrkdwn(text: string, style: TextStyle): string {
-  const parts = text.split(/(`[^`\n]+`)/);
+  const parts = clean(text).split(/(`[^`\n]+`)/);
   const rendered = parts
     .map((part, i) => {
       if (i % 2 === 1)

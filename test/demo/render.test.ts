@@ -70,6 +70,14 @@ describe('mrkdwn as terminal text', () => {
     expect(mrkdwn('<!date^soon^{time}|the fallback>', plain)).toBe('the fallback');
   });
 
+  it('drops control and format characters that could repaint the terminal, in mrkdwn and plain text', () => {
+    const hostile = 'Eve\u001b[2J\u202eecnaV\u0007';
+    expect(mrkdwn(`*${hostile}*`, plain)).toBe('Eve[2JecnaV');
+    const button = { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: hostile } }] };
+    expect(renderBlocks([button], plain)).toEqual(['[ Eve[2JecnaV ]']);
+    expect(mrkdwn('👩\u200d💻 ok\nnext', plain)).toBe('👩\u200d💻 ok\nnext');
+  });
+
   it('turns quotes into a bar', () => {
     expect(mrkdwn('Failed\n>the reason', plain)).toBe('Failed\n▏ the reason');
   });
