@@ -1,5 +1,20 @@
-import { type CommandContext, NotBuiltError } from '../cli.ts';
+import type { CommandContext } from '../cli.ts';
+import { loadConfig, SERVE_REQUIRES } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { startServer } from '../server.ts';
+import { installShutdown } from '../shutdown.ts';
 
-export async function run(_ctx: CommandContext): Promise<number> {
-  throw new NotBuiltError('not built yet (issue 6); this command arrives when that issue lands.');
+/**
+ * `aad-sync serve` (`npm start`): the Slack app, its routes and the scheduler, until SIGTERM or SIGINT.
+ * Missing configuration is reported by the CLI, one line per variable (ConfigError).
+ */
+export async function run(ctx: CommandContext): Promise<number> {
+  const config = loadConfig(SERVE_REQUIRES);
+  const logger = createLogger({ level: config.logLevel, destination: ctx.stdout });
+  const server = await startServer(config, { logger });
+  logger.info({ url: server.url, publicUrl: config.publicUrl }, `aad-sync listening on port ${server.port}`);
+  // The process ends in installShutdown's exit; until then the open server keeps it alive.
+  return new Promise<number>(() => {
+    installShutdown({ stop: () => server.stop(), logger });
+  });
 }

@@ -51,6 +51,11 @@ export const sources = pgTable(
     tokenCache: text('token_cache'),
     status: text('status').$type<SourceStatus>().notNull().default('setup'),
     syncEnabled: boolean('sync_enabled').notNull().default(false),
+    /**
+     * The wizard's "sync automatically" choice, kept until setup ends: only then does it become `sync_enabled`,
+     * so a restart never schedules a half-configured source.
+     */
+    autoSync: boolean('auto_sync').notNull().default(true),
     photoSync: boolean('photo_sync').notNull().default(false),
     adminChannel: text('admin_channel'),
     mapping: jsonb('mapping').$type<Record<string, string>>().notNull().default({}),

@@ -105,6 +105,8 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
   let pausedUntil = 0;
   let inFlight: Promise<void> | null = null;
   let final: Promise<void> | null = null;
+  /** The first message while it is being posted: a run may end before it is there, and the summary must come after it. */
+  let opening: Promise<void> | null = null;
 
   function noteFailure(error: unknown) {
     const wait = retryAfterSeconds(error);
@@ -131,9 +133,13 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
 
   return {
     async start(initial) {
-      await sink.show(progressMessage(initial), false);
-      lastShownAt = now();
-      started = true;
+      // The run ended before anyone called start: its summary is the only message.
+      if (final) return final;
+      opening = sink.show(progressMessage(initial), false).then(() => {
+        lastShownAt = now();
+        started = true;
+      });
+      await opening;
     },
 
     progress(progress) {
@@ -152,7 +158,10 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
 
     finished(run) {
       finished = true;
-      final ??= showSummary(run);
+      final ??= (opening ?? Promise.resolve()).then(
+        () => showSummary(run),
+        () => showSummary(run),
+      );
     },
 
     async settled() {

@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { photoSigningKey, photoVersion, verifyPhotoToken } from '../../src/directory/photo-links.ts';
 import type { SlackIdentityLookup } from '../../src/directory/slack-identity.ts';
+import { validateSurface } from '../../src/slack/views/limits.ts';
 import type { SlackMessage } from '../../src/slack/views/whois.ts';
 import {
   answerWhois,
@@ -11,7 +12,6 @@ import {
   type WhoisDeps,
 } from '../../src/slack/whois-replies.ts';
 import { insertPeople, seedDirectory } from '../fixtures/people.ts';
-import { messageLimitProblems } from '../helpers/block-kit-limits.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -55,7 +55,7 @@ const imageUrlOf = (message: SlackMessage) =>
   (message.blocks[0] as { accessory?: { image_url?: string } }).accessory?.image_url;
 
 function expectWithinLimits(message: SlackMessage) {
-  expect(messageLimitProblems(message)).toEqual([]);
+  expect(validateSurface('message', message)).toEqual([]);
 }
 
 describe('Slack replies', () => {

@@ -132,6 +132,28 @@ describe('progress message in a channel', () => {
     expect(emulator.calls('chat.update').map((c) => c.answer.ok)).toEqual([false, true]);
   });
 
+  it('ends with the summary when the run finishes while the first message is still being posted', async () => {
+    const { reporter } = harness();
+    const starting = reporter.start(step(0));
+    reporter.finished(run());
+    await starting;
+    await reporter.settled();
+    const messages = emulator.messagesIn('C0ADMINS');
+    expect(messages).toHaveLength(1);
+    expect(messages[0].text).toMatch(/^Sync finished/);
+  });
+
+  it('shows only the summary when the run finished before start was called', async () => {
+    const { reporter } = harness();
+    reporter.finished(run());
+    await reporter.start(step(0));
+    await reporter.settled();
+    const messages = emulator.messagesIn('C0ADMINS');
+    expect(messages).toHaveLength(1);
+    expect(messages[0].text).toMatch(/^Sync finished/);
+    expect(emulator.calls('chat.update')).toHaveLength(0);
+  });
+
   it('refuses to start in a private channel the app was not invited to', async () => {
     const { reporter } = harness('G0PRIVATE');
     await expect(reporter.start(step(0))).rejects.toBeInstanceOf(ChannelAccessError);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PersonCard, PersonSummary } from '../../src/directory/people.ts';
+import { SHOW_PERSON_ACTION, WHOIS_ACTIONS } from '../../src/slack/ids.ts';
+import { validateSurface } from '../../src/slack/views/limits.ts';
 import {
   escapeMrkdwn,
   whoisCardMessage,
@@ -10,8 +12,6 @@ import {
   whoisUnavailableMessage,
   whoisUsageMessage,
 } from '../../src/slack/views/whois.ts';
-import { SHOW_PERSON_ACTION, WHOIS_ACTIONS } from '../../src/slack/views/whois-ids.ts';
-import { messageLimitProblems } from '../helpers/block-kit-limits.ts';
 
 const manager: PersonSummary = {
   id: 2,
@@ -80,7 +80,7 @@ const allMessages = {
 
 describe('/whois views', () => {
   it.each(Object.entries(allMessages))('%s stays within the Block Kit limits', (_name, message) => {
-    expect(messageLimitProblems(message)).toEqual([]);
+    expect(validateSurface('message', message)).toEqual([]);
   });
 
   it('shows the card with photo, details, manager button, share button and other matches', () => {

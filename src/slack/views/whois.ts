@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import type { PersonCard, PersonSummary } from '../../directory/people.ts';
 import type { SearchResult } from '../../directory/search.ts';
-import { WHOIS_ACTIONS, WHOIS_BLOCKS } from './whois-ids.ts';
+import { WHOIS_ACTIONS, WHOIS_BLOCKS } from '../ids.ts';
 
 /** The /whois messages: pure functions of directory data, each with a plain-text fallback for notifications. */
 

@@ -5,6 +5,7 @@ import { actionIds, LINK_PREFIX } from '../../ids.ts';
 import { decideHeld } from './held.ts';
 import { setupBackToSettings, setupOpen, setupRetry } from './setup.ts';
 import { disableSync, editGroups, editSettings, enableSync, photoSync, reauthorize, syncNow } from './source.ts';
+import { register as registerWhois } from './whois.ts';
 
 const LINK_ACTION = new RegExp(`^${LINK_PREFIX}`);
 
@@ -28,4 +29,6 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   app.action(actionIds.reauthorize, admin, reauthorize(deps));
   app.action(actionIds.approveRemovals, admin, decideHeld(deps, 'approve'));
   app.action(actionIds.rejectRemovals, admin, decideHeld(deps, 'reject'));
+  // /whois cards are for everyone: no admin gate.
+  if (deps.whois) registerWhois(app, deps.whois);
 }

@@ -1,6 +1,6 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { slackIdentityLookup } from '../../identity-lookup.ts';
-import { SHOW_PERSON_ACTION, WHOIS_ACTIONS } from '../../views/whois-ids.ts';
+import { SHOW_PERSON_ACTION, WHOIS_ACTIONS } from '../../ids.ts';
 import { personCardReply, sharedCardReply, type WhoisDeps } from '../../whois-replies.ts';
 
 /** The buttons of /whois cards: open another person's card in place, or share the card with the channel. */

@@ -1,0 +1,255 @@
+import { type CustomRoute, webApi } from '@slack/bolt';
+import { createAdminServices } from './app/admin-services.ts';
+import { createRunAlerts, type RunEnd } from './app/alerts.ts';
+import { loadRun } from './app/reports.ts';
+import { createRunWatch } from './app/run-watch.ts';
+import type { Config } from './config.ts';
+import type { Database } from './db/client.ts';
+import { openDatabase } from './db/open.ts';
+import { photoSigningKey } from './directory/photo-links.ts';
+import { azureRoutes } from './http/azure-routes.ts';
+import { healthRoutes } from './http/health.ts';
+import { createMetrics, profileCounter } from './http/metrics.ts';
+import { createPhotoHandler } from './http/photos.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createAdminCheck } from './slack/admin.ts';
+import { createAlertPoster } from './slack/alert-poster.ts';
+import { createSlackApp } from './slack/app.ts';
+import type { ListenerDeps } from './slack/deps.ts';
+import { showAuthorizationResult } from './slack/flows/setup.ts';
+import { registerListeners } from './slack/listeners/index.ts';
+import { type CompletedAuthorization, createAuthorizationService } from './sync/authorization.ts';
+import { syncDepsFromConfig } from './sync/compose.ts';
+import type { SyncTiming } from './sync/engine.ts';
+import { engineRunner } from './sync/scheduler/engine-runner.ts';
+import { createScheduler, type RunResult, type SchedulerOptions } from './sync/scheduler/scheduler.ts';
+
+/**
+ * The composition root of `aad-sync serve` (and of the demo): the database, Microsoft sign-in and Graph,
+ * the sync engine and its scheduler, the Bolt app with every listener, and the routes beside it
+ * (`/azure/*`, `/photos/*`, `/healthz`, `/readyz`, `/metrics`) on one port.
+ */
+
+export interface StartServerOptions {
+  /** Where Slack's requests and the routes are served; default PORT. 0 picks a free one (HTTP mode). */
+  port?: number;
+  logger?: Logger;
+  /** An open, migrated database (left open on stop); default: DATABASE_URL or the embedded one, migrated. */
+  database?: Pick<Database, 'db' | 'sql' | 'close'> & { url: string };
+  /** Scheduler tuning (tests, demo): e.g. a short interval and poll. */
+  schedulerOptions?: Partial<
+    Pick<
+      SchedulerOptions,
+      'intervalMs' | 'processEvery' | 'lockLifetimeMs' | 'staleRunAfterMs' | 'abortGraceMs' | 'instanceName'
+    >
+  >;
+  /** The engine's heartbeat and progress pace. */
+  syncTiming?: Partial<SyncTiming>;
+  /** Answer Slack only after the listener has finished: for tests and the demo's transcript, not production. */
+  processBeforeResponse?: boolean;
+  /** How long a stop waits for running syncs before recording them as interrupted. */
+  stopTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  port: number;
+  /** e.g. http://127.0.0.1:3000 — where `/slack/events`, `/healthz` … answer. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+const STOP_TIMEOUT_MS = 30_000;
+
+function required<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new Error(`${name} must be set to start the server`);
+  return value;
+}
+
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const encryptionKey = required(config.encryptionKey, 'ENCRYPTION_KEY');
+  const port = options.port ?? config.port;
+  const stopTimeoutMs = options.stopTimeoutMs ?? STOP_TIMEOUT_MS;
+  const database = options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl }));
+  const ownsDatabase = options.database === undefined;
+  const { db, sql } = database;
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    const metrics = createMetrics({ countProfiles: profileCounter(db) });
+    const countGraph = (report: { status: number }) => metrics.graphRequests.inc({ status: String(report.status) });
+    const composed = syncDepsFromConfig(config, database, logger);
+    const { auth } = composed;
+    const syncDeps = {
+      ...composed,
+      timing: options.syncTiming,
+      readerFor: ((source, hooks) =>
+        composed.readerFor(source, {
+          onRequest: (report) => {
+            countGraph(report);
+            hooks.onRequest(report);
+          },
+        })) as typeof composed.readerFor,
+    };
+    const authorization = createAuthorizationService({ db, auth, encryptionKey, publicUrl: config.publicUrl });
+
+    // Listener deps and the Slack client exist only once the Bolt app does; the routes reach them late.
+    let listenerDeps: ListenerDeps | undefined;
+    let onAuthorized: (result: CompletedAuthorization) => Promise<boolean> = async () => false;
+    const routes: CustomRoute[] = [
+      ...healthRoutes({ sql, metrics }),
+      ...azureRoutes({ authorization, publicUrl: config.publicUrl, logger, onAuthorized: (r) => onAuthorized(r) }),
+      {
+        path: '/photos/:signed',
+        method: ['GET', 'HEAD'],
+        handler: createPhotoHandler({ sql, signingKey: photoSigningKey(encryptionKey) }),
+      },
+    ];
+    const slack = await createSlackApp({
+      signingSecret: required(config.slack.signingSecret, 'SLACK_SIGNING_SECRET'),
+      botToken: required(config.slack.botToken, 'SLACK_BOT_TOKEN'),
+      apiUrl: config.slack.apiUrl,
+      appToken: config.slack.appToken,
+      socketModeRoutesPort: port,
+      logger,
+      customRoutes: routes,
+      processBeforeResponse: options.processBeforeResponse,
+    });
+    const client = slack.app.client;
+    client.on(webApi.WebClientEvent.RATE_LIMITED, (_retryAfter: number, { url }: { url: string }) => {
+      metrics.slackApiErrors.inc({ method: url, error: 'ratelimited' });
+    });
+
+    const alerts = createRunAlerts({
+      db,
+      poster: createAlertPoster({ client, logger }),
+      adminUsers: config.slack.adminUsers,
+      logger,
+    });
+
+    /** Every run's end, whoever started it: metrics, then the admin-channel alert. */
+    const runEnded = async (sourceId: string, end: RunEnd) => {
+      const run = 'runId' in end ? await loadRun(db, end.runId) : undefined;
+      if (run && run.status !== 'running') {
+        metrics.observeRun({
+          mode: run.mode,
+          status: run.status,
+          trigger: run.trigger,
+          durationMs: (run.finishedAt ?? new Date()).getTime() - run.startedAt.getTime(),
+        });
+      }
+      await alerts.runEnded(sourceId, end);
+    };
+    const endOf = (result: RunResult): RunEnd | null => {
+      if (result.kind === 'crashed') return { crashed: result.error };
+      if (result.kind === 'skipped') return result.reason === 'needs_reauth' ? { runId: result.runId } : null;
+      return result.outcome.status === 'already_running' || result.outcome.runId === undefined
+        ? null
+        : { runId: result.outcome.runId };
+    };
+
+    let watch: ReturnType<typeof createRunWatch> | undefined;
+    const scheduler = createScheduler({
+      sql,
+      databaseUrl: database.url,
+      mongodbUrl: config.mongodbUrl,
+      intervalMs: config.syncIntervalMs,
+      logger,
+      runSync: engineRunner(syncDeps, (request) => watch?.progressFor(request)),
+      onRunFinished: async (request, result) => {
+        await watch?.runFinished(request, result);
+        const end = endOf(result);
+        if (end) await runEnded(request.sourceId, end);
+      },
+      ...options.schedulerOptions,
+    });
+    watch = createRunWatch({ db, scheduler, logger });
+
+    const services = createAdminServices({
+      db,
+      sql,
+      sync: syncDeps,
+      auth,
+      authorization,
+      scheduler,
+      watch,
+      alerts,
+      authMode: config.azure.authMode,
+      graphBaseUrl: config.azure.graphBaseUrl,
+      syncEvery: config.syncInterval,
+      afterRun: runEnded,
+      onGraphRequest: countGraph,
+      logger,
+    });
+    const deps: ListenerDeps = {
+      services,
+      adminCheck: createAdminCheck({ adminUsers: config.slack.adminUsers, logger }),
+      logger,
+      whois: { sql, publicUrl: config.publicUrl, photoSigningKey: photoSigningKey(encryptionKey) },
+    };
+    listenerDeps = deps;
+    registerListeners(slack.app, deps);
+
+    onAuthorized = async (result) => {
+      const request = result.request;
+      if (!request || !listenerDeps) return false;
+      const actor = { teamId: request.teamId, userId: request.slackUserId };
+      const moved = request.viewId
+        ? await showAuthorizationResult(
+            listenerDeps,
+            client,
+            result.ok
+              ? { ok: true, actor, viewId: request.viewId, purpose: request.purpose }
+              : { ok: false, actor, viewId: request.viewId, purpose: request.purpose, message: result.message },
+          )
+        : false;
+      if (result.ok && request.purpose === 'reauthorize') {
+        // DESIGN §1: after consent the alert is marked resolved and a sync runs.
+        await alerts.reauthorized(request.sourceId, request.slackUserId);
+        const queued = await scheduler.syncNow(request.sourceId, {
+          trigger: 'manual',
+          requestedBy: request.slackUserId,
+        });
+        if (!queued.started)
+          logger.info({ sourceId: request.sourceId, reason: queued.reason }, 'no sync after reauthorizing');
+      }
+      return moved;
+    };
+
+    await scheduler.start();
+    closers.push(() => scheduler.stop({ timeoutMs: stopTimeoutMs }));
+    const listening = await slack.start(port);
+    const url = `http://127.0.0.1:${listening.port}`;
+    logger.info(
+      {
+        port: listening.port,
+        mode: config.slack.appToken ? 'socket' : 'http',
+        publicUrl: config.publicUrl,
+        jobStore: scheduler.jobStore,
+      },
+      'aad-sync is serving',
+    );
+
+    let stopping: Promise<void> | undefined;
+    return {
+      port: listening.port,
+      url,
+      stop() {
+        stopping ??= (async () => {
+          await slack.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack app failed'));
+          const stopped = await scheduler.stop({ timeoutMs: stopTimeoutMs });
+          if (stopped.interrupted.length > 0)
+            logger.warn({ sources: stopped.interrupted }, 'syncs interrupted by the stop');
+          await services.drain(stopTimeoutMs);
+          watch?.close();
+          if (ownsDatabase) await database.close();
+          logger.info('aad-sync stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    for (const close of closers) await close().catch(() => {});
+    if (ownsDatabase) await database.close().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,218 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { expect } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
+import { freePort } from '../../src/db/embedded.ts';
+import type { SourceStatus } from '../../src/db/schema.ts';
+import {
+  createSlackClient,
+  type EmulatedView,
+  type SlackEmulator,
+  type SlackTestClient,
+  startSlackEmulator,
+} from '../../src/emulators/slack/index.ts';
+import { createLogger } from '../../src/logger.ts';
+import { type RunningServer, type StartServerOptions, startServer } from '../../src/server.ts';
+import { actionIds, blockIds, callbackIds } from '../../src/slack/ids.ts';
+import { validateSurface } from '../../src/slack/views/limits.ts';
+import { TestBrowser } from './browser.ts';
+import { startTestDatabase, type TestDatabase } from './database.ts';
+import { startTestEmulator, type TestEmulator } from './emulator.ts';
+import { waitFor } from './wait.ts';
+
+/**
+ * The whole product for a test file, as `aad-sync serve` runs it: `startServer` on a real port with the
+ * Slack Web API emulator, the Entra + Graph emulator over HTTPS and embedded PostgreSQL; the signed
+ * Slack client plays Slack and a cookie-keeping browser plays the admin's browser.
+ */
+
+export const SIGNING_SECRET = 'app-test-signing-secret';
+export const ADMIN = 'U0ADMIN';
+export const MEMBER = 'U0MEMBER';
+export const ADMIN_CHANNEL = 'C0ADMINS';
+
+export interface AppFixture {
+  db: TestDatabase;
+  entra: TestEmulator;
+  slack: SlackEmulator;
+  server: RunningServer;
+  client: SlackTestClient;
+  publicUrl: string;
+  logs: string[];
+  /** Stops the server (keeping the emulators and database) and starts it again in `mode`. */
+  restart(mode: 'delegated' | 'application', options?: StartServerOptions): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface AppFixtureOptions {
+  mode?: 'delegated' | 'application';
+  users?: number;
+  groups?: number;
+  seed?: string;
+  server?: StartServerOptions;
+}
+
+/** Quick scheduler and engine pace so runs start and report within a test's patience. */
+export const FAST: StartServerOptions = {
+  schedulerOptions: { processEvery: 200, staleRunAfterMs: 10_000, abortGraceMs: 500 },
+  syncTiming: { heartbeatMs: 200, progressMs: 50 },
+  processBeforeResponse: true,
+  stopTimeoutMs: 5_000,
+};
+
+export async function startAppFixture(options: AppFixtureOptions = {}): Promise<AppFixture> {
+  const [db, entra, slack] = await Promise.all([
+    startTestDatabase(),
+    startTestEmulator({ users: options.users ?? 300, groups: options.groups ?? 20, seed: options.seed ?? 'app' }),
+    startSlackEmulator(),
+  ]);
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const key = randomBytes(32).toString('base64');
+  const logs: string[] = [];
+  const logger = createLogger({
+    level: 'info',
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        logs.push(String(chunk));
+        done();
+      },
+    }),
+  });
+  const configFor = (mode: 'delegated' | 'application') =>
+    parseConfig({
+      DATABASE_URL: db.url,
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      AZURE_CLIENT_ID: entra.emulator.clientId,
+      AZURE_CLIENT_SECRET: entra.emulator.clientSecret,
+      AZURE_AUTH_MODE: mode,
+      AZURE_AUTHORITY_HOST: entra.emulator.authorityHost,
+      GRAPH_BASE_URL: entra.emulator.graphBaseUrl,
+      PUBLIC_URL: publicUrl,
+      ENCRYPTION_KEY: key,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+    });
+  const start = (mode: 'delegated' | 'application', extra: StartServerOptions = {}) =>
+    startServer(configFor(mode), { ...FAST, ...extra, port, logger, database: db });
+  const fixture: AppFixture = {
+    db,
+    entra,
+    slack,
+    server: await start(options.mode ?? 'delegated', options.server),
+    client: createSlackClient({ appUrl: `${publicUrl}/slack/events`, signingSecret: SIGNING_SECRET, emulator: slack }),
+    publicUrl,
+    logs,
+    async restart(mode, extra) {
+      await fixture.server.stop();
+      fixture.server = await start(mode, extra);
+    },
+    async stop() {
+      await fixture.server?.stop();
+      await Promise.all([slack.close(), entra.close(), db.stop()]);
+    },
+  };
+  return fixture;
+}
+
+/** Every modal, Home tab and message the app sent to the Slack emulator, checked against Slack's limits. */
+export function expectWithinSlackLimits(slack: SlackEmulator): void {
+  const problems: string[] = [];
+  for (const call of slack.calls()) {
+    const { method, args } = call;
+    if (['views.open', 'views.update', 'views.push', 'views.publish'].includes(method)) {
+      const view = args.view as { type: 'modal' | 'home' };
+      for (const v of validateSurface(view.type, view)) problems.push(`${method}: ${v.path} ${v.message}`);
+    } else if (['chat.postMessage', 'chat.update', 'chat.postEphemeral'].includes(method)) {
+      for (const v of validateSurface('message', args)) problems.push(`${method}: ${v.path} ${v.message}`);
+    }
+  }
+  for (const response of slack.responses()) {
+    if (response.body.delete_original === true) continue;
+    for (const v of validateSurface('message', response.body)) problems.push(`response: ${v.path} ${v.message}`);
+  }
+  expect(problems).toEqual([]);
+}
+
+export const viewText = (view: EmulatedView | undefined) => JSON.stringify(view?.blocks ?? []);
+
+/** The sign-in link on a modal (step 1 or Reauthorize). */
+export function authorizeUrl(view: EmulatedView): string {
+  const actions = view.blocks.find((b) => b.block_id === blockIds.authorizeActions) as
+    | { elements: { action_id: string; url?: string }[] }
+    | undefined;
+  const url = actions?.elements.find((e) => e.action_id === actionIds.authorizeLink)?.url;
+  if (!url) throw new Error(`no sign-in link on the modal: ${viewText(view)}`);
+  return url;
+}
+
+/** Follows a sign-in link through the emulator's sign-in (or admin consent) to the callback page. */
+export async function signInThroughBrowser(url: string, browser = new TestBrowser()) {
+  const hops = [];
+  let next: string | null = url;
+  for (let i = 0; next && i < 5; i++) {
+    const hop = await browser.get(next);
+    hops.push(hop);
+    next = hop.status >= 300 && hop.status < 400 ? hop.location : null;
+  }
+  return { page: hops[hops.length - 1], hops, browser };
+}
+
+/** Runs `/aad setup` and returns the modal at step 1, its sign-in link ready. */
+export async function openSetup(client: SlackTestClient, slack: SlackEmulator, userId = ADMIN): Promise<EmulatedView> {
+  const reply = await client.command('/aad', 'setup', { userId, channelId: ADMIN_CHANNEL });
+  expect(reply.status).toBe(200);
+  const modal = slack.lastView()!;
+  expect(modal.callback_id).toBe(callbackIds.setupAuthorize);
+  return modal;
+}
+
+export async function sourceRow(db: TestDatabase) {
+  const [row] = await db.sql<
+    {
+      id: string;
+      status: SourceStatus;
+      sync_enabled: boolean;
+      alert_ts: string | null;
+      alert_code: string | null;
+      alert_count: number;
+      tenant_id: string | null;
+      token_cache: string | null;
+    }[]
+  >`select * from sources order by created_at limit 1`;
+  return row;
+}
+
+export interface RunRow {
+  id: string;
+  trigger: string;
+  requested_by: string | null;
+  mode: string;
+  status: string;
+  created_count: number;
+  removed_count: number;
+  read_count: number;
+  error_code: string | null;
+}
+
+export const runsOf = (db: TestDatabase, sourceId: string) =>
+  db.sql<RunRow[]>`select * from sync_runs where source_id = ${sourceId} order by id`;
+
+/** Waits until the source has no running sync and at least `count` finished non-preview runs. */
+export function finishedRuns(db: TestDatabase, sourceId: string, count: number, timeoutMs = 20_000) {
+  return waitFor(
+    async () => {
+      const runs = (await runsOf(db, sourceId)).filter((r) => r.mode !== 'preview');
+      return runs.length >= count && runs.every((r) => r.status !== 'running') ? runs : null;
+    },
+    { timeoutMs, what: `${count} finished runs`, everyMs: 50 },
+  );
+}
+
+/** Empties the product's tables (not the migrations), between scenarios sharing one database. */
+export async function clearData(db: TestDatabase): Promise<void> {
+  await db.sql`truncate sources, oauth_requests cascade`;
+  await db.sql`delete from agenda_jobs`.catch(() => {});
+}
