@@ -48,7 +48,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     t.line();
     t.title(
       `✔ Demo finished in ${seconds()}: ${result.synced.toLocaleString('en-US')} people in the directory, ` +
-        `${result.skipped.toLocaleString('en-US')} skipped by the first sync (reasons above), 3 /whois answers.`,
+        `${result.skipped.toLocaleString('en-US')} skipped by the last full sync (reasons above), 3 /whois answers.`,
     );
     t.note('Everything it started has stopped. Next: npm test, and README.md → Deploying to production.');
     return 0;

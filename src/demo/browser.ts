@@ -55,17 +55,20 @@ export class DemoBrowser {
   }
 }
 
-/** The words of a small HTML page (its heading and paragraphs), for the transcript. */
+/** The words of a small HTML page: its heading, a dash, then its paragraphs. */
 export function pageText(html: string): string {
-  const parts = [...html.matchAll(/<(h1|p)\b[^>]*>([\s\S]*?)<\/\1>/gi)].map((m) => m[2]);
-  const text = (parts.length > 0 ? parts.join(' ') : html).replace(/<[^>]*>/g, ' ');
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&#10003;/g, '✓')
-    .replace(/&amp;/g, '&')
-    .replace(/\s+/g, ' ')
-    .trim();
+  const words = (fragment: string) =>
+    fragment
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&')
+      .replace(/\s+/g, ' ')
+      .trim();
+  const heading = /<h1\b[^>]*>([\s\S]*?)<\/h1>/i.exec(html)?.[1];
+  const paragraphs = [...html.matchAll(/<p\b[^>]*>([\s\S]*?)<\/p>/gi)].map((m) => words(m[1]));
+  if (!heading && paragraphs.length === 0) return words(html);
+  return [heading && words(heading), paragraphs.join(' ')].filter(Boolean).join(' — ');
 }

@@ -1,4 +1,4 @@
-import { clean, displayWidth, mrkdwn, padEnd, paint, type TextStyle, wrap } from './text.ts';
+import { clean, displayWidth, mrkdwn, padEnd, paint, type TextStyle, wrap, wrapItems } from './text.ts';
 
 /**
  * Block Kit as a reader sees it, in a terminal: messages, modals and Home tabs rendered as text for the
@@ -152,8 +152,8 @@ function blockLines(
       return wrap(parts.filter(Boolean).join('  '), width).map((l) => paint(options, 'dim', l));
     }
     case 'actions':
-      return wrap(
-        ((block.elements as Json[] | undefined) ?? []).map((e) => elementValue(e, undefined, options)).join(' '),
+      return wrapItems(
+        ((block.elements as Json[] | undefined) ?? []).map((e) => elementValue(e, undefined, options)),
         width,
       );
     case 'input': {

@@ -3,6 +3,7 @@ import type { EmulatedView, FormInput, RecordedCall } from '../emulators/slack/i
 import { DEFAULT_USERS, formValues } from '../emulators/slack/index.ts';
 import { actionIds, blockIds, callbackIds, optionValues } from '../slack/ids.ts';
 import { DemoBrowser, pageText } from './browser.ts';
+import { renderMessage } from './render.ts';
 import { ADMIN, ADMIN_CHANNEL, type DemoStack, MEMBER } from './stack.ts';
 import type { Transcript } from './transcript.ts';
 import { waitFor } from './wait.ts';
@@ -19,11 +20,14 @@ export interface DemoResult {
 }
 
 type Option = { text: { text: string }; value: string };
+type Choice = { text: string; value: string };
+type GroupSearch = { typed: string; pick: string };
 
-const GROUP_SEARCHES = [
+const GROUP_SEARCHES: GroupSearch[] = [
   { typed: 'eng', pick: 'Engineering' },
   { typed: 'sal', pick: 'Sales' },
-] as const;
+];
+const ADDED_GROUP: GroupSearch = { typed: 'mark', pick: 'Marketing' };
 
 export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<DemoResult> {
   const { client, slack } = stack;
@@ -42,10 +46,11 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
   const link = signInLink(modal);
   t.act(`${admin} clicks “Sign in with Microsoft”; the browser goes:`);
   const hops = await new DemoBrowser().open(link);
-  for (const hop of hops) t.note(`${hop.status} ${shortUrl(hop.url)}${hop.location ? `  → ${shortUrl(hop.location)}` : ''}`);
+  for (const hop of hops)
+    t.note(`${hop.status} ${shortUrl(hop.url)}${hop.location ? `  → ${shortUrl(hop.location)}` : ''}`);
   const page = hops[hops.length - 1];
   if (page.status !== 200) throw new Error(`the sign-in ended on a ${page.status} page: ${pageText(page.text)}`);
-  t.note(`The page says: ${pageText(page.text)}`);
+  t.note(`The page: ${pageText(page.text)}`);
   const groupsStep = await waitFor(
     () => viewIf(stack, modal.id, callbackIds.setupGroups),
     'the setup modal to move on to step 2',
@@ -54,19 +59,11 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
   t.surface(groupsStep);
 
   t.step(3, 'Choose two groups');
-  const chosen: { text: string; value: string }[] = [];
-  for (const search of GROUP_SEARCHES) {
-    const reply = await client.optionsLoad(actionIds.groupsSelect, search.typed, groupsStep);
-    const options = ((reply.body as { options?: Option[] }).options ?? []).filter(
-      (o) => o.value !== optionValues.searchFailed,
-    );
-    const names = options.map((o) => o.text.text);
-    t.act(`${admin} types “${search.typed}”: ${names.length} suggestions (${names.slice(0, 6).join(' · ')}${names.length > 6 ? ' …' : ''})`);
-    const pick = options.find((o) => o.text.text === search.pick);
-    if (!pick) throw new Error(`the group search for "${search.typed}" did not offer ${search.pick}`);
-    chosen.push({ text: pick.text.text, value: pick.value });
-  }
-  t.act(`${admin} picks ${chosen.map((c) => c.text).join(' and ')} (members of nested groups count too) and presses Next`);
+  const chosen: Choice[] = [];
+  for (const search of GROUP_SEARCHES) chosen.push(await searchGroup(stack, t, groupsStep, search));
+  t.act(
+    `${admin} picks ${chosen.map((c) => c.text).join(' and ')} (members of nested groups count too) and presses Next`,
+  );
   await client.viewSubmission(groupsStep, { [blockIds.groups]: chosen });
   const settingsStep = await waitFor(
     () => viewIf(stack, modal.id, callbackIds.setupSettings),
@@ -79,7 +76,9 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
     [blockIds.adminChannel]: ADMIN_CHANNEL.id,
     [blockIds.options]: [optionValues.photoSync, optionValues.hourlySync],
   };
-  t.act(`${admin} maps Unique Identifier to Display name, picks #${ADMIN_CHANNEL.name}, turns photos on, presses Preview`);
+  t.act(
+    `${admin} maps Unique Identifier to Display name, picks #${ADMIN_CHANNEL.name}, turns photos on, presses Preview`,
+  );
   const refused = await client.viewSubmission(settingsStep, wrong);
   const errors = (refused.body as { response_action?: string; errors?: Record<string, string> }).errors;
   if (!errors) throw new Error('a unique identifier that is not unique was accepted');
@@ -113,17 +112,35 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
   const home = await waitFor(() => slack.homeOf(ADMIN.id), 'the Home tab');
   t.surface(home);
 
-  t.step(7, 'Meanwhile in Entra ID: people join, change jobs and leave');
-  const changes = await changeTenant(stack, chosen[0].value);
-  t.note(`${changes.hired} new hires in ${chosen[0].text}, ${changes.promoted} new job titles, ${changes.left} people left.`);
-  t.act(`${admin}: /aad sync`);
-  const sync = await client.command('/aad', 'sync', { userId: ADMIN.id, channelId: ADMIN_CHANNEL.id });
-  for (const response of responsesTo(stack, sync.responseUrl)) t.message(response);
-  await waitFor(() => channel.finished(), `the sync summary in #${ADMIN_CHANNEL.name}`, 60_000);
-  channel.flush();
+  t.step(7, 'Add a group and sync now, from the Home tab');
+  t.act(`${admin} clicks Edit groups`);
+  await client.blockAction({ userId: ADMIN.id, actionId: actionIds.editGroups, view: home });
+  const edit = await waitFor(() => {
+    const view = slack.lastView();
+    return view?.callback_id === callbackIds.editGroups ? view : null;
+  }, 'the Edit groups modal');
+  t.surface(edit);
+  const added = await searchGroup(stack, t, edit, ADDED_GROUP);
+  t.act(`${admin} adds ${added.text} and presses Save`);
+  await client.viewSubmission(edit, { [blockIds.groups]: [...chosen, added] });
+  t.act(`${admin} clicks Sync now: the groups changed, so this is a full sync`);
+  await watchRun(channel, () =>
+    client.blockAction({ userId: ADMIN.id, actionId: actionIds.syncNow, view: slack.homeOf(ADMIN.id) }),
+  );
 
-  t.step(8, 'Anyone can look people up with /whois');
-  const people = await whoisTargets(stack);
+  t.step(8, 'Meanwhile in Entra ID: people join, change jobs and leave');
+  const changes = await changeTenant(stack, chosen[0].value);
+  t.note(
+    `${changes.hired} new hires in ${chosen[0].text}, ${changes.promoted} new job titles, ${changes.left} people left.`,
+  );
+  t.act(`${admin}: /aad sync`);
+  await watchRun(channel, async () => {
+    const sync = await client.command('/aad', 'sync', { userId: ADMIN.id, channelId: ADMIN_CHANNEL.id });
+    for (const response of responsesTo(stack, sync.responseUrl)) t.message(response);
+  });
+
+  t.step(9, 'Anyone can look people up with /whois');
+  const people = await whoisTargets(stack, t);
   for (const [query, why] of [
     [people.exact, 'a name'],
     [people.typo, 'a name with a typo'],
@@ -136,12 +153,34 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
     t.message(answer);
   }
 
-  t.step(9, 'Status');
+  t.step(10, 'Status');
   t.act(`${admin}: /aad status`);
   const status = await client.command('/aad', 'status', { userId: ADMIN.id, channelId: ADMIN_CHANNEL.id });
   for (const response of responsesTo(stack, status.responseUrl)) t.message(response);
 
   return directoryCounts(stack);
+}
+
+/** Types into the group picker of `view` (an options load, as Slack sends while the admin types) and picks one. */
+async function searchGroup(stack: DemoStack, t: Transcript, view: EmulatedView, search: GroupSearch): Promise<Choice> {
+  const reply = await stack.client.optionsLoad(actionIds.groupsSelect, search.typed, view);
+  const options = ((reply.body as { options?: Option[] }).options ?? []).filter(
+    (o) => o.value !== optionValues.searchFailed,
+  );
+  const names = options.map((o) => o.text.text);
+  const shown = `${names.slice(0, 6).join(' · ')}${names.length > 6 ? ' …' : ''}`;
+  const count = names.length === 1 ? '1 suggestion' : `${names.length} suggestions`;
+  t.act(`@${ADMIN.name} types “${search.typed}”: ${count} (${shown})`);
+  const pick = options.find((o) => o.text.text === search.pick);
+  if (!pick) throw new Error(`the group search for "${search.typed}" did not offer ${search.pick}`);
+  return { text: pick.text.text, value: pick.value };
+}
+
+/** Starts a sync with `start` and prints the admin channel until its summary is there. */
+async function watchRun(channel: ReturnType<typeof followChannel>, start: () => Promise<unknown>): Promise<void> {
+  const before = channel.summaries();
+  await start();
+  await waitFor(() => channel.summaries() > before, `the sync summary in #${ADMIN_CHANNEL.name}`, 60_000);
 }
 
 function signInLink(view: EmulatedView): string {
@@ -156,7 +195,7 @@ function signInLink(view: EmulatedView): string {
 /** Addresses without their query: codes, state and PKCE challenges are not for a transcript. */
 function shortUrl(url: string): string {
   const u = new URL(url);
-  const path = u.pathname.length > 48 ? `${u.pathname.slice(0, 40)}…` : u.pathname;
+  const path = u.pathname.length > 40 ? `${u.pathname.slice(0, 28)}…` : u.pathname;
   return `${u.origin}${path}${u.search ? '?…' : ''}`;
 }
 
@@ -189,21 +228,29 @@ async function firstSyncFinished(stack: DemoStack): Promise<boolean> {
  */
 function followChannel(stack: DemoStack, t: Transcript, channelId: string) {
   let seen = 0;
-  let done = false;
+  let summaries = 0;
   const posts = () =>
     stack.slack
       .calls()
       .filter((c) => ['chat.postMessage', 'chat.update'].includes(c.method) && c.answer.ok === true)
       .filter((c) => c.args.channel === channelId || c.answer.channel === channelId);
+  const shown = new Map<string, string[]>();
   const show = (call: RecordedCall) => {
-    const message = call.args as { text?: string; blocks?: unknown[] };
-    const progress = typeof message.text === 'string' && message.text.startsWith('Syncing from Entra ID');
-    if (call.method === 'chat.update' && progress) t.note(`↻ ${message.text}`);
-    else {
+    const message = call.args as { text?: string; blocks?: unknown[]; ts?: string };
+    const ts = String(message.ts ?? call.answer.ts ?? '');
+    const lines = renderMessage(message, t.style).split('\n');
+    const before = shown.get(ts);
+    shown.set(ts, lines);
+    const progress = message.text?.startsWith('Syncing from Entra ID') ?? false;
+    if (call.method === 'chat.update' && progress && before) {
+      // A progress tick: only what changed, on one line.
+      const changed = lines.filter((l) => !before.includes(l)).map((l) => l.replace(/^┃ ?/, ''));
+      if (changed.length > 0) t.note(`↻ ${changed.filter(Boolean).join(' · ')}`);
+    } else {
       t.line(`  In #${channelName(channelId)}${call.method === 'chat.update' ? ', the message is updated:' : ':'}`);
       t.message(message);
     }
-    if (/^Sync (finished|failed|held)/.test(message.text ?? '')) done = true;
+    if (/^Sync (finished|failed|held)/.test(message.text ?? '')) summaries += 1;
   };
   function flush() {
     const all = posts();
@@ -212,9 +259,10 @@ function followChannel(stack: DemoStack, t: Transcript, channelId: string) {
   }
   return {
     flush,
-    finished: () => {
+    /** Summaries shown so far (after printing whatever is new). */
+    summaries: () => {
       flush();
-      return done;
+      return summaries;
     },
   };
 }
@@ -257,7 +305,8 @@ async function control(stack: DemoStack, method: string, path: string, body?: un
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!response.ok) throw new Error(`the emulator refused ${method} ${path}: ${response.status} ${await response.text()}`);
+  if (!response.ok)
+    throw new Error(`the emulator refused ${method} ${path}: ${response.status} ${await response.text()}`);
 }
 
 /**
@@ -265,32 +314,30 @@ async function control(stack: DemoStack, method: string, path: string, body?: un
  * asked for by name, one by name with two letters swapped, one by email. They get Slack accounts in the
  * emulated workspace, so their cards link to them.
  */
-async function whoisTargets(stack: DemoStack): Promise<{ exact: string; typo: string; email: string }> {
+async function whoisTargets(stack: DemoStack, t: Transcript): Promise<{ exact: string; typo: string; email: string }> {
   const rows = await stack.sql<{ first_name: string; last_name: string; email: string }[]>`
     select first_name, last_name, email from profiles
     where active and manager_external_id is not null and mobile_phone is not null and length(last_name) >= 6
       and last_name ~ '^[A-Za-z]+$' and first_name ~ '^[A-Za-z]+$'
     order by external_id limit 3`;
   if (rows.length < 3) throw new Error('the directory has fewer than three complete profiles');
-  stack.slack.setUsers([
-    ...DEFAULT_USERS,
-    ...rows.map((r, i) => ({
-      id: `U0PEOPLE${i}`,
-      name: `${r.first_name}.${r.last_name}`.toLowerCase(),
-      realName: `${r.first_name} ${r.last_name}`,
-      email: r.email,
-    })),
-  ]);
+  const accounts = rows.map((r, i) => ({
+    id: `U0PEOPLE${i}`,
+    name: `${r.first_name}.${r.last_name}`.toLowerCase(),
+    realName: `${r.first_name} ${r.last_name}`,
+    email: r.email,
+  }));
+  stack.slack.setUsers([...DEFAULT_USERS, ...accounts]);
+  for (const account of accounts) t.style.users = { ...t.style.users, [account.id]: account.name };
   const [a, b, c] = rows;
   const swapped = `${b.last_name.slice(0, 2)}${b.last_name[3]}${b.last_name[2]}${b.last_name.slice(4)}`;
   return { exact: `${a.first_name} ${a.last_name}`, typo: `${b.first_name} ${swapped}`, email: c.email };
 }
 
-/** People in the directory now, and how many the first full sync skipped. */
+/** People in the directory now, and how many the last full sync skipped. */
 async function directoryCounts(stack: DemoStack): Promise<DemoResult> {
   const [counts] = await stack.sql<DemoResult[]>`
     select (select count(*)::int from profiles where active) as synced,
-           (select ignored_count from sync_runs where trigger = 'setup' and mode = 'full' order by id limit 1) as skipped`;
+           (select ignored_count from sync_runs where mode = 'full' order by id desc limit 1) as skipped`;
   return counts;
 }
-

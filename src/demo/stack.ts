@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { parseConfig } from '../config.ts';
 import { connectDatabase, type Sql } from '../db/client.ts';
 import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
@@ -26,7 +26,8 @@ import { type RunningServer, startServer } from '../server.ts';
  * configured to talk to both emulators. `stop()` ends all of it, also after a failure.
  */
 
-export const DEMO_TENANT = { users: 2000, groups: 40, seed: 'contoso' } as const;
+/** Graph answers as slowly as Microsoft's does on a good day, so a sync takes long enough to watch. */
+export const DEMO_TENANT = { users: 2000, groups: 40, seed: 'contoso', latencyMs: 100 } as const;
 export const SIGNING_SECRET = 'demo-signing-secret-0f3c9a';
 export const ADMIN = DEFAULT_USERS.find((u) => u.isAdmin && !u.isOwner)!;
 export const MEMBER = DEFAULT_USERS.find((u) => !u.isAdmin && !u.isRestricted)!;
@@ -67,13 +68,17 @@ export async function startDemoStack(options: StackOptions = {}): Promise<DemoSt
     // The embedded server runs as the `postgres` user when started as root: it must reach its folder.
     chmodSync(root, 0o755);
     stops.push(async () => rmSync(root, { recursive: true, force: true }));
-    options.progress?.('PostgreSQL (embedded, in a temporary folder), the emulators and the aad-sync server');
+    options.progress?.(`PostgreSQL (embedded, in ${root}, deleted at the end), the emulators and the aad-sync server`);
     const [postgres, entra, slack] = await Promise.all([
       startEmbeddedPostgres({ dataDir: path.join(root, 'postgres'), persistent: false }),
       startEntraEmulator({ ...DEMO_TENANT }),
       startSlackEmulator(),
     ]);
-    stops.push(() => postgres.stop(), () => entra.close(), () => slack.close());
+    stops.push(
+      () => postgres.stop(),
+      () => entra.close(),
+      () => slack.close(),
+    );
     await runMigrations(postgres.url);
 
     const port = await freePort();
@@ -112,10 +117,19 @@ export async function startDemoStack(options: StackOptions = {}): Promise<DemoSt
       entra,
       slack,
       server,
-      client: createSlackClient({ appUrl: `${publicUrl}/slack/events`, signingSecret: SIGNING_SECRET, emulator: slack }),
+      client: createSlackClient({
+        appUrl: `${publicUrl}/slack/events`,
+        signingSecret: SIGNING_SECRET,
+        emulator: slack,
+      }),
       databaseUrl: postgres.url,
       sql: database.sql,
-      secrets: { encryptionKey, signingSecret: SIGNING_SECRET, botToken: slack.botToken, clientSecret: entra.clientSecret },
+      secrets: {
+        encryptionKey,
+        signingSecret: SIGNING_SECRET,
+        botToken: slack.botToken,
+        clientSecret: entra.clientSecret,
+      },
       stop,
     };
   } catch (error) {

@@ -183,12 +183,14 @@ export function padEnd(text: string, width: number): string {
 export function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   for (const paragraph of text.split('\n')) {
+    // A bullet or quote keeps its continuation lines under its text.
+    const hang = /^(?:\u001b\[[0-9;]*m)*[•▏] /.test(paragraph) ? '  ' : '';
     let line = '';
     for (const word of paragraph.split(' ')) {
       const candidate = line === '' ? word : `${line} ${word}`;
-      if (line !== '' && displayWidth(candidate) > width) {
+      if (line !== '' && line !== hang && displayWidth(candidate) > width) {
         lines.push(line);
-        line = word;
+        line = hang + word;
       } else {
         line = candidate;
       }
@@ -196,6 +198,17 @@ export function wrap(text: string, width: number): string[] {
     lines.push(line);
   }
   return carryStyles(lines);
+}
+
+/** Items (buttons) side by side, starting a new line rather than breaking one. */
+export function wrapItems(items: string[], width: number): string[] {
+  const lines: string[] = [];
+  for (const item of items) {
+    const last = lines.length - 1;
+    if (last >= 0 && displayWidth(`${lines[last]} ${item}`) <= width) lines[last] = `${lines[last]} ${item}`;
+    else lines.push(item);
+  }
+  return lines;
 }
 
 /** A style opened on one line and closed on a later one is closed at each line end and reopened on the next. */
