@@ -111,7 +111,8 @@ async function measure(
   const after = graphRequests(bench.emulator);
   const requests = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]));
   const c = result.outcome.counts;
-  const [run] = await bench.sql`select details -> 'timingsMs' as phases from sync_runs where id = ${result.outcome.runId}`;
+  const [run] =
+    await bench.sql`select details -> 'timingsMs' as phases from sync_runs where id = ${result.outcome.runId}`;
   if (result.outcome.status !== 'succeeded') {
     throw new Error(`${name}: the sync ${result.outcome.status}: ${result.outcome.errorMessage ?? ''}`);
   }
