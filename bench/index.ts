@@ -1,5 +1,6 @@
 import { type BaselineMeasure, runBaselineBenchmarks } from './baseline-runs.ts';
 import { runSyncBenchmarks, type SyncBenchLine, syncBenchSizes } from './sync.ts';
+import { runTypeaheadBenchmark } from './typeahead.ts';
 import { runWhoisBenchmark } from './whois.ts';
 
 /**
@@ -45,5 +46,8 @@ export async function runBenchmarks(options: BenchOptions): Promise<{ failed: st
     target: 'p95 ≤ 20 ms (search alone), 1,000 queries',
     ok: whois.p95_ms <= whois.target_p95_ms,
   });
+
+  options.log('group type-ahead through the real server, Graph answering in 50 ms…');
+  emit(await runTypeaheadBenchmark({ loads: options.quick ? 50 : 100 }));
   return { failed };
 }

@@ -28,7 +28,7 @@ const COMMANDS: Record<string, CommandInfo> = {
     load: () => import('./commands/serve.ts'),
   },
   demo: {
-    usage: 'demo',
+    usage: 'demo [--log-level LEVEL]',
     summary: 'show the whole product on this machine: emulated tenant and Slack, no accounts needed',
     load: () => import('./commands/demo.ts'),
   },
@@ -53,7 +53,7 @@ const COMMANDS: Record<string, CommandInfo> = {
     load: () => import('./commands/migrate.ts'),
   },
   bench: {
-    usage: 'bench [--quick]',
+    usage: 'bench [--quick] [--check]',
     summary: 'run the performance benchmarks, one JSON line each (npm run bench)',
     load: () => import('./commands/bench.ts'),
   },

@@ -35,28 +35,7 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
   const member = `@${MEMBER.name}`;
   const channel = followChannel(stack, t, ADMIN_CHANNEL.id);
 
-  t.step(1, 'An admin starts the setup');
-  t.act(`${admin} in #${ADMIN_CHANNEL.name}: /aad setup`);
-  await client.command('/aad', 'setup', { userId: ADMIN.id, channelId: ADMIN_CHANNEL.id });
-  const modal = slack.lastView();
-  if (!modal || modal.callback_id !== callbackIds.setupAuthorize) throw new Error('/aad setup opened no setup modal');
-  t.surface(modal);
-
-  t.step(2, 'Sign in with Microsoft');
-  const link = signInLink(modal);
-  t.act(`${admin} clicks “Sign in with Microsoft”; the browser goes:`);
-  const hops = await new DemoBrowser().open(link);
-  for (const hop of hops)
-    t.note(`${hop.status} ${shortUrl(hop.url)}${hop.location ? `  → ${shortUrl(hop.location)}` : ''}`);
-  const page = hops[hops.length - 1];
-  if (page.status !== 200) throw new Error(`the sign-in ended on a ${page.status} page: ${pageText(page.text)}`);
-  t.note(`The page: ${pageText(page.text)}`);
-  const groupsStep = await waitFor(
-    () => viewIf(stack, modal.id, callbackIds.setupGroups),
-    'the setup modal to move on to step 2',
-  );
-  t.line('  The modal in Slack moved on by itself:');
-  t.surface(groupsStep);
+  const { modal, groupsStep } = await signInToGroupsStep(stack, t);
 
   t.step(3, 'Choose two groups');
   const chosen: Choice[] = [];
@@ -159,6 +138,39 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
   for (const response of responsesTo(stack, status.responseUrl)) t.message(response);
 
   return directoryCounts(stack);
+}
+
+/** `/aad setup` and the Microsoft sign-in in the admin's browser, up to the wizard's step 2 (Groups). */
+export async function signInToGroupsStep(
+  stack: DemoStack,
+  t: Transcript,
+): Promise<{ modal: EmulatedView; groupsStep: EmulatedView }> {
+  const { client, slack } = stack;
+  const admin = `@${ADMIN.name}`;
+  t.step(1, 'An admin starts the setup');
+  t.act(`${admin} in #${ADMIN_CHANNEL.name}: /aad setup`);
+  await client.command('/aad', 'setup', { userId: ADMIN.id, channelId: ADMIN_CHANNEL.id });
+  const modal = slack.lastView();
+  if (!modal || modal.callback_id !== callbackIds.setupAuthorize) throw new Error('/aad setup opened no setup modal');
+  t.surface(modal);
+
+  t.step(2, 'Sign in with Microsoft');
+  const link = signInLink(modal);
+  t.act(`${admin} clicks “Sign in with Microsoft”; the browser goes:`);
+  const hops = await new DemoBrowser().open(link);
+  for (const hop of hops)
+    t.note(`${hop.status} ${shortUrl(hop.url)}${hop.location ? `  → ${shortUrl(hop.location)}` : ''}`);
+  const page = hops[hops.length - 1];
+  if (page.status !== 200) throw new Error(`the sign-in ended on a ${page.status} page: ${pageText(page.text)}`);
+  t.note(`The page: ${pageText(page.text)}`);
+  const groupsStep = await waitFor(
+    () => viewIf(stack, modal.id, callbackIds.setupGroups),
+    'the setup modal to move on to step 2',
+  );
+  t.line('  The modal in Slack moved on by itself:');
+  t.surface(groupsStep);
+
+  return { modal, groupsStep };
 }
 
 /** Types into the group picker of `view` (an options load, as Slack sends while the admin types) and picks one. */

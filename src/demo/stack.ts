@@ -7,7 +7,7 @@ import { parseConfig } from '../config.ts';
 import { connectDatabase, type Sql } from '../db/client.ts';
 import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
 import { runMigrations } from '../db/migrate.ts';
-import { type EntraEmulator, startEntraEmulator } from '../emulators/entra/index.ts';
+import { type EntraEmulator, type EntraEmulatorOptions, startEntraEmulator } from '../emulators/entra/index.ts';
 import {
   createSlackClient,
   DEFAULT_CHANNELS,
@@ -51,8 +51,10 @@ export interface StackOptions {
   /** Where the app's JSON logs go (LOG_LEVEL applies); default: nowhere, the transcript is the output. */
   logs?: NodeJS.WritableStream;
   logLevel?: string;
-  /** Told what is starting, one line each. */
+  /** Told what is starting. */
   progress?: (what: string) => void;
+  /** Another tenant than the demo's (benchmarks). */
+  tenant?: EntraEmulatorOptions;
 }
 
 const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
@@ -71,7 +73,7 @@ export async function startDemoStack(options: StackOptions = {}): Promise<DemoSt
     options.progress?.(`PostgreSQL (embedded, in ${root}, deleted at the end), the emulators and the aad-sync server`);
     const [postgres, entra, slack] = await Promise.all([
       startEmbeddedPostgres({ dataDir: path.join(root, 'postgres'), persistent: false }),
-      startEntraEmulator({ ...DEMO_TENANT }),
+      startEntraEmulator({ ...DEMO_TENANT, ...options.tenant }),
       startSlackEmulator(),
     ]);
     stops.push(
