@@ -13,7 +13,7 @@ import { DEFAULT_MAPPING, graphSelect, mapUser } from '../src/sync/mapping.ts';
  * The straightforward sync a team writes first, run beside ours so every sync line of `npm run bench`
  * carries `ratio_vs_baseline`: a client-credentials token from MSAL, every user paged with the Graph SDK's
  * `PageIterator` (`/users?$select=…&$expand=manager($select=id)&$top=999`), then one drizzle
- * `insert … on conflict do update` per person; photos one `GET /users/{id}/photo/$value` per person, each
+ * `insert … on conflict do update` per person (disabled accounts skipped, as ours does); photos one `GET /users/{id}/photo/$value` per person, each
  * stored the same way. No delta query, no change detection, no staging, no batching: every run reads and
  * writes everyone. It shares our attribute mapping so the two differ only in how they talk to Graph and
  * to PostgreSQL.
@@ -71,6 +71,7 @@ export async function baselineUsers(graph: Client, db: Db, sourceId: string): Pr
   const users = await readAllUsers(graph);
   let written = 0;
   for (const user of users) {
+    if (user.accountEnabled === false) continue;
     const manager = user.manager as { id?: string } | undefined;
     const mapped = mapUser(user as Record<string, unknown> & { id: string }, DEFAULT_MAPPING, manager?.id ?? null);
     if (!mapped.ok) continue;
