@@ -53,7 +53,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     t.note('Everything it started has stopped. Next: npm test, and README.md → Deploying to production.');
     return 0;
   } catch (error) {
-    ctx.stderr.write(`\naad-sync demo: stopped after ${seconds()}: ${(error as Error).message}\n`);
+    // fetch says only "fetch failed"; what failed is in its cause.
+    const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    ctx.stderr.write(`\naad-sync demo: stopped after ${seconds()}: ${(error as Error).message}${cause}\n`);
     return 1;
   } finally {
     await stack?.stop();
