@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { signInToGroupsStep } from '../src/demo/script.ts';
+import { signInToGroupsStep } from '../src/demo/sign-in.ts';
 import { startDemoStack } from '../src/demo/stack.ts';
 import { Transcript } from '../src/demo/transcript.ts';
 import { actionIds } from '../src/slack/ids.ts';

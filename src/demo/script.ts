@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import type { EmulatedView, FormInput, RecordedCall } from '../emulators/slack/index.ts';
-import { DEFAULT_USERS, formValues } from '../emulators/slack/index.ts';
+import type { EmulatedView, FormInput } from '../emulators/slack/index.ts';
+import { DEFAULT_USERS } from '../emulators/slack/index.ts';
 import { actionIds, blockIds, callbackIds, optionValues } from '../slack/ids.ts';
-import { DemoBrowser, pageText } from './browser.ts';
-import { renderMessage } from './render.ts';
+import { followChannel, watchRun } from './channel.ts';
+import { changeTenant } from './entra-changes.ts';
+import { signInToGroupsStep } from './sign-in.ts';
+import { accepted, responsesTo, viewIf, withValues } from './slack.ts';
 import { ADMIN, ADMIN_CHANNEL, type DemoStack, MEMBER } from './stack.ts';
 import type { Transcript } from './transcript.ts';
 import { waitFor } from './wait.ts';
@@ -33,7 +34,7 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
   const { client, slack } = stack;
   const admin = `@${ADMIN.name}`;
   const member = `@${MEMBER.name}`;
-  const channel = followChannel(stack, t, ADMIN_CHANNEL.id);
+  const channel = followChannel(stack, t, ADMIN_CHANNEL);
 
   const { modal, groupsStep } = await signInToGroupsStep(stack, t);
 
@@ -43,7 +44,7 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
   t.act(
     `${admin} picks ${chosen.map((c) => c.text).join(' and ')} (members of nested groups count too) and presses Next`,
   );
-  await client.viewSubmission(groupsStep, { [blockIds.groups]: chosen });
+  accepted(await client.viewSubmission(groupsStep, { [blockIds.groups]: chosen }), 'the groups step');
   const settingsStep = await waitFor(
     () => viewIf(stack, modal.id, callbackIds.setupSettings),
     'step 3 (mappings & settings)',
@@ -58,13 +59,16 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
   t.act(
     `${admin} maps Unique Identifier to Display name, picks #${ADMIN_CHANNEL.name}, turns photos on, presses Preview`,
   );
-  const refused = await client.viewSubmission(settingsStep, wrong);
+  const refused = accepted(await client.viewSubmission(settingsStep, wrong), 'the settings step');
   const errors = (refused.body as { response_action?: string; errors?: Record<string, string> }).errors;
   if (!errors) throw new Error('a unique identifier that is not unique was accepted');
   t.note('Refused on the field, nothing saved:');
   t.surface(withValues(settingsStep, wrong), errors);
   t.act(`${admin} sets Unique Identifier back to Object ID and presses Preview again`);
-  await client.viewSubmission(settingsStep, { ...wrong, [blockIds.mapping('externalId')]: 'id' });
+  accepted(
+    await client.viewSubmission(settingsStep, { ...wrong, [blockIds.mapping('externalId')]: 'id' }),
+    'the settings step',
+  );
 
   t.step(5, 'Preview: who would be imported');
   const preview = await waitFor(() => {
@@ -75,7 +79,7 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
 
   t.step(6, 'Enable: the first sync');
   t.act(`${admin} presses Enable`);
-  await client.viewSubmission(preview);
+  accepted(await client.viewSubmission(preview), 'Enable');
   t.surface(await waitFor(() => viewIf(stack, modal.id, callbackIds.setupDone), 'the “all set” modal'));
   t.note('The first sync runs in the background; the demo waits for it.');
   await waitFor(
@@ -87,13 +91,13 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
     60_000,
   );
   t.act(`${admin} opens the app’s Home tab`);
-  await client.appHomeOpened(ADMIN.id);
+  accepted(await client.appHomeOpened(ADMIN.id), 'opening the Home tab');
   const home = await waitFor(() => slack.homeOf(ADMIN.id), 'the Home tab');
   t.surface(home);
 
   t.step(7, 'Add a group and sync now, from the Home tab');
   t.act(`${admin} clicks Edit groups`);
-  await client.blockAction({ userId: ADMIN.id, actionId: actionIds.editGroups, view: home });
+  accepted(await client.blockAction({ userId: ADMIN.id, actionId: actionIds.editGroups, view: home }), 'Edit groups');
   const edit = await waitFor(() => {
     const view = slack.lastView();
     return view?.callback_id === callbackIds.editGroups ? view : null;
@@ -101,10 +105,13 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
   t.surface(edit);
   const added = await searchGroup(stack, t, edit, ADDED_GROUP);
   t.act(`${admin} adds ${added.text} and presses Save`);
-  await client.viewSubmission(edit, { [blockIds.groups]: [...chosen, added] });
+  accepted(await client.viewSubmission(edit, { [blockIds.groups]: [...chosen, added] }), 'saving the groups');
   t.act(`${admin} clicks Sync now: the groups changed, so this is a full sync`);
-  await watchRun(channel, () =>
-    client.blockAction({ userId: ADMIN.id, actionId: actionIds.syncNow, view: slack.homeOf(ADMIN.id) }),
+  await watchRun(channel, async () =>
+    accepted(
+      await client.blockAction({ userId: ADMIN.id, actionId: actionIds.syncNow, view: slack.homeOf(ADMIN.id) }),
+      'Sync now',
+    ),
   );
 
   t.step(8, 'Meanwhile in Entra ID: people join, change jobs and leave');
@@ -114,7 +121,10 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
   );
   t.act(`${admin}: /aad sync`);
   await watchRun(channel, async () => {
-    const sync = await client.command('/aad', 'sync', { userId: ADMIN.id, channelId: ADMIN_CHANNEL.id });
+    const sync = accepted(
+      await client.command('/aad', 'sync', { userId: ADMIN.id, channelId: ADMIN_CHANNEL.id }),
+      '/aad sync',
+    );
     for (const response of responsesTo(stack, sync.responseUrl)) t.message(response);
   });
 
@@ -126,7 +136,10 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
     [people.email, 'an email address'],
   ]) {
     t.act(`${member} (not an admin): /whois ${query}  (${why})`);
-    const reply = await client.command('/whois', query, { userId: MEMBER.id, channelId: 'C0GENERAL' });
+    const reply = accepted(
+      await client.command('/whois', query, { userId: MEMBER.id, channelId: 'C0GENERAL' }),
+      `/whois ${query}`,
+    );
     const [answer] = responsesTo(stack, reply.responseUrl);
     if (!answer) throw new Error(`/whois ${query} got no answer`);
     t.message(answer);
@@ -134,48 +147,21 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
 
   t.step(10, 'Status');
   t.act(`${admin}: /aad status`);
-  const status = await client.command('/aad', 'status', { userId: ADMIN.id, channelId: ADMIN_CHANNEL.id });
+  const status = accepted(
+    await client.command('/aad', 'status', { userId: ADMIN.id, channelId: ADMIN_CHANNEL.id }),
+    '/aad status',
+  );
   for (const response of responsesTo(stack, status.responseUrl)) t.message(response);
 
   return directoryCounts(stack);
 }
 
-/** `/aad setup` and the Microsoft sign-in in the admin's browser, up to the wizard's step 2 (Groups). */
-export async function signInToGroupsStep(
-  stack: DemoStack,
-  t: Transcript,
-): Promise<{ modal: EmulatedView; groupsStep: EmulatedView }> {
-  const { client, slack } = stack;
-  const admin = `@${ADMIN.name}`;
-  t.step(1, 'An admin starts the setup');
-  t.act(`${admin} in #${ADMIN_CHANNEL.name}: /aad setup`);
-  await client.command('/aad', 'setup', { userId: ADMIN.id, channelId: ADMIN_CHANNEL.id });
-  const modal = slack.lastView();
-  if (!modal || modal.callback_id !== callbackIds.setupAuthorize) throw new Error('/aad setup opened no setup modal');
-  t.surface(modal);
-
-  t.step(2, 'Sign in with Microsoft');
-  const link = signInLink(modal);
-  t.act(`${admin} clicks “Sign in with Microsoft”; the browser goes:`);
-  const hops = await new DemoBrowser().open(link);
-  for (const hop of hops)
-    t.note(`${hop.status} ${shortUrl(hop.url)}${hop.location ? `  → ${shortUrl(hop.location)}` : ''}`);
-  const page = hops[hops.length - 1];
-  if (page.status !== 200) throw new Error(`the sign-in ended on a ${page.status} page: ${pageText(page.text)}`);
-  t.note(`The page: ${pageText(page.text)}`);
-  const groupsStep = await waitFor(
-    () => viewIf(stack, modal.id, callbackIds.setupGroups),
-    'the setup modal to move on to step 2',
-  );
-  t.line('  The modal in Slack moved on by itself:');
-  t.surface(groupsStep);
-
-  return { modal, groupsStep };
-}
-
 /** Types into the group picker of `view` (an options load, as Slack sends while the admin types) and picks one. */
 async function searchGroup(stack: DemoStack, t: Transcript, view: EmulatedView, search: GroupSearch): Promise<Choice> {
-  const reply = await stack.client.optionsLoad(actionIds.groupsSelect, search.typed, view);
+  const reply = accepted(
+    await stack.client.optionsLoad(actionIds.groupsSelect, search.typed, view),
+    `the group search "${search.typed}"`,
+  );
   const options = ((reply.body as { options?: Option[] }).options ?? []).filter(
     (o) => o.value !== optionValues.searchFailed,
   );
@@ -188,137 +174,10 @@ async function searchGroup(stack: DemoStack, t: Transcript, view: EmulatedView, 
   return { text: pick.text.text, value: pick.value };
 }
 
-/** Starts a sync with `start` and prints the admin channel until its summary is there. */
-async function watchRun(channel: ReturnType<typeof followChannel>, start: () => Promise<unknown>): Promise<void> {
-  const before = channel.summaries();
-  await start();
-  await waitFor(() => channel.summaries() > before, `the sync summary in #${ADMIN_CHANNEL.name}`, 60_000);
-}
-
-function signInLink(view: EmulatedView): string {
-  const block = view.blocks.find((b) => b.block_id === blockIds.authorizeActions) as
-    | { elements?: { action_id?: string; url?: string }[] }
-    | undefined;
-  const url = block?.elements?.find((e) => e.action_id === actionIds.authorizeLink)?.url;
-  if (!url) throw new Error('the setup modal shows no sign-in link');
-  return url;
-}
-
-/** Addresses without their query: codes, state and PKCE challenges are not for a transcript. */
-function shortUrl(url: string): string {
-  const u = new URL(url);
-  const path = u.pathname.length > 40 ? `${u.pathname.slice(0, 28)}…` : u.pathname;
-  return `${u.origin}${path}${u.search ? '?…' : ''}`;
-}
-
-function viewIf(stack: DemoStack, id: string, callbackId: string): EmulatedView | null {
-  const view = stack.slack.view(id);
-  return view?.callback_id === callbackId ? view : null;
-}
-
-/** The modal as it looks with `inputs` filled in (Slack keeps them on screen when it shows errors). */
-function withValues(view: EmulatedView, inputs: Record<string, FormInput>): EmulatedView {
-  return { ...view, state: { values: formValues(view, inputs) } };
-}
-
-function responsesTo(stack: DemoStack, responseUrl: string) {
-  return stack.slack
-    .responses()
-    .filter((r) => responseUrl.endsWith(`/${r.id}`))
-    .map((r) => r.body as { text?: string; blocks?: unknown[] });
-}
-
 async function firstSyncFinished(stack: DemoStack): Promise<boolean> {
   const rows = await stack.sql<{ status: string }[]>`
     select status from sync_runs where trigger = 'setup' and mode <> 'preview' order by id desc limit 1`;
   return rows.length > 0 && rows[0].status !== 'running';
-}
-
-/**
- * Prints what the app posts to a channel, as it happens: a new message in full, a progress update as its
- * one-line text, the final summary in full.
- */
-function followChannel(stack: DemoStack, t: Transcript, channelId: string) {
-  let seen = 0;
-  let summaries = 0;
-  const posts = () =>
-    stack.slack
-      .calls()
-      .filter((c) => ['chat.postMessage', 'chat.update'].includes(c.method) && c.answer.ok === true)
-      .filter((c) => c.args.channel === channelId || c.answer.channel === channelId);
-  const shown = new Map<string, string[]>();
-  const show = (call: RecordedCall) => {
-    const message = call.args as { text?: string; blocks?: unknown[]; ts?: string };
-    const ts = String(message.ts ?? call.answer.ts ?? '');
-    const lines = renderMessage(message, t.style).split('\n');
-    const before = shown.get(ts);
-    shown.set(ts, lines);
-    const progress = message.text?.startsWith('Syncing from Entra ID') ?? false;
-    if (call.method === 'chat.update' && progress && before) {
-      // A progress tick: only what changed, on one line.
-      const changed = lines.filter((l) => !before.includes(l)).map((l) => l.replace(/^┃ ?/, ''));
-      if (changed.length > 0) t.note(`↻ ${changed.filter(Boolean).join(' · ')}`);
-    } else {
-      t.line(`  In #${channelName(channelId)}${call.method === 'chat.update' ? ', the message is updated:' : ':'}`);
-      t.message(message);
-    }
-    if (/^Sync (finished|failed|held)/.test(message.text ?? '')) summaries += 1;
-  };
-  function flush() {
-    const all = posts();
-    for (const call of all.slice(seen)) show(call);
-    seen = all.length;
-  }
-  return {
-    flush,
-    /** Summaries shown so far (after printing whatever is new). */
-    summaries: () => {
-      flush();
-      return summaries;
-    },
-  };
-}
-
-const channelName = (id: string) => (id === ADMIN_CHANNEL.id ? ADMIN_CHANNEL.name : id);
-
-/** Entra changes for the incremental sync: three new hires in `groupId`, five promotions, two departures. */
-async function changeTenant(stack: DemoStack, groupId: string) {
-  const group = stack.entra.tenant.groups.get(groupId);
-  if (!group) throw new Error('the chosen group is gone from the emulator');
-  const members = [...group.members]
-    .map((id) => stack.entra.tenant.users.get(id))
-    .filter((u) => u?.mail && u.surname && u.accountEnabled);
-  const hires = ['Noor Haddad', 'Mateo Rossi', 'Ingrid Dahl'].map((name) => {
-    const [givenName, surname] = name.split(' ');
-    const local = `${givenName}.${surname}`.toLowerCase();
-    return {
-      id: randomUUID(),
-      displayName: name,
-      givenName,
-      surname,
-      mail: `${local}@contoso.com`,
-      userPrincipalName: `${local}@contoso.com`,
-      jobTitle: 'Software Engineer',
-      department: 'Engineering',
-      accountEnabled: true,
-    };
-  });
-  const promoted = members.slice(0, 5).map((u) => ({ id: u!.id, jobTitle: `Senior ${u!.jobTitle ?? 'Engineer'}` }));
-  const leaving = members.slice(5, 7).map((u) => u!.id);
-  await control(stack, 'POST', 'users', [...hires, ...promoted]);
-  await control(stack, 'POST', `groups/${groupId}/members`, { add: hires.map((h) => h.id) });
-  for (const id of leaving) await control(stack, 'DELETE', `users/${id}`);
-  return { hired: hires.length, promoted: promoted.length, left: leaving.length };
-}
-
-async function control(stack: DemoStack, method: string, path: string, body?: unknown): Promise<void> {
-  const response = await fetch(`${stack.entra.graphBaseUrl}/_emulator/${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok)
-    throw new Error(`the emulator refused ${method} ${path}: ${response.status} ${await response.text()}`);
 }
 
 /**
