@@ -19,9 +19,9 @@ import type { ListenerDeps } from './slack/deps.ts';
 import { showAuthorizationResult } from './slack/flows/setup.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { type CompletedAuthorization, createAuthorizationService } from './sync/authorization.ts';
-import { syncDepsFromConfig } from './sync/compose.ts';
-import type { SyncTiming } from './sync/engine.ts';
+import { type SyncTiming, syncDepsFromConfig } from './sync/index.ts';
 import { engineRunner } from './sync/scheduler/engine-runner.ts';
+import { SKIPPED_NEEDS_REAUTH } from './sync/scheduler/run-records.ts';
 import { createScheduler, type RunResult, type SchedulerOptions } from './sync/scheduler/scheduler.ts';
 
 /**
@@ -92,8 +92,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     };
     const authorization = createAuthorizationService({ db, auth, encryptionKey, publicUrl: config.publicUrl });
 
-    // Listener deps and the Slack client exist only once the Bolt app does; the routes reach them late.
-    let listenerDeps: ListenerDeps | undefined;
+    // The Slack client exists only once the Bolt app does, and the Bolt app takes the routes: they reach it late.
     let onAuthorized: (result: CompletedAuthorization) => Promise<boolean> = async () => false;
     const routes: CustomRoute[] = [
       ...healthRoutes({ sql, metrics }),
@@ -129,7 +128,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
     /** Every run's end, whoever started it: metrics, then the admin-channel alert. */
     const runEnded = async (sourceId: string, end: RunEnd) => {
       const run = 'runId' in end ? await loadRun(db, end.runId) : undefined;
-      if (run && run.status !== 'running') {
+      // A run skipped for a lost sign-in never reached the engine: not a sync to time.
+      if (run && run.status !== 'running' && run.errorCode !== SKIPPED_NEEDS_REAUTH) {
         metrics.observeRun({
           mode: run.mode,
           status: run.status,
@@ -186,33 +186,32 @@ export async function startServer(config: Config, options: StartServerOptions = 
       logger,
       whois: { sql, publicUrl: config.publicUrl, photoSigningKey: photoSigningKey(encryptionKey) },
     };
-    listenerDeps = deps;
     registerListeners(slack.app, deps);
 
+    /** DESIGN §1: after a new consent the alert is marked resolved and a sync runs. */
+    const afterReauthorize = async (sourceId: string, by: string) => {
+      try {
+        await alerts.reauthorized(sourceId, by);
+        const queued = await scheduler.syncNow(sourceId, { trigger: 'manual', requestedBy: by });
+        if (!queued.started) logger.info({ sourceId, reason: queued.reason }, 'no sync after reauthorizing');
+      } catch (error) {
+        logger.error({ err: error, sourceId }, 'could not start the sync after reauthorizing');
+      }
+    };
     onAuthorized = async (result) => {
       const request = result.request;
-      if (!request || !listenerDeps) return false;
+      if (!request) return false;
+      if (result.ok && request.purpose === 'reauthorize') await afterReauthorize(request.sourceId, request.slackUserId);
+      if (!request.viewId) return false;
       const actor = { teamId: request.teamId, userId: request.slackUserId };
-      const moved = request.viewId
-        ? await showAuthorizationResult(
-            listenerDeps,
-            client,
-            result.ok
-              ? { ok: true, actor, viewId: request.viewId, purpose: request.purpose }
-              : { ok: false, actor, viewId: request.viewId, purpose: request.purpose, message: result.message },
-          )
-        : false;
-      if (result.ok && request.purpose === 'reauthorize') {
-        // DESIGN §1: after consent the alert is marked resolved and a sync runs.
-        await alerts.reauthorized(request.sourceId, request.slackUserId);
-        const queued = await scheduler.syncNow(request.sourceId, {
-          trigger: 'manual',
-          requestedBy: request.slackUserId,
-        });
-        if (!queued.started)
-          logger.info({ sourceId: request.sourceId, reason: queued.reason }, 'no sync after reauthorizing');
-      }
-      return moved;
+      const { viewId, purpose } = request;
+      return showAuthorizationResult(
+        deps,
+        client,
+        result.ok
+          ? { ok: true, actor, viewId, purpose }
+          : { ok: false, actor, viewId, purpose, message: result.message },
+      );
     };
 
     await scheduler.start();

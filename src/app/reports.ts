@@ -1,16 +1,27 @@
 import { and, asc, desc, eq, ne } from 'drizzle-orm';
 import type { Db, Sql } from '../db/client.ts';
 import { type Source, type SyncRun, sourceGroups, sources, syncRuns } from '../db/schema.ts';
-import type { GroupRef, HeldRemovals, RunReport, SourceReport } from '../slack/model.ts';
-import type { HeldRemovals as EngineHeld } from '../sync/engine.ts';
+import type { GroupRef, HeldRemovals, RunCounts, RunReport, SourceReport } from '../slack/model.ts';
+import type { HeldRemovals as EngineHeld } from '../sync/index.ts';
 import { completeMapping } from '../sync/mapping.ts';
-import { countsOf } from '../sync/runs.ts';
 import { SKIPPED_NEEDS_REAUTH } from '../sync/scheduler/run-records.ts';
 
 /**
  * `sources`, `source_groups` and `sync_runs` rows as the plain data the Slack surfaces render
  * (src/slack/model.ts), field by field.
  */
+
+export function countsOf(run: SyncRun): RunCounts {
+  return {
+    read: run.readCount,
+    created: run.createdCount,
+    updated: run.updatedCount,
+    unchanged: run.unchangedCount,
+    removed: run.removedCount,
+    ignored: run.ignoredCount,
+    photos: run.photosCount,
+  };
+}
 
 export function runReport(run: SyncRun): RunReport {
   return {

@@ -3,9 +3,11 @@ import { randomToken } from '../crypto.ts';
 import type { Db } from '../db/client.ts';
 import { type RunTrigger, type SyncRun, syncRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
-import type { RunProgress } from '../slack/model.ts';
+import type { RunProgress, RunReport } from '../slack/model.ts';
 import type { SyncObserver, SyncStart } from '../slack/services.ts';
-import type { ProgressReport, SyncProgress } from '../sync/progress.ts';
+import type { ProgressReport, SyncProgress } from '../sync/index.ts';
+import { NO_COUNTS } from '../sync/runs.ts';
+import type { SyncInProgress } from '../sync/scheduler/run-records.ts';
 import type { RunRequest, RunResult, Scheduler } from '../sync/scheduler/scheduler.ts';
 import { loadRun, runReport } from './reports.ts';
 
@@ -76,6 +78,25 @@ export function runProgress(run: SyncRun, report: ProgressReport): RunProgress {
     written: photos ? 0 : report.written,
     total: report.expected ?? null,
     photos: photos ? report.written : 0,
+  };
+}
+
+/** The run another request is waiting on; a job still queued has no row yet, so it is described from the job. */
+async function runningReport(db: Db, running: SyncInProgress): Promise<RunReport> {
+  const row = running.runId !== null ? await loadRun(db, running.runId) : undefined;
+  if (row) return runReport(row);
+  return {
+    id: 0,
+    trigger: running.trigger,
+    requestedBy: running.requestedBy,
+    mode: 'full',
+    status: 'running',
+    startedAt: running.startedAt,
+    finishedAt: null,
+    counts: { ...NO_COUNTS },
+    ignored: [],
+    errorCode: null,
+    errorMessage: null,
   };
 }
 
@@ -184,27 +205,7 @@ export function createRunWatch(options: RunWatchOptions): RunWatch {
       if (!queued.started) {
         watches.delete(key);
         if (queued.reason === 'already_running') {
-          const { running } = queued;
-          const report = running.runId !== null ? await loadRun(db, running.runId) : undefined;
-          return {
-            started: false,
-            reason: 'running',
-            run: report
-              ? runReport(report)
-              : {
-                  id: 0,
-                  trigger: running.trigger,
-                  requestedBy: running.requestedBy,
-                  mode: 'full',
-                  status: 'running',
-                  startedAt: running.startedAt,
-                  finishedAt: null,
-                  counts: { read: 0, created: 0, updated: 0, unchanged: 0, removed: 0, ignored: 0, photos: 0 },
-                  ignored: [],
-                  errorCode: null,
-                  errorMessage: null,
-                },
-          };
+          return { started: false, reason: 'running', run: await runningReport(db, queued.running) };
         }
         return queued.reason === 'needs_reauth'
           ? { started: false, reason: 'needs_reauth', message: REAUTH_FIRST }
@@ -244,8 +245,7 @@ export function createRunWatch(options: RunWatchOptions): RunWatch {
         if (result.kind === 'ran' && result.outcome.status === 'already_running') {
           watches.delete(key);
           const running = result.outcome.running;
-          const report = running ? await loadRun(db, running.runId) : undefined;
-          if (report) watch.decide({ started: false, reason: 'running', run: runReport(report) });
+          if (running) watch.decide({ started: false, reason: 'running', run: await runningReport(db, running) });
           else watch.decide({ started: false, reason: 'disabled_by_error', message: NOT_STARTED_YET });
           return;
         }

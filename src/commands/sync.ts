@@ -117,7 +117,8 @@ function progressDisplay(out: NodeJS.WritableStream, tty: boolean): SyncProgress
         if (report.phase === lastPhase && now - lastAt < 5_000) return;
         lastPhase = report.phase;
         lastAt = now;
-        out.write(`${PHASE_WORDS[report.phase]}: ${report.read} read, ${report.written} written\n`);
+        const photos = report.photosChecked === undefined ? '' : `, ${report.photosChecked} photos checked`;
+        out.write(`${PHASE_WORDS[report.phase]}: ${report.read} read, ${report.written} written${photos}\n`);
       },
       stop() {},
     };

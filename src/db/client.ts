@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net from 'node:net';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema.ts';
@@ -18,7 +20,14 @@ export interface Database {
  * so raw queries get a client of their own.
  */
 export function connectDatabase(url: string, options: { max?: number } = {}): Database {
-  const common = { onnotice: () => {}, max: options.max ?? 10, idle_timeout: 30, connect_timeout: 15 };
+  const connectTimeout = 15;
+  const common = {
+    onnotice: () => {},
+    max: options.max ?? 10,
+    idle_timeout: 30,
+    connect_timeout: connectTimeout,
+    ...noDelaySocket(url, connectTimeout),
+  };
   const sql = postgres(url, common);
   const drizzleClient = postgres(url, common);
   const db = drizzle(drizzleClient, { schema });
@@ -27,6 +36,29 @@ export function connectDatabase(url: string, options: { max?: number } = {}): Da
     sql,
     close: async () => {
       await Promise.all([sql.end({ timeout: 5 }), drizzleClient.end({ timeout: 5 })]);
+    },
+  };
+}
+
+/**
+ * postgres.js leaves Nagle's algorithm on, so a message written behind one the server has not answered yet
+ * (the end of a COPY, pipelined queries) waits for the server's delayed ACK: 40 ms each time on Linux.
+ * Measured: closing a 1,000-row COPY and the query after it took ~88 ms, and ~3 ms with TCP_NODELAY.
+ * Plain single-host TCP URLs get a socket with it; anything else (several hosts, Unix sockets) keeps the default.
+ */
+function noDelaySocket(url: string, timeoutSeconds: number): { socket?: unknown } {
+  const parsed = new URL(url);
+  if (!parsed.hostname || parsed.hostname.includes(',') || parsed.searchParams.has('host')) return {};
+  return {
+    socket: async (options: { host: string[]; port: number[] }) => {
+      const socket = net.connect({ host: options.host[0], port: options.port[0], noDelay: true });
+      try {
+        await once(socket, 'connect', { signal: AbortSignal.timeout(timeoutSeconds * 1000) });
+      } catch (error) {
+        socket.destroy();
+        throw error;
+      }
+      return socket;
     },
   };
 }

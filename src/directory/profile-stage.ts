@@ -1,5 +1,15 @@
 import type { Sql } from '../db/client.ts';
 import { CopyWriter, copyLine } from './copy-writer.ts';
+import {
+  applyStagedPhotos,
+  CREATE_STAGE,
+  insertEarly,
+  removalIds,
+  resolvedPeople,
+  STAGE_COLUMNS,
+  type StageMode,
+  upsertResolved,
+} from './profile-sql.ts';
 
 /** One person as the source describes them now; the directory's own columns (ids, Slack match, times) are not here. */
 export interface StagedProfile {
@@ -31,7 +41,7 @@ export interface StagedPhoto {
  * `full`: the stage holds everyone in scope, so every active profile not staged is removed.
  * `delta`: the stage holds changed people only; removals are exactly the ids passed to `markRemoved`.
  */
-export type StageMode = 'full' | 'delta';
+export type { StageMode };
 
 export interface ProfileCounts {
   created: number;
@@ -43,13 +53,14 @@ export interface ProfileCounts {
 
 export interface RemovalPlan {
   removed: number;
-  /** Active profiles of the source before the run. */
-  active: number;
+  /** Active profiles of the source before the run; counted only when someone would be removed. */
+  active: number | null;
   /** The first few people removed, by name. */
   removalSample: { displayName: string; email: string }[];
 }
 
 export interface ProfilePlan extends ProfileCounts, RemovalPlan {
+  active: number;
   /** Previously removed people who come back (a subset of `updated`). */
   restored: number;
 }
@@ -63,60 +74,57 @@ export interface Duplicate {
   who: string;
 }
 
-const STAGE_COLUMNS = [
-  'seq',
-  'graph_id',
-  'external_id',
-  'first_name',
-  'last_name',
-  'display_name',
-  'email',
-  'job_title',
-  'department',
-  'office',
-  'business_phone',
-  'mobile_phone',
-  'employee_id',
-  'manager_graph_id',
-  'keep_manager',
-] as const;
-
-const CREATE_STAGE = `
-  drop table if exists profile_stage, removal_stage, photo_stage;
-  create temp table profile_stage (
-    seq int not null, graph_id text not null, external_id text not null, first_name text not null,
-    last_name text not null, display_name text not null, email text not null, job_title text, department text,
-    office text, business_phone text, mobile_phone text, employee_id text, manager_graph_id text,
-    keep_manager boolean not null);
-  create temp table removal_stage (graph_id text not null);
-  create temp table photo_stage (graph_id text not null, content_type text, bytes bytea, etag text);`;
-
 const REMOVAL_CHUNK = 10_000;
 const SAMPLE_SIZE = 10;
+/** Staged rows between two early inserts of new people (full reads). */
+const EARLY_CHUNK = 10_000;
 
 /**
- * A run's changes to one source's profiles, staged on a reserved connection in temporary tables and
- * applied in one transaction, so the directory never holds half a run. Rows stream in through COPY as
- * the source pages arrive; unchanged people (same content hash) are never rewritten.
+ * A run's changes to one source's profiles: one transaction on a reserved connection from `open` to
+ * `apply` (commit) or `close` (rollback), so the directory never holds half a run and a crash loses
+ * nothing. People stream into a temporary table through COPY as Graph pages arrive. With `insertEarly`
+ * (full reads), people new to the source are inserted every few thousand rows while reading goes on, so
+ * the costliest writes overlap with Graph's latency; they stay invisible until the commit. Unchanged
+ * people (same content hash) are never rewritten.
  */
 export class ProfileStage {
   private seq = 0;
+  private flushedSeq = 0;
   private removedIds = new Set<string>();
+  private photosStaged = 0;
   private sealed = false;
+  private finished = false;
+  /** Entra id → unique identifier of everyone staged so far, to know a manager before inserting early. */
+  private readonly externalIds = new Map<string, string>();
+  private flushing: Promise<void> = Promise.resolve();
+  private inserting = false;
+  /** Rows that arrived while an early insert held the connection; written right after it. */
+  private waiting = { lines: '', count: 0 };
+  private failure: unknown;
+  /** Active profiles before the first early insert changed the count. */
+  private activeBefore: number | undefined;
 
   private constructor(
     private readonly conn: Sql & { release(): void },
     private readonly sourceId: string,
-    private readonly writer: CopyWriter,
+    private writer: CopyWriter,
+    private readonly early: boolean,
+    private readonly earlyEvery: number,
   ) {}
 
-  static async open(sql: Sql, sourceId: string): Promise<ProfileStage> {
+  /** `earlyEvery`: staged rows between two early inserts (tests make it small). */
+  static async open(
+    sql: Sql,
+    sourceId: string,
+    options: { insertEarly?: boolean; earlyEvery?: number } = {},
+  ): Promise<ProfileStage> {
     const conn = await sql.reserve();
     try {
       await conn.unsafe(CREATE_STAGE);
       const writer = await CopyWriter.open(conn, 'profile_stage', STAGE_COLUMNS);
-      return new ProfileStage(conn, sourceId, writer);
+      return new ProfileStage(conn, sourceId, writer, options.insertEarly ?? false, options.earlyEvery ?? EARLY_CHUNK);
     } catch (error) {
+      await conn`rollback`.catch(() => {});
       conn.release();
       throw error;
     }
@@ -125,8 +133,11 @@ export class ProfileStage {
   /** Queues people for staging; resolves when the database is ready for more (bounded memory). */
   async add(people: readonly StagedProfile[]): Promise<void> {
     if (people.length === 0) return;
+    if (this.failure) throw this.failure;
+    if (this.early) for (const p of people) this.externalIds.set(p.graphId, p.externalId);
     let lines = '';
     for (const p of people) {
+      const hint = this.early && p.managerGraphId ? (this.externalIds.get(p.managerGraphId) ?? null) : null;
       lines += copyLine([
         ++this.seq,
         p.graphId,
@@ -143,9 +154,23 @@ export class ProfileStage {
         p.employeeId,
         p.managerGraphId,
         p.keepManager ? 't' : 'f',
+        hint,
       ]);
     }
+    if (this.inserting) {
+      // Reading goes on during an early insert; only a long one makes the reader wait.
+      this.waiting.lines += lines;
+      this.waiting.count += people.length;
+      if (this.waiting.count >= this.earlyEvery) await this.settle();
+      return;
+    }
     await this.writer.write(lines, people.length);
+    if (this.early && this.seq - this.flushedSeq >= this.earlyEvery) {
+      this.inserting = true;
+      this.flushing = this.insertNewPeople().catch((error) => {
+        this.failure = error;
+      });
+    }
   }
 
   /** Delta mode: people (by Entra object id) who left, were deleted or disabled, or fell out of scope. */
@@ -158,6 +183,7 @@ export class ProfileStage {
    * people sharing one unique identifier keep the first and report the others.
    */
   async seal(): Promise<{ staged: number; duplicates: Duplicate[] }> {
+    await this.settle();
     this.sealed = true;
     await this.writer.finish();
     const conn = this.conn;
@@ -168,21 +194,26 @@ export class ProfileStage {
     const [counts] = await conn`
       select count(*)::int as n, count(distinct graph_id)::int as people, count(distinct external_id)::int as keys
       from profile_stage`;
-    if (counts.people < counts.n) {
-      await conn`delete from profile_stage a using profile_stage b where a.graph_id = b.graph_id and a.seq < b.seq`;
+    let staged: number = counts.n;
+    let keys: number = counts.keys;
+    if (counts.people < staged) {
+      const replays = await conn`
+        delete from profile_stage a using profile_stage b where a.graph_id = b.graph_id and a.seq < b.seq`;
+      staged -= replays.count;
+      [{ keys }] = await conn`select count(distinct external_id)::int as keys from profile_stage`;
     }
     let duplicates: Duplicate[] = [];
-    if (counts.keys < counts.people) {
+    if (keys < staged) {
       const rows = await conn`
         delete from profile_stage a using profile_stage b
         where a.external_id = b.external_id and a.seq > b.seq
         returning a.external_id, a.display_name, a.email`;
+      staged -= rows.length;
       duplicates = rows.map((r) => ({ externalId: r.external_id, who: `${r.display_name} <${r.email}>` }));
     }
     // Temporary tables get no statistics by themselves; without them the joins below plan as nested loops.
     await conn`analyze profile_stage`;
-    await conn`analyze removal_stage`;
-    const [{ staged }] = await conn`select count(*)::int as staged from profile_stage`;
+    if (ids.length > 0) await conn`analyze removal_stage`;
     return { staged, duplicates };
   }
 
@@ -190,35 +221,39 @@ export class ProfileStage {
   async removalPlan(mode: StageMode): Promise<RemovalPlan> {
     this.requireSealed();
     const conn = this.conn;
-    const [{ removed }] = await conn`select count(*)::int as removed from (${this.removalIds(mode)}) r`;
-    const [{ active }] = await conn`
-      select count(*)::int as active from profiles where source_id = ${this.sourceId} and active`;
-    const sample =
-      removed === 0
-        ? []
-        : await conn`
-          select display_name, email from profiles where id in (${this.removalIds(mode)})
-          order by display_name, email limit ${SAMPLE_SIZE}`;
-    return { removed, active, removalSample: sample.map((r) => ({ displayName: r.display_name, email: r.email })) };
+    const removals = removalIds(conn, this.sourceId, mode);
+    const [{ removed }] = await conn`select count(*)::int as removed from (${removals}) r`;
+    if (removed === 0) return { removed, active: null, removalSample: [] };
+    const sample = await conn`
+      select display_name, email from profiles where id in (${removals})
+      order by display_name, email limit ${SAMPLE_SIZE}`;
+    return {
+      removed,
+      active: await this.activeCount(),
+      removalSample: sample.map((r) => ({ displayName: r.display_name, email: r.email })),
+    };
   }
 
-  /** What `apply` would do, without writing anything. */
+  /** What `apply` would do, without writing anything (for a stage opened without `insertEarly`). */
   async plan(mode: StageMode): Promise<ProfilePlan> {
     this.requireSealed();
+    if (this.early) throw new Error('ProfileStage: plan() needs a stage that did not insert early');
     const [upserts] = await this.conn`
-      with r as (${this.resolved()})
+      with r as (${resolvedPeople(this.conn, this.sourceId)})
       select count(*)::int as staged,
              count(*) filter (where p.id is null)::int as created,
              count(*) filter (where p.active and p.content_hash is distinct from r.content_hash)::int as changed,
              count(*) filter (where not p.active)::int as restored
       from r left join profiles p on p.source_id = ${this.sourceId} and p.external_id = r.external_id`;
     const updated = upserts.changed + upserts.restored;
+    const removal = await this.removalPlan(mode);
     return {
       created: upserts.created,
       updated,
       restored: upserts.restored,
       unchanged: upserts.staged - upserts.created - updated,
-      ...(await this.removalPlan(mode)),
+      ...removal,
+      active: removal.active ?? (await this.activeCount()),
     };
   }
 
@@ -242,11 +277,12 @@ export class ProfileStage {
       etag: p.photo?.etag ?? null,
     }));
     await this.conn`insert into photo_stage ${this.conn(rows, 'graph_id', 'content_type', 'bytes', 'etag')}`;
+    this.photosStaged += rows.length;
   }
 
   /**
-   * Writes the staged changes in one transaction; `alsoInTransaction` runs inside it with the counts (the
-   * run record and the source's delta link), so either all of it is stored or none.
+   * Writes the staged changes and commits; `alsoInTransaction` runs just before the commit with the
+   * counts (the run record and the source's delta link), so either all of it is stored or none.
    */
   async apply(
     mode: StageMode,
@@ -254,54 +290,32 @@ export class ProfileStage {
   ): Promise<ApplyResult> {
     this.requireSealed();
     const conn = this.conn;
-    await conn`begin`;
-    try {
-      const [upserts] = await conn`
-        with r as (${this.resolved()}),
-        written as (
-          insert into profiles (source_id, external_id, graph_id, first_name, last_name, display_name, email,
-            job_title, department, office, business_phone, mobile_phone, employee_id, manager_external_id, content_hash)
-          select ${this.sourceId}, external_id, graph_id, first_name, last_name, display_name, email,
-            job_title, department, office, business_phone, mobile_phone, employee_id, manager_external_id, content_hash
-          from r
-          on conflict (source_id, external_id) do update set
-            graph_id = excluded.graph_id, first_name = excluded.first_name, last_name = excluded.last_name,
-            display_name = excluded.display_name, email = excluded.email, job_title = excluded.job_title,
-            department = excluded.department, office = excluded.office, business_phone = excluded.business_phone,
-            mobile_phone = excluded.mobile_phone, employee_id = excluded.employee_id,
-            manager_external_id = excluded.manager_external_id, content_hash = excluded.content_hash,
-            active = true, removed_at = null, last_synced_at = now()
-          where profiles.content_hash is distinct from excluded.content_hash or not profiles.active
-          returning xmax = 0 as created
-        )
-        select count(*) filter (where created)::int as created, count(*) filter (where not created)::int as updated,
-               (select count(*)::int from profile_stage) as staged
-        from written`;
-      const removed = await conn`
-        update profiles set active = false, removed_at = now() where id in (${this.removalIds(mode)})`;
-      const result: ApplyResult = {
-        created: upserts.created,
-        updated: upserts.updated,
-        unchanged: upserts.staged - upserts.created - upserts.updated,
-        removed: removed.count,
-        photos: await this.applyPhotos(),
-      };
-      await alsoInTransaction?.(conn, result);
-      await conn`commit`;
-      return result;
-    } catch (error) {
-      await conn`rollback`.catch(() => {});
-      throw error;
-    }
+    const [upserts] = await upsertResolved(conn, this.sourceId);
+    const removed = await conn`
+      update profiles set active = false, removed_at = now()
+      where id in (${removalIds(conn, this.sourceId, mode)})`;
+    const created = upserts.created + upserts.early;
+    const result: ApplyResult = {
+      created,
+      updated: upserts.updated,
+      unchanged: upserts.staged - created - upserts.updated,
+      removed: removed.count,
+      photos: this.photosStaged === 0 ? 0 : await applyStagedPhotos(conn, this.sourceId),
+    };
+    await alsoInTransaction?.(conn, result);
+    await conn`commit`;
+    this.finished = true;
+    return result;
   }
 
-  /** Drops the staging tables and returns the connection to the pool. */
+  /** Rolls back whatever was not applied and returns the connection to the pool. */
   async close(): Promise<void> {
+    await this.flushing;
     if (!this.sealed) this.writer.abort(new Error('staging abandoned'));
     try {
-      await this.conn`drop table if exists profile_stage, removal_stage, photo_stage`;
+      if (!this.finished) await this.conn`rollback`;
     } catch {
-      // A broken connection took its temporary tables with it.
+      // A broken connection rolled back by itself.
     } finally {
       this.conn.release();
     }
@@ -311,81 +325,35 @@ export class ProfileStage {
     if (!this.sealed) throw new Error('ProfileStage: seal() must come first');
   }
 
-  /**
-   * Staged people as they will be stored: the manager's Entra id becomes the manager's external id
-   * (found among the staged people first, then among the source's profiles, removed ones included; or the
-   * stored one when the source did not say), and the content hash covers every stored attribute, so an
-   * unchanged person compares equal and is not rewritten. A manager who is removed later stays referenced:
-   * readers show the manager only while that profile is active, and a manager who returns is linked again.
-   */
-  private resolved() {
-    const conn = this.conn;
-    return conn`
-      with m as (
-        select s.*, case when s.keep_manager
-          then (select manager_external_id from profiles
-                where source_id = ${this.sourceId} and external_id = s.external_id)
-          else coalesce(ms.external_id, mp.external_id) end as manager_external_id
-        from profile_stage s
-        left join profile_stage ms on ms.graph_id = s.manager_graph_id
-        left join lateral (
-          select external_id from profiles
-          where ms.graph_id is null and s.manager_graph_id is not null
-            and source_id = ${this.sourceId} and graph_id = s.manager_graph_id
-          order by active desc, id desc limit 1
-        ) mp on true
-      )
-      select graph_id, external_id, first_name, last_name, display_name, email, job_title, department, office,
-             business_phone, mobile_phone, employee_id, manager_external_id,
-             md5(row(graph_id, first_name, last_name, display_name, email, job_title, department, office,
-                     business_phone, mobile_phone, employee_id, manager_external_id)::text) as content_hash
-      from m`;
+  private async settle(): Promise<void> {
+    await this.flushing;
+    if (this.failure) throw this.failure;
+  }
+
+  private async activeCount(): Promise<number> {
+    if (this.activeBefore !== undefined) return this.activeBefore;
+    const [{ active }] = await this.conn`
+      select count(*)::int as active from profiles where source_id = ${this.sourceId} and active`;
+    return active;
   }
 
   /**
-   * Ids of the active profiles this run removes. Both modes: a profile whose Entra object now carries
-   * another unique identifier (the person was re-keyed; the staged row replaces it). Written as a union of
-   * plain joins so the planner hashes them; OR-ed EXISTS would rescan the stage for every profile.
+   * Ends the current COPY, inserts the new people staged since the last time, opens the next COPY and
+   * writes what arrived meanwhile.
    */
-  private removalIds(mode: StageMode) {
-    const conn = this.conn;
-    const byMode =
-      mode === 'full'
-        ? conn`
-          select p.id from profiles p
-          where p.source_id = ${this.sourceId} and p.active
-            and not exists (select 1 from profile_stage s where s.external_id = p.external_id)`
-        : conn`
-          select p.id from profiles p join removal_stage r on r.graph_id = p.graph_id
-          where p.source_id = ${this.sourceId} and p.active
-            and not exists (select 1 from profile_stage s where s.graph_id = p.graph_id)`;
-    return conn`${byMode}
-      union
-      select p.id from profiles p join profile_stage s on s.graph_id = p.graph_id
-      where p.source_id = ${this.sourceId} and p.active and s.external_id <> p.external_id`;
-  }
-
-  private async applyPhotos(): Promise<number> {
-    const conn = this.conn;
-    const target = conn`
-      from photo_stage ps
-      join profile_stage s on s.graph_id = ps.graph_id
-      join profiles p on p.source_id = ${this.sourceId} and p.external_id = s.external_id`;
-    const stored = await conn`
-      insert into profile_photos (profile_id, content_type, bytes, etag)
-      select p.id, ps.content_type, ps.bytes, ps.etag ${target} where ps.bytes is not null
-      on conflict (profile_id) do update set content_type = excluded.content_type, bytes = excluded.bytes,
-        etag = excluded.etag, updated_at = now()
-      where profile_photos.etag is distinct from excluded.etag`;
-    const dropped = await conn`
-      delete from profile_photos ph using photo_stage ps
-      join profile_stage s on s.graph_id = ps.graph_id
-      join profiles p on p.source_id = ${this.sourceId} and p.external_id = s.external_id
-      where ps.bytes is null and ph.profile_id = p.id`;
-    await conn`
-      update profiles p set photo_etag = ps.etag
-      from photo_stage ps join profile_stage s on s.graph_id = ps.graph_id
-      where p.source_id = ${this.sourceId} and p.external_id = s.external_id and p.photo_etag is distinct from ps.etag`;
-    return stored.count + dropped.count;
+  private async insertNewPeople(): Promise<void> {
+    const from = this.flushedSeq;
+    const to = this.seq;
+    this.flushedSeq = to;
+    await this.writer.finish();
+    this.activeBefore ??= await this.activeCount();
+    await insertEarly(this.conn, this.sourceId, from, to);
+    this.writer = await CopyWriter.open(this.conn, 'profile_stage', STAGE_COLUMNS);
+    while (this.waiting.count > 0) {
+      const { lines, count } = this.waiting;
+      this.waiting = { lines: '', count: 0 };
+      await this.writer.write(lines, count);
+    }
+    this.inserting = false;
   }
 }

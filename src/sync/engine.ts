@@ -75,21 +75,16 @@ const PHOTO_FLUSH = 50;
 
 export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<RunOutcome> {
   const timing = { ...DEFAULT_TIMING, ...deps.timing };
-  const source = await loadSource(deps.db, request.sourceId);
-  const groups = await deps.db
-    .select({ groupId: sourceGroups.groupId, displayName: sourceGroups.displayName })
-    .from(sourceGroups)
-    .where(eq(sourceGroups.sourceId, source.id));
-  const mapping = completeMapping(source.mapping);
-  const scope = deltaScopeOf(
-    groups.map((g) => g.groupId),
-    mapping,
-  );
-  const choice = chooseMode(request.mode ?? 'auto', source, scope, (deps.now ?? (() => new Date()))());
-
+  const requested = request.mode ?? 'auto';
+  const first = await prepare(deps, request.sourceId, requested);
   const started = await startRun(
     deps.sql,
-    { sourceId: source.id, trigger: request.trigger, requestedBy: request.requestedBy ?? null, mode: choice.mode },
+    {
+      sourceId: first.source.id,
+      trigger: request.trigger,
+      requestedBy: request.requestedBy ?? null,
+      mode: first.choice.mode,
+    },
     timing.staleAfterMs,
   );
   if (!started.started) {
@@ -102,11 +97,9 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
       running: started.running,
     };
   }
-  const run = new Run(deps, timing, request, source, started.runId, choice.mode);
-  run.details.reason = choice.why;
+  const run = new Run(deps, timing, request, first.source, started.runId, first.choice.mode);
   if (started.tookOverRunId) run.details.tookOverStaleRun = started.tookOverRunId;
   if (request.approval) run.details.approvalOf = request.approval.heldRunId;
-  deps.logger?.info({ runId: run.id, sourceId: source.id, mode: run.mode, why: choice.why }, 'sync started');
   const stopHeartbeat = startHeartbeat(
     deps.sql,
     run.id,
@@ -118,7 +111,8 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
     (error) => deps.logger?.warn({ err: error, runId: run.id }, 'sync heartbeat failed'),
   );
   try {
-    return await run.execute(groups, mapping, scope);
+    // Read again under the lock: a run that finished meanwhile may have moved the delta link.
+    return await run.execute(await prepare(deps, request.sourceId, requested));
   } catch (error) {
     return await run.fail(error);
   } finally {
@@ -126,15 +120,34 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
   }
 }
 
-async function loadSource(db: Db, sourceId: string): Promise<Source> {
-  const [source] = await db.select().from(sources).where(eq(sources.id, sourceId));
+/** The source and what a run of it reads: groups, mapping, scope, and the kind of read. */
+interface Prepared {
+  source: Source;
+  groups: { groupId: string; displayName: string }[];
+  mapping: Mapping;
+  scope: string;
+  choice: ReturnType<typeof chooseMode>;
+}
+
+async function prepare(deps: SyncDeps, sourceId: string, requested: RequestedMode): Promise<Prepared> {
+  const [source] = await deps.db.select().from(sources).where(eq(sources.id, sourceId));
   if (!source) throw new Error(`There is no source ${sourceId}.`);
-  return source;
+  const groups = await deps.db
+    .select({ groupId: sourceGroups.groupId, displayName: sourceGroups.displayName })
+    .from(sourceGroups)
+    .where(eq(sourceGroups.sourceId, source.id));
+  const mapping = completeMapping(source.mapping);
+  const scope = deltaScopeOf(
+    groups.map((g) => g.groupId),
+    mapping,
+  );
+  const choice = chooseMode(requested, source, scope, (deps.now ?? (() => new Date()))());
+  return { source, groups, mapping, scope, choice };
 }
 
 /** Deletion safety: more than `threshold` of the active profiles, or all of them, needs an admin's approval. */
 export function exceedsThreshold(plan: RemovalPlan, threshold: number): boolean {
-  if (plan.removed === 0) return false;
+  if (plan.removed === 0 || plan.active === null) return false;
   return plan.removed >= plan.active || plan.removed > threshold * plan.active;
 }
 
@@ -154,7 +167,8 @@ class Run {
     private readonly deps: SyncDeps,
     timing: SyncTiming,
     private readonly request: SyncRequest,
-    private readonly source: Source,
+    /** Replaced by execute with the row as read under the lock. */
+    private source: Source,
     readonly id: number,
     public mode: RunMode,
   ) {
@@ -172,11 +186,15 @@ class Run {
     }
   }
 
-  async execute(
-    groups: { groupId: string; displayName: string }[],
-    mapping: Mapping,
-    scope: string,
-  ): Promise<RunOutcome> {
+  async execute(prepared: Prepared): Promise<RunOutcome> {
+    const { source, groups, mapping, scope, choice } = prepared;
+    this.source = source;
+    this.details.reason = choice.why;
+    if (choice.mode !== this.mode) {
+      this.mode = choice.mode;
+      await this.deps.sql`update sync_runs set mode = ${choice.mode} where id = ${this.id} and status = 'running'`;
+    }
+    this.deps.logger?.info({ runId: this.id, sourceId: source.id, mode: this.mode, why: choice.why }, 'sync started');
     const problems = Object.values(validateMapping(mapping));
     if (problems.length > 0)
       throw new SyncFailure('no_valid_people', `The attribute mapping is unusable: ${problems.join(' ')}`);
@@ -190,7 +208,9 @@ class Run {
     });
     for (;;) {
       const readMode = this.mode === 'delta' ? 'delta' : 'full';
-      const stage = await ProfileStage.open(this.deps.sql, this.source.id);
+      const stage = await ProfileStage.open(this.deps.sql, this.source.id, {
+        insertEarly: readMode === 'full' && this.mode !== 'preview',
+      });
       try {
         return await this.readAndApply(stage, reader, readMode, groups, mapping, scope);
       } catch (error) {
@@ -281,7 +301,8 @@ class Run {
     else log?.warn({ runId: this.id, code, message }, 'sync failed');
     try {
       await recordRunEnd(this.deps.sql, this.id, { ...this.end('failed'), errorCode: code, errorMessage: message });
-      if (this.mode !== 'preview') {
+      // A run taken over as dead leaves the source to the run that took over.
+      if (this.mode !== 'preview' && code !== 'stale') {
         await this.deps.sql`
           update sources set updated_at = now(),
             status = case when status = 'disabled' then status else ${statusAfterFailure(code)} end
@@ -317,7 +338,7 @@ class Run {
   private async hold(removals: RemovalPlan): Promise<RunOutcome> {
     const held: HeldRemovals = {
       removals: removals.removed,
-      active: removals.active,
+      active: removals.active ?? 0,
       threshold: this.source.deletionThreshold,
       sample: removals.removalSample,
     };
@@ -356,7 +377,7 @@ class Run {
         await stage.addPhotos(buffer);
         buffer = [];
       }
-      this.report({ phase: 'photos', read, written: checked });
+      this.report({ phase: 'photos', read, written: 0, photosChecked: checked });
     }
     await stage.addPhotos(buffer);
     this.details.photos = { checked, failed };

@@ -83,13 +83,19 @@ export async function approveHeldRun(
   const held = run.details.held as HeldRemovals;
   const decision: HeldDecision = { kind: 'approved', by: approvedBy, at: new Date().toISOString() };
   if (!(await claimDecision(deps, runId, decision))) throw raceLost(runId);
-  const outcome = await runSync(deps, {
-    sourceId: run.sourceId,
-    trigger: 'manual',
-    requestedBy: approvedBy,
-    progress: options.progress,
-    approval: { heldRunId: runId, maxRemovals: held.removals },
-  });
+  let outcome: RunOutcome;
+  try {
+    outcome = await runSync(deps, {
+      sourceId: run.sourceId,
+      trigger: 'manual',
+      requestedBy: approvedBy,
+      progress: options.progress,
+      approval: { heldRunId: runId, maxRemovals: held.removals },
+    });
+  } catch (error) {
+    await replaceDecision(deps, runId, null);
+    throw error;
+  }
   // Not started (another sync is running): the approval was not used and stays open.
   await replaceDecision(
     deps,

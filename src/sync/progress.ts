@@ -14,6 +14,8 @@ export interface ProgressReport {
   written: number;
   /** Total people expected, when known (a full read of a tenant-wide source after the first run). */
   expected?: number;
+  /** Photos phase: people whose photo was checked so far. */
+  photosChecked?: number;
 }
 
 export interface SyncProgress {

@@ -148,18 +148,6 @@ export async function recordRunEnd(sql: Sql, runId: number, end: RunEnd): Promis
   return result.count === 1;
 }
 
-export function countsOf(run: SyncRun): RunCounts {
-  return {
-    read: run.readCount,
-    created: run.createdCount,
-    updated: run.updatedCount,
-    unchanged: run.unchangedCount,
-    removed: run.removedCount,
-    ignored: run.ignoredCount,
-    photos: run.photosCount,
-  };
-}
-
 export async function getRunStatus(db: Db, runId: number): Promise<SyncRun | undefined> {
   const [run] = await db.select().from(syncRuns).where(eq(syncRuns.id, runId));
   return run;

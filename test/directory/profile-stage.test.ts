@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { copyField, copyLine } from '../../src/directory/copy-writer.ts';
+import { getPhoto, knownPhotoEtags, upsertPhoto } from '../../src/directory/photos.ts';
 import { ProfileStage, type StagedProfile, type StageMode } from '../../src/directory/profile-stage.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -270,5 +271,91 @@ describe('ProfileStage', () => {
       ['e-1', 'one', '"one"'],
       ['e-2', null, null],
     ]);
+  });
+});
+
+describe('ProfileStage with early inserts (full reads)', () => {
+  /** Stages `pages` one add() at a time, as a run does, inserting early every `every` rows. */
+  async function earlyRun(pages: StagedProfile[][], every: number, finish: 'apply' | 'abandon' = 'apply') {
+    const stage = await ProfileStage.open(database.sql, sourceId, { insertEarly: true, earlyEvery: every });
+    try {
+      for (const page of pages) await stage.add(page);
+      const sealed = await stage.seal();
+      const removals = await stage.removalPlan('full');
+      const result = finish === 'apply' ? await stage.apply('full') : undefined;
+      return { sealed, removals, result };
+    } finally {
+      await stage.close();
+    }
+  }
+
+  const stored = async () =>
+    database.sql`
+      select external_id, graph_id, first_name, job_title, manager_external_id, content_hash, active
+      from profiles where source_id = ${sourceId} order by external_id`;
+
+  it('stores exactly what a single apply stores, with the same counts, inserting known-manager people first', async () => {
+    // Person 2 reports to 9, who comes later: inserted at the end. Person 5 reports to 1: inserted early.
+    const people = Array.from({ length: 10 }, (_, i) =>
+      person(i, { managerGraphId: i === 2 ? 'g-9' : i === 5 ? 'g-1' : null }),
+    );
+    const pages = [people.slice(0, 4), people.slice(4, 8), people.slice(8)];
+    const early = await earlyRun(pages, 3);
+    expect(early.result).toMatchObject({ created: 10, updated: 0, unchanged: 0, removed: 0 });
+    const earlyRows = await stored();
+    const order = await database.sql`
+      select external_id, cmin::text::int as command from profiles where source_id = ${sourceId}`;
+    const command = Object.fromEntries(order.map((r) => [r.external_id, r.command]));
+    expect(command['e-5']).toBeLessThan(command['e-2']);
+    expect(command['e-0']).toBeLessThan(command['e-2']);
+
+    [{ id: sourceId }] = await database.sql`insert into sources (slack_team_id) values ('T2') returning id`;
+    const plain = await sync(people);
+    expect(plain.result).toEqual(early.result);
+    expect(await stored()).toEqual(earlyRows);
+    expect(earlyRows.find((r) => r.external_id === 'e-2')!.manager_external_id).toBe('e-9');
+
+    const again = await earlyRun(pages, 3);
+    expect(again.result).toMatchObject({ created: 0, updated: 0, unchanged: 10 });
+  });
+
+  it('leaves no trace of early inserts when the run is not applied, and counts active people as before', async () => {
+    await sync([person(1), person(2), person(3), person(4)]);
+    const before = await fingerprint();
+    const pages = [
+      [person(1), person(2)],
+      [person(10), person(11)],
+      [person(12), person(13)],
+    ];
+    const { removals } = await earlyRun(pages, 2, 'abandon');
+    expect(removals).toMatchObject({ removed: 2, active: 4 });
+    expect(await fingerprint()).toBe(before);
+  });
+
+  it('keeps the first of two people sharing a unique identifier, even when the second went in early', async () => {
+    const first = person(1, { managerGraphId: 'g-8' });
+    const twin = person(2, { externalId: 'e-1', displayName: 'Twin', email: 'twin@contoso.test' });
+    const { sealed, result } = await earlyRun([[first], [twin], [person(8)]], 1);
+    expect(sealed.duplicates).toEqual([{ externalId: 'e-1', who: 'Twin <twin@contoso.test>' }]);
+    expect(result).toMatchObject({ created: 2, updated: 0, unchanged: 0 });
+    expect((await stored()).map((r) => [r.external_id, r.graph_id, r.manager_external_id])).toEqual([
+      ['e-1', 'g-1', 'e-8'],
+      ['e-8', 'g-8', null],
+    ]);
+  });
+});
+
+describe('photo helpers', () => {
+  it('store a photo once per etag, serve it, and list the etags of active people', async () => {
+    await sync([person(1), person(2)]);
+    const [{ id }] = await database.sql`select id from profiles where source_id = ${sourceId} and external_id = 'e-1'`;
+    const photo = { contentType: 'image/png', bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47]), etag: '"v1"' };
+    expect(await upsertPhoto(database.sql, Number(id), photo)).toBe(true);
+    expect(await upsertPhoto(database.sql, Number(id), photo)).toBe(false);
+    expect(await getPhoto(database.sql, Number(id))).toEqual(photo);
+    expect(await getPhoto(database.sql, Number(id) + 1000)).toBeUndefined();
+    expect(await knownPhotoEtags(database.sql, sourceId)).toEqual(new Map([['g-1', '"v1"']]));
+    await sync([person(2)]);
+    expect(await knownPhotoEtags(database.sql, sourceId)).toEqual(new Map());
   });
 });

@@ -216,3 +216,41 @@ export async function clearData(db: TestDatabase): Promise<void> {
   await db.sql`truncate sources, oauth_requests cascade`;
   await db.sql`delete from agenda_jobs`.catch(() => {});
 }
+
+export interface SetUpOptions {
+  /** Groups to sync (default: everyone). */
+  groups?: { id: string; name: string }[];
+  /** The "sync automatically" choice (default off, so a test decides when runs happen). */
+  autoSync?: boolean;
+}
+
+/**
+ * Sets the workspace's source up through the real wizard (sign-in, groups, settings, preview, Enable) and
+ * waits for its first sync. For tests about what comes after; test/app/wizard.test.ts checks each step.
+ */
+export async function setUpSource(f: AppFixture, options: SetUpOptions = {}): Promise<string> {
+  const setup = await openSetup(f.client, f.slack);
+  const { page } = await signInThroughBrowser(authorizeUrl(setup));
+  expect(page.status, page.text).toBe(200);
+  const groups = options.groups ?? [];
+  await f.client.viewSubmission(f.slack.view(setup.id)!, {
+    [blockIds.groups]: groups.map((g) => ({ text: g.name, value: g.id })),
+  });
+  await f.client.viewSubmission(f.slack.view(setup.id)!, {
+    [blockIds.adminChannel]: ADMIN_CHANNEL,
+    [blockIds.options]: options.autoSync ? ['hourly_sync'] : [],
+  });
+  const preview = await waitFor(
+    () => {
+      const view = f.slack.view(setup.id)!;
+      return view.callback_id === callbackIds.setupPreview && view.submit ? view : null;
+    },
+    { what: 'the preview' },
+  );
+  await f.client.viewSubmission(preview);
+  expect(f.slack.view(setup.id)!.callback_id).toBe(callbackIds.setupDone);
+  const source = await sourceRow(f.db);
+  const [first] = await finishedRuns(f.db, source.id, 1);
+  expect(first).toMatchObject({ trigger: 'setup', status: 'succeeded' });
+  return source.id;
+}

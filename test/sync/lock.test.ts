@@ -88,5 +88,7 @@ describe('the run lock', () => {
     expect(declared).toBe(true);
     expect(outcome).toMatchObject({ status: 'failed', errorCode: 'stale' });
     expect(await f.fingerprint(sourceId)).toBe(before);
+    const [source] = await f.database.sql`select status from sources where id = ${sourceId}`;
+    expect(source.status).toBe('active');
   });
 });

@@ -1,0 +1,179 @@
+import type { Sql } from '../db/client.ts';
+
+/**
+ * The set-based SQL behind ProfileStage: the staging tables, how staged people become stored rows, and
+ * which profiles a run removes. Everything here runs inside the stage's transaction on its connection.
+ */
+
+export type StageMode = 'full' | 'delta';
+
+export const STAGE_COLUMNS = [
+  'seq',
+  'graph_id',
+  'external_id',
+  'first_name',
+  'last_name',
+  'display_name',
+  'email',
+  'job_title',
+  'department',
+  'office',
+  'business_phone',
+  'mobile_phone',
+  'employee_id',
+  'manager_graph_id',
+  'keep_manager',
+  'manager_hint',
+] as const;
+
+/** `on commit drop`: the tables vanish with the transaction, whether it commits or rolls back. */
+export const CREATE_STAGE = `
+  begin;
+  create temp table profile_stage (
+    seq int not null, graph_id text not null, external_id text not null, first_name text not null,
+    last_name text not null, display_name text not null, email text not null, job_title text, department text,
+    office text, business_phone text, mobile_phone text, employee_id text, manager_graph_id text,
+    keep_manager boolean not null, manager_hint text) on commit drop;
+  create temp table removal_stage (graph_id text not null) on commit drop;
+  create temp table photo_stage (graph_id text not null, content_type text, bytes bytea, etag text) on commit drop;
+  create temp table early_inserted (external_id text not null) on commit drop;`;
+
+/** The stored attributes' fingerprint: equal hashes mean there is nothing to write. */
+function contentHash(conn: Sql, managerColumn: string) {
+  return conn`md5(row(graph_id, first_name, last_name, display_name, email, job_title, department, office,
+    business_phone, mobile_phone, employee_id, ${conn(managerColumn)})::text)`;
+}
+
+const PROFILE_COLUMNS = `source_id, external_id, graph_id, first_name, last_name, display_name, email,
+  job_title, department, office, business_phone, mobile_phone, employee_id, manager_external_id, content_hash`;
+
+/**
+ * Staged people as they will be stored: the manager's Entra id becomes the manager's external id (found
+ * among the staged people first, then among the source's profiles, removed ones included; or the stored
+ * one when the source did not say), and the content hash covers every stored attribute, so an unchanged
+ * person compares equal and is not rewritten. A manager who is removed later stays referenced: readers show
+ * the manager only while that profile is active, and a manager who returns is linked again.
+ */
+export function resolvedPeople(conn: Sql, sourceId: string) {
+  return conn`
+    with m as (
+      select s.*, case when s.keep_manager
+        then (select manager_external_id from profiles where source_id = ${sourceId} and external_id = s.external_id)
+        else coalesce(ms.external_id, mp.external_id) end as manager_external_id
+      from profile_stage s
+      left join profile_stage ms on ms.graph_id = s.manager_graph_id
+      left join lateral (
+        select external_id from profiles
+        where ms.graph_id is null and s.manager_graph_id is not null
+          and source_id = ${sourceId} and graph_id = s.manager_graph_id
+        order by active desc, id desc limit 1
+      ) mp on true
+    )
+    select graph_id, external_id, first_name, last_name, display_name, email, job_title, department, office,
+           business_phone, mobile_phone, employee_id, manager_external_id,
+           ${contentHash(conn, 'manager_external_id')} as content_hash
+    from m`;
+}
+
+/** The one write of a run: new people inserted, changed or returning people updated; counts per kind. */
+export function upsertResolved(conn: Sql, sourceId: string) {
+  return conn`
+    with r as (${resolvedPeople(conn, sourceId)}),
+    written as (
+      insert into profiles (${conn.unsafe(PROFILE_COLUMNS)})
+      select ${sourceId}, external_id, graph_id, first_name, last_name, display_name, email, job_title, department,
+        office, business_phone, mobile_phone, employee_id, manager_external_id, content_hash
+      from r
+      on conflict (source_id, external_id) do update set
+        graph_id = excluded.graph_id, first_name = excluded.first_name, last_name = excluded.last_name,
+        display_name = excluded.display_name, email = excluded.email, job_title = excluded.job_title,
+        department = excluded.department, office = excluded.office, business_phone = excluded.business_phone,
+        mobile_phone = excluded.mobile_phone, employee_id = excluded.employee_id,
+        manager_external_id = excluded.manager_external_id, content_hash = excluded.content_hash,
+        active = true, removed_at = null, last_synced_at = now()
+      where profiles.content_hash is distinct from excluded.content_hash or not profiles.active
+      returning xmax = 0 as created, external_id
+    )
+    select count(*) filter (where created)::int as created,
+           count(*) filter (where not created
+             and not exists (select 1 from early_inserted e where e.external_id = written.external_id))::int as updated,
+           (select count(*)::int from early_inserted) as early,
+           (select count(*)::int from profile_stage) as staged
+    from written`;
+}
+
+/**
+ * People staged in (from, to] who are new to the source and whose manager is already known, inserted
+ * while the rest of the source is still being read. Nobody else sees them before the commit; the final
+ * upsert finds them unchanged. The first of two people sharing a unique identifier wins, as at the end.
+ */
+export function insertEarly(conn: Sql, sourceId: string, from: number, to: number) {
+  return conn`
+    with c as (
+      select distinct on (external_id) * from profile_stage
+      where seq > ${from} and seq <= ${to} and (manager_graph_id is null or manager_hint is not null)
+      order by external_id, seq
+    ),
+    inserted as (
+      insert into profiles (${conn.unsafe(PROFILE_COLUMNS)})
+      select ${sourceId}, external_id, graph_id, first_name, last_name, display_name, email, job_title, department,
+        office, business_phone, mobile_phone, employee_id, manager_hint, ${contentHash(conn, 'manager_hint')}
+      from c
+      on conflict (source_id, external_id) do nothing
+      returning external_id
+    )
+    insert into early_inserted select external_id from inserted`;
+}
+
+/**
+ * Ids of the active profiles a run removes. Full: everyone not staged. Delta: the people named removed.
+ * Both: a profile whose Entra object now carries another unique identifier (the person was re-keyed; the
+ * staged row replaces it). A union of plain joins, so the planner hashes the full case; OR-ed EXISTS
+ * would rescan the stage for every profile.
+ */
+export function removalIds(conn: Sql, sourceId: string, mode: StageMode) {
+  if (mode === 'full') {
+    return conn`
+      select p.id from profiles p
+      where p.source_id = ${sourceId} and p.active
+        and not exists (select 1 from profile_stage s where s.external_id = p.external_id)
+      union
+      select p.id from profiles p join profile_stage s on s.graph_id = p.graph_id
+      where p.source_id = ${sourceId} and p.active and s.external_id <> p.external_id`;
+  }
+  // A delta stage is small: look its people up by index instead of scanning the source's profiles.
+  return conn`
+    select p.id from removal_stage r cross join lateral (
+      select id from profiles where source_id = ${sourceId} and graph_id = r.graph_id and active
+    ) p
+    where not exists (select 1 from profile_stage s where s.graph_id = r.graph_id)
+    union
+    select p.id from profile_stage s cross join lateral (
+      select id from profiles
+      where source_id = ${sourceId} and graph_id = s.graph_id and active and external_id <> s.external_id
+    ) p`;
+}
+
+/** Staged photos stored or dropped for the staged people; returns how many rows changed. */
+export async function applyStagedPhotos(conn: Sql, sourceId: string): Promise<number> {
+  const stored = await conn`
+    insert into profile_photos (profile_id, content_type, bytes, etag)
+    select p.id, ps.content_type, ps.bytes, ps.etag
+    from photo_stage ps
+    join profile_stage s on s.graph_id = ps.graph_id
+    join profiles p on p.source_id = ${sourceId} and p.external_id = s.external_id
+    where ps.bytes is not null
+    on conflict (profile_id) do update set content_type = excluded.content_type, bytes = excluded.bytes,
+      etag = excluded.etag, updated_at = now()
+    where profile_photos.etag is distinct from excluded.etag`;
+  const dropped = await conn`
+    delete from profile_photos ph using photo_stage ps
+    join profile_stage s on s.graph_id = ps.graph_id
+    join profiles p on p.source_id = ${sourceId} and p.external_id = s.external_id
+    where ps.bytes is null and ph.profile_id = p.id`;
+  await conn`
+    update profiles p set photo_etag = ps.etag
+    from photo_stage ps join profile_stage s on s.graph_id = ps.graph_id
+    where p.source_id = ${sourceId} and p.external_id = s.external_id and p.photo_etag is distinct from ps.etag`;
+  return stored.count + dropped.count;
+}
