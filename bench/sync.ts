@@ -32,7 +32,7 @@ export interface SyncBenchLine {
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHILD = path.join(REPO_ROOT, 'bench', 'sync-child.ts');
 
-interface Bench {
+export interface Bench {
   emulator: EntraEmulator;
   ca: string;
   databaseUrl: string;
@@ -40,7 +40,7 @@ interface Bench {
   env: Record<string, string>;
 }
 
-function control(bench: Bench, method: string, route: string, body?: unknown): Promise<number> {
+export function control(bench: Bench, method: string, route: string, body?: unknown): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       `${bench.emulator.graphBaseUrl}/_emulator/${route}`,
@@ -55,34 +55,27 @@ function control(bench: Bench, method: string, route: string, body?: unknown): P
   });
 }
 
-function graphRequests(emulator: EntraEmulator): Record<string, number> {
+export function graphRequests(emulator: EntraEmulator): Record<string, number> {
   return Object.fromEntries(Object.entries(emulator.requests()).filter(([route]) => route.startsWith('/v1.0/')));
 }
 
-function sum(counts: Record<string, number>): number {
+export function sum(counts: Record<string, number>): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
-async function addSource(bench: Bench, photoSync = false): Promise<string> {
+export async function addSource(bench: Bench, photoSync = false): Promise<string> {
   const [{ id }] = await bench.sql`
     insert into sources (slack_team_id, tenant_id, auth_mode, status, photo_sync)
     values ('bench', ${bench.emulator.tenantId}, 'application', 'active', ${photoSync}) returning id`;
   return id;
 }
 
-/** Runs one sync in a child process; the emulator's request counts before and after give its Graph cost. */
-async function measure(
-  bench: Bench,
-  name: string,
-  sourceId: string,
-  mode: 'auto' | 'full',
-  extra: Record<string, unknown> = {},
-): Promise<SyncBenchLine & { requests: Record<string, number> }> {
-  const before = graphRequests(bench.emulator);
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, sourceId, mode], {
+/** Runs a bench script in a child process of its own and returns its standard output. */
+export function runChild(script: string, args: string[], env: Record<string, string>, name: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       cwd: REPO_ROOT,
-      env: bench.env,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -98,6 +91,18 @@ async function measure(
       code === 0 ? resolve(stdout) : reject(new Error(`${name}: the sync process exited ${code}: ${stderr.trim()}`)),
     );
   });
+}
+
+/** Runs one sync in a child process; the emulator's request counts before and after give its Graph cost. */
+async function measure(
+  bench: Bench,
+  name: string,
+  sourceId: string,
+  mode: 'auto' | 'full',
+  extra: Record<string, unknown> = {},
+): Promise<SyncBenchLine & { requests: Record<string, number> }> {
+  const before = graphRequests(bench.emulator);
+  const output = await runChild(CHILD, [sourceId, mode], bench.env, name);
   const result = JSON.parse(output.trim().split('\n').pop()!) as {
     outcome: RunOutcome;
     wallMs: number;
@@ -127,7 +132,7 @@ async function measure(
   };
 }
 
-async function startBench(users: number, photoShare: number): Promise<Bench & { stop(): Promise<void> }> {
+export async function startBench(users: number, photoShare: number): Promise<Bench & { stop(): Promise<void> }> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'aad-sync-bench-'));
   chmodSync(root, 0o755);
   const server = await startEmbeddedPostgres({ dataDir: path.join(root, 'data'), persistent: false });
@@ -163,12 +168,27 @@ async function startBench(users: number, photoShare: number): Promise<Bench & { 
   };
 }
 
+/** Gives 1% of the tenant's users a new job title (the same people on every run); returns their ids. */
+export async function changeOnePercent(bench: Bench): Promise<string[]> {
+  const ids = [...bench.emulator.tenant.users.keys()];
+  const changed = ids.filter((_, i) => i % 100 === 7);
+  for (let i = 0; i < changed.length; i += 500) {
+    const batch = changed.slice(i, i + 500).map((id) => ({ id, jobTitle: `Benchmarked ${i}` }));
+    await control(bench, 'POST', 'users', batch);
+  }
+  return changed;
+}
+
 const strip = ({ requests: _requests, ...line }: SyncBenchLine & { requests: Record<string, number> }) => line;
+
+/** Tenant sizes of the sync benchmarks: people in the main tenant, and in the one where everyone has a photo. */
+export function syncBenchSizes(options: { quick?: boolean } = {}): { users: number; photoUsers: number } {
+  return { users: options.quick ? 10_000 : 100_000, photoUsers: options.quick ? 2_000 : 10_000 };
+}
 
 /** Full 100k at 0 ms and at 100 ms per request, delta after 1% changed, unchanged re-runs, photos of 10k. */
 export async function* runSyncBenchmarks(options: { quick?: boolean } = {}): AsyncGenerator<SyncBenchLine> {
-  const users = options.quick ? 10_000 : 100_000;
-  const photoUsers = options.quick ? 2_000 : 10_000;
+  const { users, photoUsers } = syncBenchSizes(options);
 
   const main = await startBench(users, 0);
   try {
@@ -179,12 +199,7 @@ export async function* runSyncBenchmarks(options: { quick?: boolean } = {}): Asy
     const unchanged = await measure(main, 'sync_unchanged_full', sourceId, 'full', { target: '0 rows written' });
     yield strip({ ...unchanged, ok: unchanged.rows_written === 0 });
 
-    const ids = [...main.emulator.tenant.users.keys()];
-    const changed = ids.filter((_, i) => i % 100 === 7);
-    for (let i = 0; i < changed.length; i += 500) {
-      const batch = changed.slice(i, i + 500).map((id) => ({ id, jobTitle: `Benchmarked ${i}` }));
-      await control(main, 'POST', 'users', batch);
-    }
+    const changed = await changeOnePercent(main);
     const [{ valid }] = await main.sql`
       select count(*)::int as valid from profiles where source_id = ${sourceId} and active and graph_id = any(${changed})`;
     const delta = await measure(main, 'sync_delta_1pct', sourceId, 'auto', {

@@ -13,7 +13,6 @@ export interface CommandContext {
 }
 
 export class UsageError extends Error {}
-export class NotBuiltError extends Error {}
 
 interface CommandInfo {
   usage: string;
@@ -28,7 +27,7 @@ const COMMANDS: Record<string, CommandInfo> = {
     load: () => import('./commands/serve.ts'),
   },
   demo: {
-    usage: 'demo',
+    usage: 'demo [--log-level LEVEL]',
     summary: 'show the whole product on this machine: emulated tenant and Slack, no accounts needed',
     load: () => import('./commands/demo.ts'),
   },
@@ -53,7 +52,7 @@ const COMMANDS: Record<string, CommandInfo> = {
     load: () => import('./commands/migrate.ts'),
   },
   bench: {
-    usage: 'bench [--quick]',
+    usage: 'bench [--quick] [--check]',
     summary: 'run the performance benchmarks, one JSON line each (npm run bench)',
     load: () => import('./commands/bench.ts'),
   },
@@ -95,13 +94,9 @@ export async function main(argv: string[], io: Omit<CommandContext, 'args'>): Pr
     if (error instanceof ConfigError) {
       io.stderr.write(
         `aad-sync ${name}: the configuration is incomplete:\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n` +
-          'Set these environment variables (see README.md → Set-up), or try everything locally with: npm run demo\n',
+          'Set these environment variables (see README.md → Configuration), or try everything locally with: npm run demo\n',
       );
       return 1;
-    }
-    if (error instanceof NotBuiltError) {
-      io.stderr.write(`aad-sync ${name}: ${error.message}\n`);
-      return 2;
     }
     if (error instanceof UsageError) {
       io.stderr.write(`aad-sync ${name}: ${error.message}\nUsage: aad-sync ${command.usage}\n`);

@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { parseConfig } from '../config.ts';
+import { connectDatabase, type Sql } from '../db/client.ts';
+import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
+import { runMigrations } from '../db/migrate.ts';
+import { type EntraEmulator, type EntraEmulatorOptions, startEntraEmulator } from '../emulators/entra/index.ts';
+import {
+  createSlackClient,
+  DEFAULT_CHANNELS,
+  DEFAULT_USERS,
+  type SlackEmulator,
+  type SlackTestClient,
+  startSlackEmulator,
+} from '../emulators/slack/index.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { type RunningServer, startServer } from '../server.ts';
+
+/**
+ * Everything the demo runs, in this one process: a throw-away embedded PostgreSQL (a temporary folder,
+ * so the demo repeats the same way and never touches `.data/postgres`), the Entra ID + Graph emulator over
+ * HTTPS, the Slack Web API emulator, and the real server (`startServer`, as `aad-sync serve` runs it)
+ * configured to talk to both emulators. `stop()` ends all of it, also after a failure.
+ */
+
+/** Graph answers as slowly as Microsoft's does on a good day, so a sync takes long enough to watch. */
+export const DEMO_TENANT = { users: 2000, groups: 40, seed: 'contoso', latencyMs: 100 } as const;
+export const SIGNING_SECRET = 'demo-signing-secret-0f3c9a';
+export const ADMIN = DEFAULT_USERS.find((u) => u.isAdmin && !u.isOwner)!;
+export const MEMBER = DEFAULT_USERS.find((u) => !u.isAdmin && !u.isRestricted)!;
+export const ADMIN_CHANNEL = DEFAULT_CHANNELS.find((c) => c.name === 'aad-admins')!;
+
+export interface DemoStack {
+  entra: EntraEmulator;
+  slack: SlackEmulator;
+  server: RunningServer;
+  /** Plays Slack towards the app: signed slash commands, view submissions, options loads. */
+  client: SlackTestClient;
+  databaseUrl: string;
+  /** The demo's own connection, to choose whom to look up and to count the result. */
+  sql: Sql;
+  /** The app's configuration secrets, for checks that none of them was printed or logged. */
+  secrets: { encryptionKey: string; signingSecret: string; botToken: string; clientSecret: string };
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Where the app's JSON logs go (LOG_LEVEL applies); default: nowhere, the transcript is the output. */
+  logs?: NodeJS.WritableStream;
+  logLevel?: string;
+  /** Told what is starting. */
+  progress?: (what: string) => void;
+  /** Another tenant than the demo's (benchmarks). */
+  tenant?: EntraEmulatorOptions;
+}
+
+const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+
+export async function startDemoStack(options: StackOptions = {}): Promise<DemoStack> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => {});
+    stops.length = 0;
+  };
+  try {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'aad-sync-demo-'));
+    // The embedded server runs as the `postgres` user when started as root: it must reach its folder.
+    chmodSync(root, 0o755);
+    stops.push(async () => rmSync(root, { recursive: true, force: true }));
+    options.progress?.(`PostgreSQL (embedded, in ${root}, deleted at the end), the emulators and the aad-sync server`);
+    const [postgres, entra, slack] = await Promise.all([
+      startEmbeddedPostgres({ dataDir: path.join(root, 'postgres'), persistent: false }),
+      startEntraEmulator({ ...DEMO_TENANT, ...options.tenant }),
+      startSlackEmulator(),
+    ]);
+    stops.push(
+      () => postgres.stop(),
+      () => entra.close(),
+      () => slack.close(),
+    );
+    await runMigrations(postgres.url);
+
+    const port = await freePort();
+    const publicUrl = `http://127.0.0.1:${port}`;
+    const encryptionKey = randomBytes(32).toString('base64');
+    const config = parseConfig({
+      DATABASE_URL: postgres.url,
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      AZURE_CLIENT_ID: entra.clientId,
+      AZURE_CLIENT_SECRET: entra.clientSecret,
+      AZURE_AUTHORITY_HOST: entra.authorityHost,
+      GRAPH_BASE_URL: entra.graphBaseUrl,
+      PUBLIC_URL: publicUrl,
+      ENCRYPTION_KEY: encryptionKey,
+      PORT: String(port),
+      LOG_LEVEL: options.logLevel ?? 'info',
+    });
+    const logger: Logger = createLogger({ level: config.logLevel, destination: options.logs ?? discard });
+    const database = { ...connectDatabase(postgres.url), url: postgres.url };
+    stops.push(() => database.close());
+    const server = await startServer(config, {
+      port,
+      logger,
+      database,
+      // Each Slack request is answered once its listener has finished, so the transcript shows every
+      // step's result in order; syncs report progress often enough to watch a 2,000-person run.
+      processBeforeResponse: true,
+      schedulerOptions: { processEvery: 200 },
+      syncTiming: { progressMs: 100 },
+      stopTimeoutMs: 5_000,
+    });
+    stops.push(() => server.stop());
+    return {
+      entra,
+      slack,
+      server,
+      client: createSlackClient({
+        appUrl: `${publicUrl}/slack/events`,
+        signingSecret: SIGNING_SECRET,
+        emulator: slack,
+      }),
+      databaseUrl: postgres.url,
+      sql: database.sql,
+      secrets: {
+        encryptionKey,
+        signingSecret: SIGNING_SECRET,
+        botToken: slack.botToken,
+        clientSecret: entra.clientSecret,
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
