@@ -55,6 +55,8 @@ export interface AppAdminServices extends AdminServices {
 }
 
 export const GRAPH_BUDGET_MS = 1_800;
+/** The wizard's groups step waits this long at most for the tenant's head count, then shows none. */
+export const COUNT_BUDGET_MS = 1_500;
 export const NOT_SIGNED_IN = 'aad-sync is not connected to Entra ID yet: run /aad setup and sign in with Microsoft.';
 export const FINISH_SETUP = 'Finish /aad setup first: choose the groups, the mappings and the admin channel.';
 const GRAPH_SLOW = 'Entra ID is slow to answer: type again';
@@ -100,6 +102,19 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
       readers.set(key, reader);
     }
     return reader;
+  }
+
+  /** People with an enabled account, for "import everyone (N people)"; null when Graph is slow or refuses. */
+  async function tenantPeople(source: Source): Promise<number | null> {
+    const counting = quickReader(source).countUsers();
+    try {
+      const count = await withDeadline(counting, Math.min(COUNT_BUDGET_MS, budgetMs), () => null);
+      if (count === null) counting.catch(() => {});
+      return count;
+    } catch (error) {
+      logger.warn({ err: error, sourceId: source.id }, "could not count the tenant's users");
+      return null;
+    }
   }
 
   const report = (source: Source): Promise<SourceReport> =>
@@ -179,16 +194,20 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
       });
     },
 
-    async draft(actor) {
+    async draft(actor, options = {}) {
       const found = await signedIn(actor);
       if (!found.ok) return found;
       const { source } = found;
+      const [groups, people] = await Promise.all([
+        groupsOf(db, source.id),
+        options.countPeople ? tenantPeople(source) : null,
+      ]);
       return {
         ok: true,
         draft: {
           sourceId: source.id,
-          groups: await groupsOf(db, source.id),
-          tenantPeople: null,
+          groups,
+          tenantPeople: people,
           signedInAs: source.authorizedByUpn,
           tenantName: null,
           mapping: completeMapping(source.mapping),

@@ -2,6 +2,7 @@ import { createGraphTransport, type GraphTransportOptions } from './graph-transp
 import type { GraphUser, GroupSummary, PhotoRequest, PhotoResult, UsersDeltaPage } from './graph-types.ts';
 import { getGroup, groupUserMembers, searchGroups } from './groups.ts';
 import { photos } from './photos.ts';
+import { countUsers } from './user-count.ts';
 import { usersDelta } from './users-delta.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface GraphReader {
   getGroup(id: string): Promise<GroupSummary | null>;
   searchGroups(text: string, options?: { top?: number }): Promise<GroupSummary[]>;
   photos(requests: readonly PhotoRequest[]): AsyncGenerator<PhotoResult>;
+  /** Users with an enabled account, as Graph's (eventually consistent) `$count` gives it. */
+  countUsers(): Promise<number>;
 }
 
 export type GraphReaderOptions = GraphTransportOptions;
@@ -32,5 +35,6 @@ export function createGraphReader(options: GraphReaderOptions): GraphReader {
     getGroup: (id) => getGroup(send, id),
     searchGroups: (text, opts) => searchGroups(send, text, opts),
     photos: (requests) => photos(transport, requests),
+    countUsers: () => countUsers(send),
   };
 }

@@ -33,7 +33,7 @@ export interface AuthorizationRequest {
 export interface SetupDraft {
   sourceId: string;
   groups: GroupRef[];
-  /** People in the whole tenant ("leave empty to import everyone (N people)"); null when Graph could not say. */
+  /** People with an enabled account in the tenant ("leave empty to import everyone (N people)"); null when Graph could not say. */
   tenantPeople: number | null;
   signedInAs: string | null;
   tenantName: string | null;
@@ -76,8 +76,11 @@ export interface AdminServices {
   /** Creates the source if needed (status `setup`) and a fresh single-use sign-in request for this admin. */
   beginAuthorization(actor: Actor, request: AuthorizationRequest): Promise<AuthorizationLink>;
 
-  /** Current settings with defaults filled in; fails when the source is not authorized yet. */
-  draft(actor: Actor): Promise<Outcome<{ draft: SetupDraft }>>;
+  /**
+   * Current settings with defaults filled in; fails when the source is not authorized yet. `countPeople`
+   * asks Graph for `tenantPeople` too (up to 1.5 s more): only for the groups step, shown after Slack's ack.
+   */
+  draft(actor: Actor, options?: { countPeople?: boolean }): Promise<Outcome<{ draft: SetupDraft }>>;
 
   /**
    * Group type-ahead. Must answer within about 2 s (Slack gives options loads 3 s): time-box Graph and

@@ -136,7 +136,7 @@ export async function showAuthorizationResult(
   if (result.purpose === 'reauthorize') {
     return replaceView(client, deps.logger, view, signInView('reauthorize', { state: 'done' }, {}, NO_CONTEXT));
   }
-  const draft = await deps.services.draft(result.actor);
+  const draft = await deps.services.draft(result.actor, { countPeople: true });
   const next = draft.ok
     ? groupsModal(groupsData(draft.draft, {}), 'setup')
     : signInView('setup', { state: 'error', error: draft.message }, {}, NO_CONTEXT);
@@ -152,6 +152,6 @@ export async function settingsStep(deps: ListenerDeps, actor: Actor, metadata: M
 }
 
 export async function groupsStep(deps: ListenerDeps, actor: Actor, metadata: ModalMetadata, mode: 'setup' | 'edit') {
-  const draft = await deps.services.draft(actor);
+  const draft = await deps.services.draft(actor, { countPeople: true });
   return draft.ok ? groupsModal(groupsData(draft.draft, metadata), mode) : noticeModal('Edit groups', draft.message);
 }

@@ -106,7 +106,7 @@ export function authorizeStep(data: AuthorizeData): ModalView {
 
 export interface GroupsData {
   selected: GroupRef[];
-  /** People in the whole tenant, for "leave empty to import everyone (N people)"; null when unknown. */
+  /** People with an enabled account, for "leave empty to import everyone (N people)"; null when unknown. */
   tenantPeople: number | null;
   /** UPN of the Microsoft account that authorized, and the tenant's name, for reassurance. */
   signedInAs: string | null;
