@@ -11,7 +11,7 @@ import { type Source, sourceGroups, sources } from '../db/schema.ts';
 import { withDeadline } from '../http/deadline.ts';
 import type { Logger } from '../logger.ts';
 import type { Actor, GroupRef, PreviewReport, SourceReport } from '../slack/model.ts';
-import type { AdminServices, Outcome, SettingsOutcome } from '../slack/services.ts';
+import type { AdminServices, Outcome, SettingsOutcome, SyncObserver } from '../slack/services.ts';
 import type { AuthorizationService } from '../sync/authorization.ts';
 import { approveHeldRun, HeldRunError, type RunOutcome, rejectHeldRun, runSync, type SyncDeps } from '../sync/index.ts';
 import { completeMapping, PROFILE_FIELDS, validateMapping } from '../sync/mapping.ts';
@@ -62,6 +62,7 @@ export const FINISH_SETUP = 'Finish /aad setup first: choose the groups, the map
 const GRAPH_SLOW = 'Entra ID is slow to answer: type again';
 const SEARCH_FAILED = 'Search failed: try again';
 const RUN_IN_PROGRESS = 'A sync is running right now. Try again when it has finished (see /aad status).';
+const UNOBSERVED: SyncObserver = { progress: () => {}, finished: () => {} };
 const OUT_OF_DATE = 'This alert is out of date: the sync it asks about is no longer waiting for an answer.';
 
 /** Short words for an option text (75 characters) when the group search cannot answer. */
@@ -302,7 +303,7 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
       return previewReport(outcome);
     },
 
-    async enable(actor) {
+    async enable(actor, observer = UNOBSERVED) {
       const found = await signedIn(actor);
       if (!found.ok) return found;
       const { source } = found;
@@ -318,12 +319,19 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
           .where(and(eq(sources.id, source.id), eq(sources.status, 'setup')));
       }
       if (!inSetup) await db.update(sources).set({ autoSync: true }).where(eq(sources.id, source.id));
-      if (inSetup) {
-        const first = await scheduler.syncNow(source.id, { trigger: 'setup', requestedBy: actor.userId });
-        if (!first.started) logger.warn({ sourceId: source.id, reason: first.reason }, 'the first sync did not start');
-      }
+      // Watched like "Sync now", so the admin channel shows the first sync; the answer does not wait for it to start.
+      const firstSync = inSetup
+        ? deps.watch.start({ sourceId: source.id, trigger: 'setup', requestedBy: actor.userId, observer })
+        : undefined;
+      firstSync?.then(
+        (first) => {
+          if (!first.started)
+            logger.warn({ sourceId: source.id, reason: first.reason }, 'the first sync did not start');
+        },
+        (error: unknown) => logger.error({ err: error, sourceId: source.id }, 'could not queue the first sync'),
+      );
       logger.info({ sourceId: source.id, by: actor.userId, inSetup }, 'source enabled');
-      return { ok: true, source: await report((await loadSource(db, source.id))!), run: null };
+      return { ok: true, source: await report((await loadSource(db, source.id))!), run: null, firstSync };
     },
 
     async disable(actor) {

@@ -28,9 +28,21 @@ export async function postToChannel(
   channel: string,
   payload: MessagePayload & { thread_ts?: string },
 ): Promise<string> {
+  return (await postMessageAt(client, channel, payload)).ts;
+}
+
+/**
+ * As `postToChannel`, with the channel Slack put the message in: a user id as `channel` posts to the
+ * app's direct messages with them, whose own `D…` id is what `chat.update` needs later.
+ */
+export async function postMessageAt(
+  client: ChatClient,
+  channel: string,
+  payload: MessagePayload & { thread_ts?: string },
+): Promise<{ channel: string; ts: string }> {
+  const at = (posted: { channel?: string; ts?: string }) => ({ channel: posted.channel ?? channel, ts: posted.ts! });
   try {
-    const posted = await client.chat.postMessage({ channel, ...payload });
-    return posted.ts!;
+    return at(await client.chat.postMessage({ channel, ...payload }));
   } catch (error) {
     const code = slackErrorCode(error);
     if (!code || !NO_ACCESS.has(code)) throw error;
@@ -41,6 +53,5 @@ export async function postToChannel(
     // Private channels (and channels the bot cannot see) need an /invite from a member.
     throw new ChannelAccessError(channel, slackErrorCode(error) ?? 'join failed');
   }
-  const posted = await client.chat.postMessage({ channel, ...payload });
-  return posted.ts!;
+  return at(await client.chat.postMessage({ channel, ...payload }));
 }

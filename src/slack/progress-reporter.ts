@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import { ChannelAccessError, type ChatClient, postToChannel } from './channel-post.ts';
+import { ChannelAccessError, type ChatClient, postMessageAt } from './channel-post.ts';
 import type { RunProgress, RunReport } from './model.ts';
 import type { SyncObserver } from './services.ts';
 import type { MessagePayload } from './views/kit.ts';
@@ -22,14 +22,14 @@ export function channelSink(
   client: ChatClient,
   channel: string,
 ): ProgressSink & { where(): { channel: string; ts: string } | null } {
-  let ts: string | null = null;
+  let posted: { channel: string; ts: string } | null = null;
   return {
     async show(payload) {
-      if (ts === null) ts = await postToChannel(client, channel, payload);
-      else await client.chat.update({ channel, ts, ...payload });
+      if (posted === null) posted = await postMessageAt(client, channel, payload);
+      else await client.chat.update({ ...posted, ...payload });
       return true;
     },
-    where: () => (ts === null ? null : { channel, ts }),
+    where: () => posted,
   };
 }
 

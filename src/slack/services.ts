@@ -96,8 +96,15 @@ export interface AdminServices {
   /** Dry run with the saved groups and mapping: who would be imported and who would be skipped, and why. */
   preview(actor: Actor): Promise<PreviewReport>;
 
-  /** Turns on the schedule (and ends setup); `run` is the first sync when one was started. */
-  enable(actor: Actor): Promise<Outcome<{ source: SourceReport; run: RunReport | null }>>;
+  /**
+   * Turns on the schedule (and ends setup); `run` is the first sync when one was started. Ending setup
+   * queues the first sync (trigger 'setup'): `firstSync` settles once it started (or was refused), and
+   * `observer` hears its progress and end, as with `syncNow`.
+   */
+  enable(
+    actor: Actor,
+    observer?: SyncObserver,
+  ): Promise<Outcome<{ source: SourceReport; run: RunReport | null; firstSync?: Promise<SyncStart> }>>;
 
   disable(actor: Actor): Promise<Outcome<{ source: SourceReport }>>;
 

@@ -70,6 +70,43 @@ export const initialProgress = (run: RunReport): RunProgress => ({
 
 const unobserved: SyncObserver = { progress: () => {}, finished: () => {} };
 
+/** The live message of a run in the admin channel, or in `fallback` when the channel is out of reach. */
+function channelProgress(
+  deps: ListenerDeps,
+  client: Pick<webApi.WebClient, 'chat' | 'conversations'>,
+  channel: string | null,
+  fallback: ProgressSink | null,
+) {
+  const inChannel = channel ? channelSink(client, channel) : null;
+  const sink = inChannel && fallback ? fallbackSink(inChannel, fallback) : (inChannel ?? fallback);
+  const reporter = sink ? createProgressReporter({ sink, logger: deps.logger }) : null;
+  return { inChannel, reporter };
+}
+
+/**
+ * Enable, with the first sync of a new source (trigger 'setup') followed in the admin channel as "Sync
+ * now" is, or in the admin's direct messages with the app when it cannot post there. The outcome comes at
+ * once (a modal must be answered within 3 s); `shown` settles once the first message is up.
+ */
+export async function enableWithProgress(
+  deps: ListenerDeps,
+  client: Pick<webApi.WebClient, 'chat' | 'conversations'>,
+  actor: Actor,
+): Promise<{ outcome: Awaited<ReturnType<ListenerDeps['services']['enable']>>; shown: Promise<void> }> {
+  const source = await deps.services.status(actor.teamId);
+  const { reporter } = channelProgress(deps, client, source?.adminChannel ?? null, channelSink(client, actor.userId));
+  const outcome = await deps.services.enable(actor, reporter ?? undefined);
+  const firstSync = outcome.ok ? outcome.firstSync : undefined;
+  if (!firstSync || !reporter) return { outcome, shown: Promise.resolve() };
+  const shown = firstSync.then(async (start) => {
+    if (!start.started) return;
+    await reporter.start(initialProgress(start.run)).catch((error: unknown) => {
+      deps.logger.warn({ err: error, runId: start.run.id }, 'could not show the first sync');
+    });
+  });
+  return { outcome, shown };
+}
+
 /** Returns whether a run was started. */
 export async function startSync(
   deps: ListenerDeps,
@@ -83,10 +120,7 @@ export async function startSync(
     return false;
   }
   const channel = source.adminChannel;
-  const inChannel = channel ? channelSink(client, channel) : null;
-  const sink =
-    inChannel && replies.fallback ? fallbackSink(inChannel, replies.fallback) : (inChannel ?? replies.fallback);
-  const reporter = sink ? createProgressReporter({ sink, logger: deps.logger }) : null;
+  const { inChannel, reporter } = channelProgress(deps, client, channel, replies.fallback);
 
   const start = await deps.services.syncNow(actor, reporter ?? unobserved);
   if (!start.started) {

@@ -3,7 +3,7 @@ import type { ListenerDeps } from '../../deps.ts';
 import { publishHome } from '../../flows/home.ts';
 import { openLoading, replaceView } from '../../flows/modals.ts';
 import { groupsStep, openSignIn, settingsStep } from '../../flows/setup.ts';
-import { homeButtonReplies, messageButtonReplies, startSync } from '../../flows/sync.ts';
+import { enableWithProgress, homeButtonReplies, messageButtonReplies, startSync } from '../../flows/sync.ts';
 import { toggleValues } from '../../ids.ts';
 import type { Outcome } from '../../services.ts';
 import type { MessagePayload } from '../../views/kit.ts';
@@ -46,8 +46,9 @@ export const enableSync =
   (deps: ListenerDeps): Handler =>
   async (args) => {
     await args.ack();
-    const outcome = await deps.services.enable(actorOf(args.body));
+    const { outcome, shown } = await enableWithProgress(deps, args.client, actorOf(args.body));
     await afterChange(deps, args as Args, outcome, null);
+    await shown;
   };
 
 export const disableSync =

@@ -1,7 +1,7 @@
 import type { Middleware, RespondArguments, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { ListenerDeps } from '../../deps.ts';
 import { openSignIn } from '../../flows/setup.ts';
-import { commandReplies, startSync } from '../../flows/sync.ts';
+import { commandReplies, enableWithProgress, startSync } from '../../flows/sync.ts';
 import type { Actor } from '../../model.ts';
 import type { MessagePayload } from '../../views/kit.ts';
 import { disabledMessage, enabledMessage, helpMessage, problemMessage, statusMessage } from '../../views/replies.ts';
@@ -57,8 +57,9 @@ export function aadCommand(deps: ListenerDeps): Middleware<SlackCommandMiddlewar
         return;
       case 'enable': {
         await ack();
-        const outcome = await services.enable(actor);
+        const { outcome, shown } = await enableWithProgress(deps, client, actor);
         await respond(ephemeral(outcome.ok ? enabledMessage(outcome.source) : problemMessage(outcome.message)));
+        await shown;
         return;
       }
       case 'disable': {

@@ -4,6 +4,7 @@ import { afterAck } from '../../flows/background.ts';
 import { publishHome } from '../../flows/home.ts';
 import { replaceView } from '../../flows/modals.ts';
 import { settingsStep } from '../../flows/setup.ts';
+import { enableWithProgress } from '../../flows/sync.ts';
 import {
   blockErrors,
   readGroups,
@@ -92,7 +93,7 @@ export const setupPreviewSubmitted =
   (deps: ListenerDeps): Handler =>
   async ({ ack, body, client }) => {
     const actor = actorOf(body);
-    const enabled = await deps.services.enable(actor);
+    const { outcome: enabled, shown } = await enableWithProgress(deps, client, actor);
     if (!enabled.ok) {
       await ack({ response_action: 'update', view: noticeModal('Set up aad-sync', enabled.message) });
       return;
@@ -108,6 +109,7 @@ export const setupPreviewSubmitted =
       }),
     });
     afterAck(deps.logger, 'refreshing the Home tab', () => publishHome(deps, client, actor.teamId, actor.userId));
+    afterAck(deps.logger, 'showing the first sync', () => shown);
   };
 
 export const editGroupsSubmitted =
