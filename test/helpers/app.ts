@@ -252,5 +252,9 @@ export async function setUpSource(f: AppFixture, options: SetUpOptions = {}): Pr
   const source = await sourceRow(f.db);
   const [first] = await finishedRuns(f.db, source.id, 1);
   expect(first).toMatchObject({ trigger: 'setup', status: 'succeeded' });
+  // The first sync's summary lands in the admin channel after the run ends: wait, so it cannot appear in a later test.
+  await waitFor(() => f.slack.messagesIn(ADMIN_CHANNEL).some((m) => /^Sync finished/.test(m.text)), {
+    what: 'the first sync’s summary in the admin channel',
+  });
   return source.id;
 }

@@ -130,6 +130,8 @@ describe('/aad', () => {
     await client.command('/aad', 'enable', { userId: 'U0OWNER' });
     expect(stub.calls.map((c) => [c.method, c.args[0]])).toEqual([
       ['disable', { teamId: emulator.teamId, userId: 'U0OWNER' }],
+      // The admin channel, where the first sync of a new source would be shown.
+      ['status', emulator.teamId],
       ['enable', { teamId: emulator.teamId, userId: 'U0OWNER' }],
     ]);
     const texts = emulator.responses().map((r) => r.body.text);
