@@ -9,6 +9,7 @@ import {
   expectWithinSlackLimits,
   finishedRuns,
   openSetup,
+  previewShown,
   signInThroughBrowser,
   sourceRow,
   startAppFixture,
@@ -46,14 +47,7 @@ async function setUp(adminChannel: string): Promise<{ groupsText: string; source
   expect(groupsStep.callback_id).toBe(callbackIds.setupGroups);
   await f.client.viewSubmission(groupsStep, { [blockIds.groups]: [] });
   await f.client.viewSubmission(f.slack.view(setup.id)!, { [blockIds.adminChannel]: adminChannel });
-  const preview = await waitFor(
-    () => {
-      const view = f.slack.view(setup.id)!;
-      return view.callback_id === callbackIds.setupPreview && view.submit ? view : null;
-    },
-    { what: 'the preview' },
-  );
-  await f.client.viewSubmission(preview);
+  await f.client.viewSubmission(await previewShown(f, setup.id));
   expect(f.slack.view(setup.id)!.callback_id).toBe(callbackIds.setupDone);
   return { groupsText: viewText(groupsStep), sourceId: (await sourceRow(f.db)).id };
 }

@@ -224,6 +224,17 @@ export interface SetUpOptions {
   autoSync?: boolean;
 }
 
+/** The wizard's preview step once its dry run is in (computed after the ack) and Enable can be pressed. */
+export function previewShown(f: AppFixture, viewId: string): Promise<EmulatedView> {
+  return waitFor(
+    () => {
+      const view = f.slack.view(viewId)!;
+      return view.callback_id === callbackIds.setupPreview && view.submit ? view : null;
+    },
+    { what: 'the preview' },
+  );
+}
+
 /**
  * Sets the workspace's source up through the real wizard (sign-in, groups, settings, preview, Enable) and
  * waits for its first sync. For tests about what comes after; test/app/wizard.test.ts checks each step.
@@ -240,14 +251,7 @@ export async function setUpSource(f: AppFixture, options: SetUpOptions = {}): Pr
     [blockIds.adminChannel]: ADMIN_CHANNEL,
     [blockIds.options]: options.autoSync ? ['hourly_sync'] : [],
   });
-  const preview = await waitFor(
-    () => {
-      const view = f.slack.view(setup.id)!;
-      return view.callback_id === callbackIds.setupPreview && view.submit ? view : null;
-    },
-    { what: 'the preview' },
-  );
-  await f.client.viewSubmission(preview);
+  await f.client.viewSubmission(await previewShown(f, setup.id));
   expect(f.slack.view(setup.id)!.callback_id).toBe(callbackIds.setupDone);
   const source = await sourceRow(f.db);
   const [first] = await finishedRuns(f.db, source.id, 1);
