@@ -134,11 +134,15 @@ export interface RunEnd {
   errorMessage?: string;
 }
 
-/** Closes a running run; false when it was not running any more (taken over as stale). */
+/**
+ * Closes a running run; false when it was not running any more (taken over as stale). Runs inside the run's
+ * own transaction, where now() is the time the run began: the clock says when it ended.
+ */
 export async function recordRunEnd(sql: Sql, runId: number, end: RunEnd): Promise<boolean> {
   const c = end.counts;
   const result = await sql`
-    update sync_runs set status = ${end.status}, mode = ${end.mode}, finished_at = now(), heartbeat_at = now(),
+    update sync_runs set status = ${end.status}, mode = ${end.mode}, finished_at = clock_timestamp(),
+      heartbeat_at = clock_timestamp(),
       read_count = ${c.read}, created_count = ${c.created}, updated_count = ${c.updated},
       unchanged_count = ${c.unchanged}, removed_count = ${c.removed}, ignored_count = ${c.ignored},
       photos_count = ${c.photos}, ignored_examples = ${sql.json(end.ignoredExamples as never)},

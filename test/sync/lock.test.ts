@@ -35,7 +35,10 @@ describe('the run lock', () => {
       expect(o.runId).toBe(ran[0].runId);
       expect(o.running).toMatchObject({ runId: ran[0].runId, startedAt: expect.any(Date) });
     }
-    expect(await listRecentRuns(f.database.db, sourceId, 50)).toHaveLength(1);
+    const runs = await listRecentRuns(f.database.db, sourceId, 50);
+    expect(runs).toHaveLength(1);
+    // Every Graph request took 100 ms, so the recorded run lasted at least that long.
+    expect(runs[0].finishedAt!.getTime() - runs[0].startedAt.getTime()).toBeGreaterThanOrEqual(100);
   });
 
   it('takes over from a run whose heartbeat stopped, and refuses while a live run beats', async () => {
