@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
+import { chooseJobStore, JOB_TABLE, openJobStore } from '../../src/sync/scheduler/job-store.ts';
 import { INTERRUPTED_BY_SHUTDOWN, SKIPPED_NEEDS_REAUTH } from '../../src/sync/scheduler/run-records.ts';
 import {
   createScheduler,
@@ -124,6 +125,20 @@ describe('two replicas on one database', () => {
       finished.map((f) => f.result),
       beforeDisabling,
     );
+  });
+});
+
+describe('replicas starting at the same moment', () => {
+  it('all prepare the job table, whether it is new or already there', async () => {
+    // Four replicas at once, a few times: PostgreSQL refuses the same DDL run concurrently, so without
+    // taking turns some of them fail to start.
+    for (const table of ['agenda_jobs_fresh_a', 'agenda_jobs_fresh_b', 'agenda_jobs_fresh_b', JOB_TABLE]) {
+      const choice = { ...chooseJobStore({ databaseUrl: database.url }), table };
+      const opened = await Promise.allSettled(Array.from({ length: 4 }, () => openJobStore(choice, () => {})));
+      for (const result of opened) if (result.status === 'fulfilled') await result.value.close();
+      const failures = opened.flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []));
+      expect(failures).toEqual([]);
+    }
   });
 });
 
