@@ -125,9 +125,15 @@ export async function startServer(config: Config, options: StartServerOptions = 
       logger,
     });
 
-    /** Every run's end, whoever started it: metrics, then the admin-channel alert. */
-    const runEnded = async (sourceId: string, end: RunEnd) => {
-      const run = 'runId' in end ? await loadRun(db, end.runId) : undefined;
+    /** Counts a finished run in /metrics; a failed lookup costs the count, never the admin's report. */
+    const observe = async (end: RunEnd) => {
+      const run =
+        'runId' in end
+          ? await loadRun(db, end.runId).catch((error: unknown) => {
+              logger.warn({ err: error, runId: end.runId }, 'could not count a finished sync');
+              return undefined;
+            })
+          : undefined;
       // A run skipped for a lost sign-in never reached the engine: not a sync to time.
       if (run && run.status !== 'running' && run.errorCode !== SKIPPED_NEEDS_REAUTH) {
         metrics.observeRun({
@@ -137,6 +143,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
           durationMs: (run.finishedAt ?? new Date()).getTime() - run.startedAt.getTime(),
         });
       }
+    };
+    /** Every run's end, whoever started it: metrics, then the admin-channel alert. */
+    const runEnded = async (sourceId: string, end: RunEnd) => {
+      await observe(end);
       await alerts.runEnded(sourceId, end);
     };
     const endOf = (result: RunResult): RunEnd | null => {
@@ -156,9 +166,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
       logger,
       runSync: engineRunner(syncDeps, (request) => watch?.progressFor(request)),
       onRunFinished: async (request, result) => {
-        await watch?.runFinished(request, result);
         const end = endOf(result);
-        if (end) await runEnded(request.sourceId, end);
+        // Counted before the admin hears "Sync finished", so /metrics never lags behind what Slack says.
+        if (end) await observe(end);
+        await watch?.runFinished(request, result);
+        if (end) await alerts.runEnded(request.sourceId, end);
       },
       ...options.schedulerOptions,
     });

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type Source, type SyncRun, sources, syncRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
@@ -13,6 +13,11 @@ import { groupsOf, heldRemovals, loadRun, loadSource, runReport } from './report
  * message is marked resolved and a new one is posted (Slack notifies on posts, not on edits, and the new
  * problem needs its own button). A success after failures replies "recovered" in the alert's thread and
  * marks it resolved. The message's place and the streak live in `sources.alert_*`.
+ *
+ * The message's `ts` is only known once Slack has answered, so the row is written after the post. Each
+ * change therefore runs in a transaction holding a per-source advisory lock: another replica's change (a
+ * run ending there, an alert button answered there) waits until the streak is saved, instead of reading
+ * no streak and posting a second alert, or answering a question it cannot find.
  */
 
 export type RunEnd = { runId: number } | { crashed: Error };
@@ -37,6 +42,12 @@ export interface RunAlertsOptions {
   logger: Logger;
   now?: () => Date;
 }
+
+/** The queries of one alert change: the transaction that holds the source's alert lock. */
+type Queries = Pick<Db, 'select' | 'update'>;
+
+/** Distinguishes alert changes of one source from every other advisory lock in the database. */
+const ALERT_LOCK_CLASS = 0xa1e27;
 
 interface Streak {
   ref: AlertRef | null;
@@ -73,9 +84,17 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
   const now = options.now ?? (() => new Date());
   const queues = new Map<string, Promise<void>>();
 
-  /** One alert change at a time per source: two runs ending together must not post twice. */
-  function serialized(sourceId: string, work: () => Promise<void>): Promise<void> {
-    const next = (queues.get(sourceId) ?? Promise.resolve()).then(work).catch((error: unknown) => {
+  /**
+   * One alert change at a time per source, on every replica: two runs ending together must not post twice.
+   * The queue keeps this process to one waiting connection per source; the lock orders the replicas.
+   */
+  function serialized(sourceId: string, work: (q: Queries) => Promise<void>): Promise<void> {
+    const locked = () =>
+      db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(${ALERT_LOCK_CLASS}, hashtext(${sourceId}))`);
+        await work(tx);
+      });
+    const next = (queues.get(sourceId) ?? Promise.resolve()).then(locked).catch((error: unknown) => {
       logger.error({ err: error, sourceId }, 'could not update the admin-channel alert');
     });
     queues.set(sourceId, next);
@@ -85,8 +104,8 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
     return next;
   }
 
-  async function save(sourceId: string, streak: Streak | null): Promise<void> {
-    await db
+  async function save(q: Queries, sourceId: string, streak: Streak | null): Promise<void> {
+    await q
       .update(sources)
       .set({
         alertChannel: streak?.channel ?? null,
@@ -99,8 +118,8 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
   }
 
   /** The run the open alert describes: the newest failed or held run (before `beforeRunId`), of `code` if given. */
-  async function lastFailure(sourceId: string, beforeRunId?: number): Promise<SyncRun | undefined> {
-    const [run] = await db
+  async function lastFailure(q: Queries, sourceId: string, beforeRunId?: number): Promise<SyncRun | undefined> {
+    const [run] = await q
       .select()
       .from(syncRuns)
       .where(
@@ -116,6 +135,7 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
   }
 
   async function alertData(
+    q: Queries,
     source: Source,
     code: AlertCode,
     run: SyncRun | undefined,
@@ -125,7 +145,7 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
     const message = run ? run.errorMessage : (crash?.message ?? null);
     const data: AlertData = { sourceId: source.id, code, message, ...streak };
     if (code === 'group_missing' && message) {
-      data.missingGroups = (await groupsOf(db, source.id)).filter((group) => message.includes(group.id));
+      data.missingGroups = (await groupsOf(q, source.id)).filter((group) => message.includes(group.id));
     }
     if (code === 'no_valid_people' && run) data.peopleRead = run.readCount;
     if (code === 'held' && run) data.held = heldRemovals(run) ?? undefined;
@@ -137,7 +157,13 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
     ...new Set([...(source.authorizedBySlackUser ? [source.authorizedBySlackUser] : []), ...options.adminUsers]),
   ];
 
-  async function failed(source: Source, code: AlertCode, run: SyncRun | undefined, crash?: Error): Promise<void> {
+  async function failed(
+    q: Queries,
+    source: Source,
+    code: AlertCode,
+    run: SyncRun | undefined,
+    crash?: Error,
+  ): Promise<void> {
     const channel = source.adminChannel;
     if (!channel) {
       logger.warn({ sourceId: source.id, code }, 'a sync failed and no admin channel is set for its alert');
@@ -146,7 +172,7 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
     const at = run?.finishedAt ?? now();
     let streak = streakOf(source);
     if (streak && streak.code !== code) {
-      await resolveEarlier(source, streak, run?.id);
+      await resolveEarlier(q, source, streak, run?.id);
       streak = null;
     }
     const continued = streak !== null && streak.channel === channel;
@@ -155,12 +181,12 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
       firstAt: continued ? streak!.firstAt : at,
       lastAt: at,
     };
-    const data = await alertData(source, code, run, next, crash);
+    const data = await alertData(q, source, code, run, next, crash);
     // Admins hear about an unreachable channel once per streak, not on every failure.
     const tell = continued ? [] : admins(source);
     const shown: AlertOutcome = await poster.show(channel, data, continued ? streak!.ref : null, tell);
     const ref = shown.ok ? shown.ref : null;
-    await save(source.id, { ref, channel, code, ...next });
+    await save(q, source.id, { ref, channel, code, ...next });
     logger.info(
       { sourceId: source.id, code, count: next.count, posted: shown.ok ? shown.posted : shown.reason },
       'alert',
@@ -168,10 +194,10 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
   }
 
   /** The streak ended on another problem: the earlier alert shows it is no longer the issue. */
-  async function resolveEarlier(source: Source, streak: Streak, beforeRunId?: number): Promise<void> {
+  async function resolveEarlier(q: Queries, source: Source, streak: Streak, beforeRunId?: number): Promise<void> {
     if (!streak.ref) return;
-    const previous = await lastFailure(source.id, beforeRunId);
-    const data = await alertData(source, streak.code, previous, streak);
+    const previous = await lastFailure(q, source.id, beforeRunId);
+    const data = await alertData(q, source, streak.code, previous, streak);
     await poster.show(
       streak.ref.channel,
       { ...data, resolution: { kind: 'resolved', by: null, at: now() } },
@@ -180,12 +206,12 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
     );
   }
 
-  async function succeeded(source: Source, run: SyncRun): Promise<void> {
+  async function succeeded(q: Queries, source: Source, run: SyncRun): Promise<void> {
     const streak = streakOf(source);
     if (!streak) return;
     if (streak.ref) {
-      const previous = await lastFailure(source.id, run.id);
-      const data = await alertData(source, streak.code, previous, streak);
+      const previous = await lastFailure(q, source.id, run.id);
+      const data = await alertData(q, source, streak.code, previous, streak);
       const by = run.trigger === 'manual' ? run.requestedBy : null;
       const at = run.finishedAt ?? now();
       await poster.recovered(
@@ -194,30 +220,28 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
         { run: runReport(run), failures: streak.count, since: streak.firstAt },
       );
     }
-    await save(source.id, null);
+    await save(q, source.id, null);
   }
 
   return {
     runEnded(sourceId, end) {
-      return serialized(sourceId, async () => {
-        const [source, run] = await Promise.all([
-          loadSource(db, sourceId),
-          'runId' in end ? loadRun(db, end.runId) : Promise.resolve(undefined),
-        ]);
+      return serialized(sourceId, async (q) => {
+        const source = await loadSource(q, sourceId);
+        const run = 'runId' in end ? await loadRun(q, end.runId) : undefined;
         if (!source) return;
-        if ('crashed' in end) return failed(source, 'internal_error', undefined, end.crashed);
+        if ('crashed' in end) return failed(q, source, 'internal_error', undefined, end.crashed);
         if (!run || run.mode === 'preview' || run.status === 'running') return;
-        if (run.status === 'succeeded') return succeeded(source, run);
-        return failed(source, codeOf(run), run);
+        if (run.status === 'succeeded') return succeeded(q, source, run);
+        return failed(q, source, codeOf(run), run);
       });
     },
 
     reauthorized(sourceId, by) {
-      return serialized(sourceId, async () => {
-        const source = await loadSource(db, sourceId);
+      return serialized(sourceId, async (q) => {
+        const source = await loadSource(q, sourceId);
         const streak = source && streakOf(source);
         if (!source || !streak?.ref || streak.code !== 'reauth_required') return;
-        const data = await alertData(source, streak.code, await lastFailure(sourceId), streak);
+        const data = await alertData(q, source, streak.code, await lastFailure(q, sourceId), streak);
         await poster.show(
           streak.ref.channel,
           { ...data, resolution: { kind: 'resolved', by, at: now() } },
@@ -228,15 +252,15 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
     },
 
     heldAnswered(sourceId, heldRunId, resolution) {
-      return serialized(sourceId, async () => {
-        const source = await loadSource(db, sourceId);
+      return serialized(sourceId, async (q) => {
+        const source = await loadSource(q, sourceId);
         const streak = source && streakOf(source);
         if (!source || !streak || streak.code !== 'held') return;
         if (resolution && streak.ref) {
-          const data = await alertData(source, 'held', await loadRun(db, heldRunId), streak);
+          const data = await alertData(q, source, 'held', await loadRun(q, heldRunId), streak);
           await poster.show(streak.ref.channel, { ...data, resolution }, streak.ref, []);
         }
-        await save(sourceId, null);
+        await save(q, sourceId, null);
       });
     },
   };

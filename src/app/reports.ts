@@ -64,12 +64,12 @@ export async function sourceOfTeam(db: Db, teamId: string): Promise<Source | und
   return source;
 }
 
-export async function loadSource(db: Db, sourceId: string): Promise<Source | undefined> {
+export async function loadSource(db: Pick<Db, 'select'>, sourceId: string): Promise<Source | undefined> {
   const [source] = await db.select().from(sources).where(eq(sources.id, sourceId));
   return source;
 }
 
-export async function groupsOf(db: Db, sourceId: string): Promise<GroupRef[]> {
+export async function groupsOf(db: Pick<Db, 'select'>, sourceId: string): Promise<GroupRef[]> {
   const rows = await db
     .select({ id: sourceGroups.groupId, name: sourceGroups.displayName })
     .from(sourceGroups)
@@ -78,7 +78,7 @@ export async function groupsOf(db: Db, sourceId: string): Promise<GroupRef[]> {
   return rows;
 }
 
-export async function loadRun(db: Db, runId: number): Promise<SyncRun | undefined> {
+export async function loadRun(db: Pick<Db, 'select'>, runId: number): Promise<SyncRun | undefined> {
   const [run] = await db.select().from(syncRuns).where(eq(syncRuns.id, runId));
   return run;
 }

@@ -4,10 +4,12 @@ import { createRunAlerts, type RunAlerts } from '../../src/app/alerts.ts';
 import { type SlackEmulator, startSlackEmulator } from '../../src/emulators/slack/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createAlertPoster } from '../../src/slack/alert-poster.ts';
+import type { ChatClient } from '../../src/slack/channel-post.ts';
 import { actionIds, blockIds } from '../../src/slack/ids.ts';
 import { SKIPPED_NEEDS_REAUTH } from '../../src/sync/scheduler/run-records.ts';
 import { expectWithinSlackLimits } from '../helpers/app.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { sleep } from '../helpers/wait.ts';
 
 /**
  * The alert streak rules of DESIGN §6 against real PostgreSQL rows and the Slack emulator, run by run:
@@ -16,18 +18,24 @@ import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 let db: TestDatabase;
 let slack: SlackEmulator;
+let client: webApi.WebClient;
 let alerts: RunAlerts;
 let sourceId: string;
+const silent = createLogger({ level: 'silent' });
+
+/** The alerts of one replica of the app; `client` is how it reaches Slack. */
+const replica = (chat: ChatClient) =>
+  createRunAlerts({
+    db: db.db,
+    poster: createAlertPoster({ client: chat, logger: silent }),
+    adminUsers: ['U0OWNER'],
+    logger: silent,
+  });
 
 beforeAll(async () => {
   [db, slack] = await Promise.all([startTestDatabase(), startSlackEmulator()]);
-  const client = new webApi.WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
-  alerts = createRunAlerts({
-    db: db.db,
-    poster: createAlertPoster({ client, logger: createLogger({ level: 'silent' }) }),
-    adminUsers: ['U0OWNER'],
-    logger: createLogger({ level: 'silent' }),
-  });
+  client = new webApi.WebClient(slack.botToken, { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+  alerts = replica(client);
 });
 afterAll(async () => {
   await Promise.all([db?.stop(), slack?.close()]);
@@ -44,16 +52,22 @@ beforeEach(async () => {
 
 type Ended = { status: 'succeeded' | 'failed' | 'held'; code?: string; message?: string; mode?: string };
 
-/** Records a finished run and tells the alerts about it. */
-async function run({ status, code, message, mode = 'delta' }: Ended): Promise<number> {
+/** Records a finished run, as the engine does. */
+async function record({ status, code, message, mode = 'delta' }: Ended): Promise<number> {
   const details = status === 'held' ? { held: { removals: 40, active: 200, threshold: 0.1, sample: [] } } : {};
   const [row] = await db.sql`
     insert into sync_runs (source_id, trigger, mode, status, finished_at, error_code, error_message, details, read_count)
     values (${sourceId}, 'schedule', ${mode}, ${status}, now(), ${code ?? null}, ${message ?? null},
       ${db.sql.json(details)}, 200)
     returning id`;
-  await alerts.runEnded(sourceId, { runId: Number(row.id) });
   return Number(row.id);
+}
+
+/** Records a finished run and tells the alerts about it. */
+async function run(ended: Ended): Promise<number> {
+  const runId = await record(ended);
+  await alerts.runEnded(sourceId, { runId });
+  return runId;
 }
 
 const failure = (code: string, message = `failed: ${code}`): Ended => ({ status: 'failed', code, message });
@@ -167,5 +181,50 @@ describe('where the alert goes', () => {
     const told = slack.calls('chat.postMessage').filter((c) => c.answer.ok);
     expect(told.map((c) => c.args.channel).sort()).toEqual(['U0ADMIN', 'U0OWNER']);
     expect(await streak()).toMatchObject({ alert_channel: 'G0PRIVATE', alert_ts: null, alert_count: 2 });
+  });
+});
+
+describe('two replicas', () => {
+  it('post one alert when runs end on both at once: the second waits until the first has saved its message', async () => {
+    // Replica A's post hangs in Slack until released: its message exists before the streak row says where.
+    let release = () => {};
+    const slackAnswers = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let posting = () => {};
+    const posted = new Promise<void>((resolve) => {
+      posting = resolve;
+    });
+    const slow: ChatClient = {
+      conversations: client.conversations,
+      chat: {
+        ...client.chat,
+        postMessage: async (args) => {
+          posting();
+          await slackAnswers;
+          return client.chat.postMessage(args);
+        },
+      },
+    };
+    const first = await record(failure('graph_unavailable'));
+    const onA = replica(slow).runEnded(sourceId, { runId: first });
+    await posted;
+
+    // Replica B: the next run (an admin's "Sync now") failed the same way.
+    const second = await record(failure('graph_unavailable'));
+    const onB = alerts.runEnded(sourceId, { runId: second });
+    // Time for B to act on its own if nothing holds it back; with the lock it is still waiting.
+    await Promise.race([onB, sleep(300)]);
+    release();
+    await Promise.all([onA, onB]);
+
+    expect(top()).toHaveLength(1);
+    expect(top()[0].text).toBe('aad-sync: Microsoft Graph is not answering (2 times)');
+    expect(await streak()).toEqual({
+      alert_channel: 'C0ADMINS',
+      alert_ts: top()[0].ts,
+      alert_code: 'graph_unavailable',
+      alert_count: 2,
+    });
   });
 });

@@ -8,11 +8,13 @@ import {
   authorizeUrl,
   expectWithinSlackLimits,
   FAST,
+  finishedRunBy,
   finishedRuns,
   setUpSource,
   signInThroughBrowser,
   sourceRow,
   startAppFixture,
+  syncNowAndWait,
   viewText,
 } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -46,18 +48,7 @@ const buttonsOf = (message: EmulatedMessage) => {
     | undefined;
   return block?.elements ?? [];
 };
-const latestRun = async () =>
-  (
-    await f.db.sql<{ id: string; status: string; mode: string; error_code: string | null; removed_count: number }[]>`
-    select * from sync_runs where source_id = ${sourceId} and mode <> 'preview' order by id desc limit 1`
-  )[0];
-
-async function syncNowAndWait() {
-  const before = (await finishedRuns(f.db, sourceId, 0)).length;
-  await f.client.command('/aad', 'sync', { userId: ADMIN });
-  await finishedRuns(f.db, sourceId, before + 1);
-  return latestRun();
-}
+const syncNow = () => syncNowAndWait(f, sourceId);
 
 describe('a revoked sign-in', () => {
   it('posts one alert for the whole streak, and Reauthorize brings a sync and a "recovered" reply', async () => {
@@ -65,11 +56,15 @@ describe('a revoked sign-in', () => {
     const [alert] = await waitFor(() => (alerts().length > 0 ? alerts() : null), { what: 'the alert' });
     expect(alert.text).toBe('aad-sync: Entra ID sign-in expired: syncing has stopped');
     expect(buttonsOf(alert).map((b) => b.action_id)).toEqual([actionIds.reauthorize]);
-    expect(await sourceRow(f.db)).toMatchObject({
-      status: 'needs_reauth',
-      alert_code: 'reauth_required',
-      alert_ts: alert.ts,
-    });
+    // Where the message is becomes known only when Slack answers the post: the row follows it.
+    const streak = await waitFor(
+      async () => {
+        const current = await sourceRow(f.db);
+        return current.alert_ts === null ? null : current;
+      },
+      { what: 'the streak saved' },
+    );
+    expect(streak).toMatchObject({ status: 'needs_reauth', alert_code: 'reauth_required', alert_ts: alert.ts });
 
     // Three more scheduled runs fail (skipped: Entra is not even asked); the same message counts them.
     await waitFor(async () => (await sourceRow(f.db)).alert_count >= 4, { what: 'four failures', timeoutMs: 15_000 });
@@ -115,10 +110,13 @@ describe('a revoked sign-in', () => {
       select id from sync_runs where source_id = ${sourceId} and status = 'succeeded' order by id desc limit 1`;
     expect(Number(recoveredBy.id)).toBeGreaterThan(Number(failedRun.id));
 
-    // The schedule stops here, so the next scenarios decide when runs happen.
-    await f.client.command('/aad', 'disable', { userId: ADMIN });
-    await finishedRuns(f.db, sourceId, 1);
     expectWithinSlackLimits(f.slack);
+
+    // The schedule stops here, so the next scenarios decide when runs happen. A tick that had already
+    // started when the schedule was removed still runs; stopping the server waits for it.
+    await f.client.command('/aad', 'disable', { userId: ADMIN });
+    await f.restart('delegated');
+    await finishedRuns(f.db, sourceId, 1);
   });
 });
 
@@ -133,11 +131,11 @@ describe('a deleted group', () => {
     const edit = f.slack.lastView()!;
     expect(edit.callback_id).toBe(callbackIds.editGroups);
     await f.client.viewSubmission(edit, { [blockIds.groups]: [{ text: doomed.displayName, value: doomed.id }] });
-    expect(await syncNowAndWait()).toMatchObject({ status: 'succeeded', mode: 'full' });
-    expect(await syncNowAndWait()).toMatchObject({ status: 'succeeded', mode: 'delta' });
+    expect(await syncNow()).toMatchObject({ status: 'succeeded', mode: 'full' });
+    expect(await syncNow()).toMatchObject({ status: 'succeeded', mode: 'delta' });
 
     await f.entra.control('DELETE', `groups/${doomed.id}`);
-    expect(await syncNowAndWait()).toMatchObject({ status: 'failed', error_code: 'group_missing' });
+    expect(await syncNow()).toMatchObject({ status: 'failed', error_code: 'group_missing' });
     const [alert] = await waitFor(() => (alerts().length > 0 ? alerts() : null), { what: 'the alert' });
     expect(JSON.stringify(alert.blocks)).toContain(doomed.displayName);
     expect(buttonsOf(alert).map((b) => b.action_id)).toEqual([actionIds.editGroups]);
@@ -149,7 +147,7 @@ describe('a deleted group', () => {
     // Everyone in the tenant instead (no group left to go missing).
     await f.client.viewSubmission(fix, { [blockIds.groups]: [] });
     expect(await f.db.sql`select group_id from source_groups where source_id = ${sourceId}`).toEqual([]);
-    expect(await syncNowAndWait()).toMatchObject({ status: 'succeeded', mode: 'full' });
+    expect(await syncNow()).toMatchObject({ status: 'succeeded', mode: 'full' });
     await waitFor(() => repliesTo(alert).length === 1, { what: 'the recovered reply' });
     await waitFor(async () => (await sourceRow(f.db)).alert_ts === null, { what: 'the streak forgotten' });
     expectWithinSlackLimits(f.slack);
@@ -166,7 +164,7 @@ describe('removals above the threshold', () => {
     const activeCount = async () =>
       (await f.db.sql`select count(*)::int as n from profiles where source_id = ${sourceId} and active`)[0].n;
 
-    const held = await syncNowAndWait();
+    const held = await syncNow();
     expect(held).toMatchObject({ status: 'held' });
     const [alert] = await waitFor(() => (alerts().length > 0 ? alerts() : null), { what: 'the held alert' });
     expect(alert.text).toBe(`aad-sync: Sync held: ${leaving.length} people would be removed`);
@@ -181,7 +179,7 @@ describe('removals above the threshold', () => {
     expect(await sourceRow(f.db)).toMatchObject({ alert_ts: null, alert_code: null });
 
     // Still gone at the next sync: held again, with a new alert to answer.
-    const again = await syncNowAndWait();
+    const again = await syncNow();
     expect(again).toMatchObject({ status: 'held' });
     await waitFor(() => alerts().length === 2, { what: 'a second held alert' });
     const second = alerts()[1];
@@ -191,7 +189,7 @@ describe('removals above the threshold', () => {
       message: second,
       value: again.id,
     });
-    const applied = await latestRun();
+    const applied = await finishedRunBy(f.db, sourceId, { after: Number(again.id), requestedBy: ADMIN });
     expect(applied).toMatchObject({ status: 'succeeded', removed_count: leaving.length });
     expect(await activeCount()).toBe(people.length - leaving.length);
     expect(alerts()[1].text).toMatch(/\(approved\)$/);

@@ -211,6 +211,57 @@ export function finishedRuns(db: TestDatabase, sourceId: string, count: number, 
   );
 }
 
+/** The source's newest run id (0 before its first run): any run started afterwards has a greater one. */
+export async function lastRunId(db: TestDatabase, sourceId: string): Promise<number> {
+  const [{ id }] = await db.sql<{ id: number }[]>`
+    select coalesce(max(id), 0)::int as id from sync_runs where source_id = ${sourceId}`;
+  return id;
+}
+
+export interface RunOf {
+  /** A run id from before the request (lastRunId). */
+  after: number;
+  requestedBy: string;
+}
+
+/** The first run `requestedBy` started by hand after run `after`, if there is one yet (previews aside). */
+export async function runStartedBy(db: TestDatabase, sourceId: string, { after, requestedBy }: RunOf) {
+  const [run] = await db.sql<RunRow[]>`
+    select * from sync_runs
+    where source_id = ${sourceId} and id > ${after} and requested_by = ${requestedBy} and trigger = 'manual'
+      and mode <> 'preview'
+    order by id limit 1`;
+  return run;
+}
+
+/**
+ * The run `requestedBy` started after run `after`, once it has finished. Runs anyone else started meanwhile
+ * (a scheduled tick, another admin) are never mistaken for it.
+ */
+export function finishedRunBy(db: TestDatabase, sourceId: string, of: RunOf, timeoutMs = 20_000): Promise<RunRow> {
+  return waitFor(
+    async () => {
+      const run = await runStartedBy(db, sourceId, of);
+      return run && run.status !== 'running' ? run : null;
+    },
+    { timeoutMs, what: `the run ${of.requestedBy} started to finish`, everyMs: 50 },
+  );
+}
+
+/**
+ * `/aad sync` as `userId`, and the run it started once finished. The command answers once its run has started
+ * (processBeforeResponse), so a command that started none fails here at once, with the app's reply.
+ */
+export async function syncNowAndWait(f: AppFixture, sourceId: string, userId = ADMIN): Promise<RunRow> {
+  const after = await lastRunId(f.db, sourceId);
+  await f.client.command('/aad', 'sync', { userId });
+  if (!(await runStartedBy(f.db, sourceId, { after, requestedBy: userId }))) {
+    const replies = f.slack.responses().filter((r) => r.target.userId === userId);
+    throw new Error(`/aad sync started no run; the app answered: ${JSON.stringify(replies.at(-1)?.body.text)}`);
+  }
+  return finishedRunBy(f.db, sourceId, { after, requestedBy: userId });
+}
+
 /** Empties the product's tables (not the migrations), between scenarios sharing one database. */
 export async function clearData(db: TestDatabase): Promise<void> {
   await db.sql`truncate sources, oauth_requests cascade`;

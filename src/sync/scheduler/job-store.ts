@@ -77,13 +77,26 @@ export async function openJobStore(choice: JobStoreChoice, onError: (error: Erro
   };
 }
 
+/** Distinguishes the job table's preparation from every other advisory lock in the database. */
+const JOB_TABLE_LOCK_CLASS = 0x10b5;
+
 async function connectPostgres(choice: Extract<JobStoreChoice, { kind: 'postgres' }>): Promise<PostgresBackend> {
   const backend = new PostgresBackend({
     poolConfig: { connectionString: choice.connectionString, max: choice.poolSize, connectionTimeoutMillis: 10_000 },
     tableName: choice.table,
   });
   try {
-    await backend.connect();
+    // Agenda prepares its table (create if missing, indexes, trigger function) on every start. Replicas
+    // starting together would run that DDL at once, which PostgreSQL refuses ("tuple concurrently updated",
+    // duplicate pg_type/pg_class keys): one replica at a time. The lock's connection is closed afterwards,
+    // not returned to the pool, which releases the lock whatever happened.
+    const lock = await (backend.repository as PostgresJobRepository).getPool().connect();
+    try {
+      await lock.query('select pg_advisory_lock($1, hashtext($2))', [JOB_TABLE_LOCK_CLASS, choice.table]);
+      await backend.connect();
+    } finally {
+      lock.release(true);
+    }
   } catch (error) {
     await backend.disconnect().catch(() => {});
     throw new JobStoreError(

@@ -11,6 +11,7 @@ import {
   isSourceId,
   loadSourceState,
   recordSkippedRun,
+  type SourceState,
   type SyncInProgress,
 } from './run-records.ts';
 
@@ -121,7 +122,7 @@ interface InFlight {
 }
 
 /** Distinguishes schedule edits of one source from every other advisory lock in the database. */
-const SCHEDULE_LOCK_CLASS = 0x5c4ed;
+export const SCHEDULE_LOCK_CLASS = 0x5c4ed;
 
 const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -194,12 +195,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   /** Reasons not to call the engine at all. */
   async function gate(job: Job<JobData>, request: RunRequest): Promise<RunResult | undefined> {
-    const source = await loadSourceState(sql, request.sourceId);
+    let source = await loadSourceState(sql, request.sourceId);
     const scheduled = job.attrs.name === SCHEDULED_SYNC_JOB;
+    if (scheduled && !source?.syncEnabled) {
+      // enableSource saves the job before its transaction commits, so a job due at once can fire while the
+      // source still reads as disabled: decide under the schedule lock, once that edit is over. A leftover
+      // schedule (source deleted, or disabled while this replica held the job) is dropped there.
+      source = await withScheduleLock(request.sourceId, dropScheduleIfDisabled);
+    }
     if (!source || (scheduled && !source.syncEnabled)) {
-      // A leftover schedule (source deleted, or disabled while this replica held the job): drop it, unless
-      // the source was enabled again meanwhile.
-      if (scheduled) await withScheduleLock(request.sourceId, dropScheduleIfDisabled);
       return { kind: 'skipped', reason: source ? 'disabled' : 'unknown_source' };
     }
     if (source.status === 'needs_reauth') {
@@ -250,9 +254,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     entry.complete();
   }
 
-  async function dropScheduleIfDisabled(tx: Sql, sourceId: string): Promise<void> {
-    const [row] = await tx<{ sync_enabled: boolean }[]>`select sync_enabled from sources where id = ${sourceId}`;
-    if (!row?.sync_enabled) await started().cancel({ name: SCHEDULED_SYNC_JOB, data: { sourceId } });
+  /** The source as it is once no schedule edit is under way; its schedule is dropped unless it is enabled. */
+  async function dropScheduleIfDisabled(tx: Sql, sourceId: string): Promise<SourceState | undefined> {
+    const source = await loadSourceState(tx, sourceId);
+    if (!source?.syncEnabled) await started().cancel({ name: SCHEDULED_SYNC_JOB, data: { sourceId } });
+    return source;
   }
 
   /** Brings job rows in line with `sources.sync_enabled`: after a restart, a new job store, or a changed interval. */
