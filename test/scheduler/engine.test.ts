@@ -187,14 +187,7 @@ describe('enable, disable, re-enable with the real engine', () => {
       expectOneRunPerTick(runs, 1_500);
       runCount += runs.length;
     }
-    await waitFor(() => finished.filter((x) => x.result.kind === 'ran').length >= runCount, {
-      what: 'every run reported',
-    });
-    expect(finished.filter((x) => x.result.kind === 'ran')).toHaveLength(runCount);
-    expectTicksRan(
-      finished.map((x) => x.result),
-      beforeDisabling,
-    );
+    await expectTicksRan(() => finished.map((x) => x.result), { runs: runCount, beforeDisabling });
   });
 });
 
