@@ -1,7 +1,5 @@
 import { type CommandContext, parseCommandArgs } from '../cli.ts';
-import { processFacts } from '../config.ts';
-import { fileToTrust, rerunTrusting } from '../demo/trust.ts';
-import { ensureEmulatorCertificate } from '../emulators/tls.ts';
+import { rerunUnlessTrusted } from '../demo/trust.ts';
 
 /**
  * `aad-sync bench [--quick] [--check]` (npm run bench): the benchmarks of DESIGN §7 against the emulator,
@@ -12,9 +10,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     quick: { type: 'boolean', default: false },
     check: { type: 'boolean', default: false },
   });
-  const { certPath } = await ensureEmulatorCertificate();
-  const rerunWith = fileToTrust(certPath, processFacts().extraCaCerts);
-  if (rerunWith) return rerunTrusting(rerunWith);
+  const rerunCode = await rerunUnlessTrusted();
+  if (rerunCode !== null) return rerunCode;
 
   // The benchmarks live outside src/ (they start emulators and test databases): loaded only here.
   const { runBenchmarks } = await import('../../bench/index.ts');

@@ -3,8 +3,7 @@ import { processFacts } from '../config.ts';
 import { runDemoScript } from '../demo/script.ts';
 import { ADMIN, ADMIN_CHANNEL, DEMO_TENANT, type DemoStack, MEMBER, startDemoStack } from '../demo/stack.ts';
 import { Transcript } from '../demo/transcript.ts';
-import { fileToTrust, rerunTrusting } from '../demo/trust.ts';
-import { ensureEmulatorCertificate } from '../emulators/tls.ts';
+import { rerunUnlessTrusted } from '../demo/trust.ts';
 
 /**
  * `aad-sync demo [--log-level LEVEL]` (npm run demo): the whole product on this machine with no accounts,
@@ -19,10 +18,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const logLevel = values['log-level'];
   if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
 
-  const { certPath } = await ensureEmulatorCertificate();
+  const rerunCode = await rerunUnlessTrusted();
+  if (rerunCode !== null) return rerunCode;
   const facts = processFacts();
-  const rerunWith = fileToTrust(certPath, facts.extraCaCerts);
-  if (rerunWith) return rerunTrusting(rerunWith);
 
   const started = Date.now();
   const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;

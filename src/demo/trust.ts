@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { childEnvironment } from '../config.ts';
+import { childEnvironment, processFacts } from '../config.ts';
+import { ensureEmulatorCertificate } from '../emulators/tls.ts';
 
 /**
  * The demo and the benchmarks talk to the emulator over HTTPS with the real MSAL, Graph client and fetch,
@@ -27,7 +28,7 @@ export function fileToTrust(certPath: string, current: string | undefined): stri
  * Runs this command again with NODE_EXTRA_CA_CERTS=`file`, sharing the terminal, and resolves with its exit
  * code. Ctrl-C and SIGTERM reach the child, which cleans up before this process exits with it.
  */
-export function rerunTrusting(file: string): Promise<number> {
+function rerunTrusting(file: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
       env: childEnvironment({ NODE_EXTRA_CA_CERTS: file }),
@@ -45,4 +46,14 @@ export function rerunTrusting(file: string): Promise<number> {
       resolve(code ?? (signal ? 1 : 0));
     });
   });
+}
+
+/**
+ * For a command that talks to the emulator: null when this process already trusts its certificate; otherwise
+ * the exit code of the same command run again in a child that does.
+ */
+export async function rerunUnlessTrusted(): Promise<number | null> {
+  const { certPath } = await ensureEmulatorCertificate();
+  const file = fileToTrust(certPath, processFacts().extraCaCerts);
+  return file ? rerunTrusting(file) : null;
 }
