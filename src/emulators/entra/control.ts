@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { APPLICATION_PERMISSIONS, REGISTERED_APPLICATION } from './auth/permissions.ts';
+import { SUBSCRIPTION_CONTROLS } from './graph/subscription-controls.ts';
 import { type EmulatorReply, type EmulatorRequest, graphTimestamp, header, json, jsonBody } from './http.ts';
 import { UploadedPhoto } from './photos.ts';
 import type { EmulatorState, SignInOutcome } from './state.ts';
@@ -27,9 +28,14 @@ import { blankUser, type EmulatedGroup, type EmulatedUser } from './tenant.ts';
  *   POST   /_emulator/expire-delta-tokens        {"style"?: "syncStateNotFound" | "gone"}: every delta/skip token dies
  *   POST   /_emulator/clock                      {"advanceSeconds": N}: moves the emulator's clock (token expiry)
  *   POST   /_emulator/reset                      back to the seeded tenant and start-up settings
+ *   GET    /_emulator/subscriptions              Graph subscriptions (with clientState) and delivery counts
+ *   DELETE /_emulator/subscriptions/:id          Graph loses the subscription without telling anyone
+ *   POST   /_emulator/subscriptions/:id/lifecycle {"event": "reauthorizationRequired"|"subscriptionRemoved"|"missed"}
+ *   POST   /_emulator/notifications              {"reachable"?: bool, "maxAttempts"?: N}: false = the app's
+ *                                                notification URL is unreachable (validation and delivery fail)
  */
 
-type Handler = (
+export type Handler = (
   state: EmulatorState,
   request: EmulatorRequest,
   id: string | undefined,
@@ -140,6 +146,7 @@ const ROUTES: Record<string, Handler> = {
     state.clockOffsetMs += body.advanceSeconds * 1000;
     return json(200, { now: new Date(state.now()).toISOString() });
   },
+  ...SUBSCRIPTION_CONTROLS,
   'POST reset': (state) => {
     state.reset();
     return noContent();
@@ -167,6 +174,7 @@ function snapshot(state: EmulatorState): Record<string, unknown> {
     delegatedGrant: [...state.delegatedGrant],
     faults: state.faults.faults,
     clock: new Date(state.now()).toISOString(),
+    subscriptions: state.subscriptions.all().length,
   };
 }
 
@@ -279,10 +287,10 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
-function problem(status: number, message: string): EmulatorReply {
+export function problem(status: number, message: string): EmulatorReply {
   return json(status, { error: message });
 }
 
-function noContent(): EmulatorReply {
+export function noContent(): EmulatorReply {
   return { status: 204 };
 }

@@ -45,6 +45,8 @@ export interface EntraEmulator {
   adminUpn: string;
   /** The live in-memory directory (replaced by POST /_emulator/reset). */
   tenant: EmulatedTenant;
+  /** Resolves when every change notification queued so far has been delivered or given up on. */
+  settleNotifications(): Promise<void>;
   /** Same as GET /_emulator/state `.requests`. */
   requests(): Record<string, number>;
   close(): Promise<void>;
@@ -98,7 +100,11 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       return running.store.tenant;
     },
     requests: () => Object.fromEntries(running.requests),
-    close: () => listener.close(),
+    settleNotifications: () => running.subscriptions.notifier.settle(),
+    close: () => {
+      running.subscriptions.close();
+      return listener.close();
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { FaultInjector } from './faults.ts';
 import { generateTenant } from './generate.ts';
+import { SubscriptionStore } from './graph/subscriptions.ts';
 import { TokenSigner } from './jwt.ts';
 import { TenantStore } from './tenant.ts';
 
@@ -75,6 +76,7 @@ export class EmulatorState {
   readonly requests = new Map<string, number>();
   tokensIssued = 0;
   faults!: FaultInjector;
+  subscriptions!: SubscriptionStore;
 
   constructor(settings: EmulatorSettings) {
     this.settings = settings;
@@ -98,6 +100,10 @@ export class EmulatorState {
     const { users, groups, seed, photoShare, tenantId, latencyMs } = this.settings;
     const generated = generateTenant({ users, groups, seed, photoShare, tenantId });
     this.store = new TenantStore(generated.tenant);
+    this.subscriptions?.close();
+    const subscriptions = new SubscriptionStore(this);
+    this.subscriptions = subscriptions;
+    this.store.onChange = (change) => subscriptions.changed(change);
     this.adminId = generated.adminId;
     this.memberId = generated.memberId;
     this.clockOffsetMs = 0;

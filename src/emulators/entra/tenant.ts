@@ -1,3 +1,4 @@
+import type { DirectoryChange } from './graph/subscriptions.ts';
 import { graphTimestamp } from './http.ts';
 import type { EmulatedPhoto } from './photos.ts';
 
@@ -132,6 +133,8 @@ export class TenantStore {
   /** Bumped on any membership change, so cached transitive member lists know they are stale. */
   private membershipVersion = 0;
   private readonly transitiveCache = new Map<string, { version: number; ids: string[] }>();
+  /** Told of every change, for change notifications. */
+  onChange: (change: DirectoryChange) => void = () => {};
 
   constructor(tenant: EmulatedTenant) {
     this.tenant = tenant;
@@ -174,6 +177,7 @@ export class TenantStore {
       const created = this.addRecord(user, seq);
       if (user.managerId) created.managerSeq = seq;
       this.log(created);
+      this.onChange({ kind: 'users', id, changeType: 'updated' });
       return user;
     }
     const { user } = record;
@@ -188,6 +192,7 @@ export class TenantStore {
     this.idByUpn.set(user.userPrincipalName.toLowerCase(), id);
     record.seq = seq;
     this.log(record);
+    this.onChange({ kind: 'users', id, changeType: 'updated' });
     return user;
   }
 
@@ -212,6 +217,8 @@ export class TenantStore {
     this.membershipVersion++;
     record.seq = ++this.seqCounter;
     this.log(record);
+    // "subscription resource type": `updated` covers soft deletion, `deleted` is the permanent one.
+    this.onChange({ kind: 'users', id: user.id, changeType: permanent ? 'deleted' : 'updated' });
     return true;
   }
 
@@ -227,6 +234,7 @@ export class TenantStore {
     this.membershipVersion++;
     record.seq = ++this.seqCounter;
     this.log(record);
+    this.onChange({ kind: 'users', id: user.id, changeType: 'updated' });
     return user;
   }
 
@@ -263,11 +271,13 @@ export class TenantStore {
     const existing = this.tenant.groups.get(id);
     if (existing) {
       Object.assign(existing, fields, { id, members: existing.members });
+      this.onChange({ kind: 'groups', id, changeType: 'updated' });
       return existing;
     }
     const group = { members: new Set<string>(), ...fields, id } as EmulatedGroup;
     this.tenant.groups.set(id, group);
     this.membershipVersion++;
+    this.onChange({ kind: 'groups', id, changeType: 'updated' });
     return group;
   }
 
@@ -276,6 +286,7 @@ export class TenantStore {
     if (!this.tenant.groups.delete(key)) return false;
     for (const group of this.tenant.groups.values()) group.members.delete(key);
     this.membershipVersion++;
+    this.onChange({ kind: 'groups', id: key, changeType: 'deleted' });
     return true;
   }
 
@@ -290,6 +301,7 @@ export class TenantStore {
     for (const id of add) group.members.add(id.toLowerCase());
     for (const id of remove) group.members.delete(id.toLowerCase());
     this.membershipVersion++;
+    this.onChange({ kind: 'groups', id: group.id, changeType: 'updated' });
     return [];
   }
 

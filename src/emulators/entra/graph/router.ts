@@ -5,6 +5,7 @@ import { authenticate, GraphContext } from './context.ts';
 import { usersDelta } from './delta.ts';
 import { getGroup, listGroups, listMembers } from './groups.ts';
 import { photoMetadata, photoValue } from './photos.ts';
+import { subscriptionRoute } from './subscription-routes.ts';
 import { getManager, getUser, listUsers } from './users.ts';
 
 /**
@@ -12,14 +13,14 @@ import { getManager, getUser, listUsers } from './users.ts';
  * (`/v1.0/users/{id}/photo/$value`) under which requests are counted for GET /_emulator/state.
  */
 
-interface Route {
+export interface Route {
   template: string;
-  /** Reading is all the app may do; other methods get Graph's answer for a read-only app. */
-  method: 'GET' | 'POST';
+  /** Reading is all the app may do (and subscribing); other methods get Graph's answer for a read-only app. */
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   handle: (context: GraphContext) => EmulatorReply | Promise<EmulatorReply>;
 }
 
-function matchGraph(path: string): Route {
+function matchGraph(path: string, method: string): Route {
   const segments = path
     .replace(/^\/v1\.0\/?/i, '')
     .split('/')
@@ -57,10 +58,11 @@ function matchGraph(path: string): Route {
     }
   }
   if (first === 'organization' && segments.length === 1) return get('organization', organization);
+  if (first === 'subscriptions') return subscriptionRoute(segments, method) ?? unknownSegment(segments.at(-1) ?? '');
   return unknownSegment(segments[segments.length - 1] ?? '');
 }
 
-function unknownSegment(segment: string): Route {
+export function unknownSegment(segment: string): Route {
   return {
     template: '/v1.0/unknown',
     method: 'GET',
@@ -128,7 +130,7 @@ export interface GraphOutcome {
  * instead), then the bearer token, then the route.
  */
 export async function serveGraph(state: EmulatorState, request: EmulatorRequest): Promise<GraphOutcome> {
-  const route = matchGraph(request.path);
+  const route = matchGraph(request.path, request.method);
   const context = new GraphContext(state, request);
   const respond = (reply: EmulatorReply): GraphOutcome => ({ template: route.template, reply });
   if (route.template !== '/v1.0/$batch') {
