@@ -20,7 +20,7 @@ import { DEFAULT_RETRY, decideRetry, parseRetryAfter, RETRYABLE_STATUSES, type R
 export interface GraphRequestReport {
   /** Path without host, version or query, object ids replaced by `{id}` (fit for a metrics label). */
   path: string;
-  method: 'GET' | 'POST';
+  method: GraphMethod;
   /** HTTP status; 0 when no answer came (network error, timeout). */
   status: number;
   durationMs: number;
@@ -39,8 +39,10 @@ export interface GraphTransportOptions {
   random?: () => number;
 }
 
+export type GraphMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
 export interface GraphCall {
-  method: 'GET' | 'POST';
+  method: GraphMethod;
   /** `/users/delta?…` (relative to /v1.0) or an absolute link Graph handed out. */
   url: string;
   headers?: Record<string, string>;
@@ -126,6 +128,13 @@ export interface GraphTransport {
   random: () => number;
 }
 
+const byMethod: Record<GraphMethod, (request: GraphRequest, body: unknown) => Promise<unknown>> = {
+  GET: (request) => request.get(),
+  POST: (request, body) => request.post(body),
+  PATCH: (request, body) => request.patch(body),
+  DELETE: (request) => request.delete(),
+};
+
 export function createGraphTransport(options: GraphTransportOptions): GraphTransport {
   const origin = graphOrigin(options.graphBaseUrl);
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
@@ -176,7 +185,7 @@ export function createGraphTransport(options: GraphTransportOptions): GraphTrans
       let failure: unknown;
       try {
         const request = build(call, token);
-        response = (await (call.method === 'POST' ? request.post(call.body) : request.get())) as Response;
+        response = (await byMethod[call.method](request, call.body)) as Response;
       } catch (e) {
         failure = e;
       }

@@ -13,3 +13,11 @@ export { type AppRegistration, appRegistration } from './msal-client.ts';
 export * from './permissions.ts';
 export { DEFAULT_RETRY, type RetryOptions } from './retry-policy.ts';
 export { createTokenCacheStore, type TokenCacheStore } from './token-cache-store.ts';
+export {
+  type CreatedSubscription,
+  type CreateSubscription,
+  createSubscriptionClient,
+  MAX_SUBSCRIPTION_MINUTES,
+  type SubscriptionClient,
+  type SubscriptionRefusal,
+} from './subscriptions.ts';

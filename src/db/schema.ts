@@ -22,7 +22,7 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' 
 
 export const SOURCE_STATUSES = ['setup', 'active', 'disabled', 'needs_reauth', 'failing', 'held'] as const;
 export type SourceStatus = (typeof SOURCE_STATUSES)[number];
-export const RUN_TRIGGERS = ['schedule', 'manual', 'setup', 'cli'] as const;
+export const RUN_TRIGGERS = ['schedule', 'manual', 'setup', 'cli', 'notification'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 export const RUN_MODES = ['full', 'delta', 'preview'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
@@ -219,6 +219,41 @@ export const oauthRequests = pgTable(
     uniqueIndex('oauth_requests_state_uq').on(t.state),
     index('oauth_requests_source_idx').on(t.sourceId),
     check('oauth_requests_purpose_check', inList('purpose', AUTHORIZATION_PURPOSES)),
+  ],
+);
+
+export const SUBSCRIPTION_RESOURCES = ['users', 'groups'] as const;
+export type SubscriptionResource = (typeof SUBSCRIPTION_RESOURCES)[number];
+/** `pending`: not tried yet; `unreachable`: Graph could not validate PUBLIC_URL; `forbidden`: a permission is missing. */
+export const SUBSCRIPTION_STATUSES = ['pending', 'active', 'unreachable', 'forbidden', 'failing'] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
+
+/** Graph change-notification subscriptions: one per source and resource (owner: src/sync/notifications/subscriptions.ts). */
+export const graphSubscriptions = pgTable(
+  'graph_subscriptions',
+  {
+    sourceId: uuid('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    resource: text('resource').$type<SubscriptionResource>().notNull(),
+    /** Graph's subscription id; null while none exists. */
+    subscriptionId: text('subscription_id'),
+    /** The random secret Graph echoes in each notification, AES-256-GCM encrypted (context: the subscription id). */
+    clientState: text('client_state'),
+    expiresAt: ts('expires_at'),
+    status: text('status').$type<SubscriptionStatus>().notNull().default('pending'),
+    /** Why there is no working subscription, in an admin's words. */
+    problem: text('problem'),
+    lastAttemptAt: ts('last_attempt_at'),
+    lastNotifiedAt: ts('last_notified_at'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sourceId, t.resource] }),
+    uniqueIndex('graph_subscriptions_subscription_uq').on(t.subscriptionId),
+    check('graph_subscriptions_resource_check', inList('resource', SUBSCRIPTION_RESOURCES)),
+    check('graph_subscriptions_status_check', inList('status', SUBSCRIPTION_STATUSES)),
   ],
 );
 

@@ -12,7 +12,7 @@ export interface ProfileCounts {
 export interface RunObservation {
   mode: 'full' | 'delta' | 'preview';
   status: 'succeeded' | 'failed' | 'held';
-  trigger: 'schedule' | 'manual' | 'setup' | 'cli';
+  trigger: 'schedule' | 'manual' | 'setup' | 'cli' | 'notification';
   durationMs: number;
 }
 

@@ -90,6 +90,7 @@ const TABLES = {
     'expires_at',
     'consumed_at',
   ],
+  graph_subscriptions: ['source_id', 'resource', 'subscription_id', 'client_state', 'expires_at', 'status', 'problem'],
 };
 
 describe('migrations', () => {
@@ -150,6 +151,21 @@ describe('migrations', () => {
     await expect(
       database.sql`insert into sync_runs (source_id, trigger, mode, status) values (${source.id}, 'cron', 'full', 'failed')`,
     ).rejects.toMatchObject({ code: '23514' });
+    await database.sql`insert into sync_runs (source_id, trigger, mode, status) values (${source.id}, 'notification', 'delta', 'failed')`;
+    await expect(
+      database.sql`insert into graph_subscriptions (source_id, resource) values (${source.id}, 'mail')`,
+    ).rejects.toMatchObject({ code: '23514' });
+  });
+
+  it('keep one subscription row per source and resource, and each Graph subscription once', async () => {
+    const [source] = await database.sql`insert into sources (slack_team_id) values ('T2') returning id`;
+    await database.sql`insert into graph_subscriptions (source_id, resource, subscription_id) values (${source.id}, 'users', 's-1')`;
+    await expect(
+      database.sql`insert into graph_subscriptions (source_id, resource) values (${source.id}, 'users')`,
+    ).rejects.toMatchObject({ code: '23505' });
+    await expect(
+      database.sql`insert into graph_subscriptions (source_id, resource, subscription_id) values (${source.id}, 'groups', 's-1')`,
+    ).rejects.toMatchObject({ code: '23505' });
   });
 });
 

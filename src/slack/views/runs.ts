@@ -22,6 +22,7 @@ const TRIGGER_WORDS: Record<RunReport['trigger'], string> = {
   manual: 'Sync now',
   setup: 'setup',
   cli: 'command line',
+  notification: 'a change in Entra ID',
 };
 
 export function whoStarted(run: Pick<RunReport, 'trigger' | 'requestedBy'>): string {
