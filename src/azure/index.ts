@@ -12,7 +12,6 @@ export type { GraphUser, GroupSummary, PhotoRequest, PhotoResult, RemovedUser, U
 export { type AppRegistration, appRegistration } from './msal-client.ts';
 export * from './permissions.ts';
 export { DEFAULT_RETRY, type RetryOptions } from './retry-policy.ts';
-export { createTokenCacheStore, type TokenCacheStore } from './token-cache-store.ts';
 export {
   type CreatedSubscription,
   type CreateSubscription,
@@ -21,3 +20,4 @@ export {
   type SubscriptionClient,
   type SubscriptionRefusal,
 } from './subscriptions.ts';
+export { createTokenCacheStore, type TokenCacheStore } from './token-cache-store.ts';

@@ -152,7 +152,11 @@ async function create(
   });
   if ('refused' in created) {
     deps.logger?.warn({ sourceId: source.id, resource, why: created.refused }, 'Graph refused the subscription');
-    await record(deps.sql, source.id, resource, { subscriptionId: null, status: created.refused, problem: created.message });
+    await record(deps.sql, source.id, resource, {
+      subscriptionId: null,
+      status: created.refused,
+      problem: created.message,
+    });
     result.refused++;
     return;
   }
@@ -256,7 +260,9 @@ export async function findSubscriptions(
   ids: readonly string[],
 ): Promise<KnownSubscription[]> {
   if (ids.length === 0) return [];
-  const rows = await sql<{ subscription_id: string; source_id: string; resource: SubscriptionResource; client_state: string }[]>`
+  const rows = await sql<
+    { subscription_id: string; source_id: string; resource: SubscriptionResource; client_state: string }[]
+  >`
     select subscription_id, source_id, resource, client_state from graph_subscriptions
     where subscription_id = any(${ids as string[]}) and client_state is not null`;
   return rows.map((r) => ({
