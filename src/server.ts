@@ -1,9 +1,11 @@
 import { type CustomRoute, webApi } from '@slack/bolt';
+import { createSubscriptionClient } from './azure/index.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import { openDatabase } from './db/open.ts';
 import { photoSigningKey } from './directory/photo-links.ts';
 import { azureRoutes } from './http/azure-routes.ts';
+import { graphNotificationRoutes } from './http/graph-notifications.ts';
 import { healthRoutes } from './http/health.ts';
 import { createMetrics, profileCounter } from './http/metrics.ts';
 import { createPhotoHandler } from './http/photos.ts';
@@ -11,6 +13,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createAdminServices } from './services/admin.ts';
 import { createRunAlerts, type RunEnd } from './services/alerts.ts';
 import { type CompletedAuthorization, createAuthorizationService } from './services/authorization.ts';
+import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from './services/change-feed.ts';
 import { loadRun } from './services/reports.ts';
 import { createRunWatch } from './services/run-watch.ts';
 import { createAdminCheck } from './slack/admin.ts';
@@ -49,6 +52,13 @@ export interface StartServerOptions {
   processBeforeResponse?: boolean;
   /** How long a stop waits for running syncs before recording them as interrupted. */
   stopTimeoutMs?: number;
+  /**
+   * Change-notification tuning (tests, demo, bench): debounce, upkeep pace, and the clock renewal judges by.
+   * `false` leaves the feed stopped (no subscriptions made), so tests of other features keep exact Graph counts.
+   */
+  changeFeed?:
+    | false
+    | Partial<Pick<ChangeFeedOptions, 'debounceMs' | 'upkeepEveryMs' | 'now' | 'renewBeforeMs' | 'retryAfterMs'>>;
 }
 
 export interface RunningServer {
@@ -94,8 +104,18 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
     // The Slack client exists only once the Bolt app does, and the Bolt app takes the routes: they reach it late.
     let onAuthorized: (result: CompletedAuthorization) => Promise<boolean> = async () => false;
+    // Likewise the change feed needs the scheduler; a notification before it exists is dropped (hourly runs catch up).
+    let feed: ChangeFeed | undefined;
     const routes: CustomRoute[] = [
       ...healthRoutes({ sql, metrics }),
+      ...graphNotificationRoutes({
+        logger,
+        sink: {
+          changes: async (items) => feed?.receiver.changes(items),
+          lifecycle: async (items) => feed?.receiver.lifecycle(items),
+          refused: (reason) => metrics.graphNotifications.inc({ outcome: reason }),
+        },
+      }),
       ...azureRoutes({ authorization, publicUrl: config.publicUrl, logger, onAuthorized: (r) => onAuthorized(r) }),
       {
         path: '/photos/:signed',
@@ -171,10 +191,28 @@ export async function startServer(config: Config, options: StartServerOptions = 
         if (end) await observe(end);
         await watch?.runFinished(request, result);
         if (end) await alerts.runEnded(request.sourceId, end);
+        // A first sync, or one after a change of groups, may need a subscription made now.
+        feed?.nudge();
       },
       ...options.schedulerOptions,
     });
     watch = createRunWatch({ db, scheduler, logger });
+    feed = createChangeFeed({
+      sql,
+      encryptionKey,
+      publicUrl: config.publicUrl,
+      clientFor: (source) =>
+        createSubscriptionClient({
+          graphBaseUrl: config.azure.graphBaseUrl,
+          getToken: auth.tokenProvider(source),
+          onRequest: countGraph,
+        }),
+      syncNow: (sourceId, request) => scheduler.syncNow(sourceId, request),
+      count: (outcome, n) => metrics.graphNotifications.inc({ outcome }, n),
+      logger,
+      ...(options.changeFeed || {}),
+    });
+    const changeFeed = feed;
 
     const services = createAdminServices({
       db,
@@ -228,6 +266,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
     await scheduler.start();
     closers.push(() => scheduler.stop({ timeoutMs: stopTimeoutMs }));
+    if (options.changeFeed !== false) changeFeed.start();
+    closers.push(() => changeFeed.stop());
     const listening = await slack.start(port);
     const url = `http://127.0.0.1:${listening.port}`;
     logger.info(
@@ -247,6 +287,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       stop() {
         stopping ??= (async () => {
           await slack.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack app failed'));
+          await changeFeed.stop();
           const stopped = await scheduler.stop({ timeoutMs: stopTimeoutMs });
           if (stopped.interrupted.length > 0)
             logger.warn({ sources: stopped.interrupted }, 'syncs interrupted by the stop');

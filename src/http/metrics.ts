@@ -23,6 +23,8 @@ export interface Metrics {
   profiles: Gauge<'state'>;
   graphRequests: Counter<'status'>;
   slackApiErrors: Counter<'method' | 'error'>;
+  /** Graph change notifications received, by what became of them (forged ones are counted, never acted on). */
+  graphNotifications: Counter<'outcome'>;
   /** A finished run counts in both the histogram and the counter, so callers cannot record one without the other. */
   observeRun(run: RunObservation): void;
 }
@@ -87,6 +89,13 @@ export function createMetrics(
     registers: [registry],
   });
 
+  const graphNotifications = new Counter({
+    name: 'aad_sync_graph_notifications_total',
+    help: 'Graph change and lifecycle notifications received: accepted, or ignored and why.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+
   return {
     registry,
     syncDuration,
@@ -94,6 +103,7 @@ export function createMetrics(
     profiles: profilesGauge,
     graphRequests,
     slackApiErrors,
+    graphNotifications,
     observeRun(run) {
       syncDuration.observe({ mode: run.mode, status: run.status }, run.durationMs / 1000);
       runs.inc({ status: run.status, trigger: run.trigger });

@@ -76,6 +76,8 @@ export interface SourceReport {
   syncEvery: string;
   activeProfiles: number;
   lastSuccessAt: Date | null;
+  /** Graph change notifications: live (changes arrive in seconds), off, or refused and why. */
+  changeFeed: { state: 'live' | 'off' | 'problem'; problem: string | null; lastNotifiedAt: Date | null };
   /** When the scheduler will run next; null when disabled or unknown. */
   nextRunAt: Date | null;
   running: RunReport | null;

@@ -3,6 +3,7 @@ import type { Db, Sql } from '../db/client.ts';
 import { type Source, type SyncRun, sourceGroups, sources, syncRuns } from '../db/schema.ts';
 import type { HeldRemovals as EngineHeld } from '../sync/index.ts';
 import { completeMapping } from '../sync/mapping.ts';
+import { changeFeedState } from '../sync/notifications/subscriptions.ts';
 import { SKIPPED_NEEDS_REAUTH } from '../sync/scheduler/run-records.ts';
 import type { GroupRef, HeldRemovals, RunCounts, RunReport, SourceReport } from './model.ts';
 
@@ -94,7 +95,7 @@ export interface ReportContext {
 }
 
 export async function sourceReport(ctx: ReportContext, source: Source): Promise<SourceReport> {
-  const [groups, runs, [{ active }], nextRunAt] = await Promise.all([
+  const [groups, runs, [{ active }], nextRunAt, changeFeed] = await Promise.all([
     groupsOf(ctx.db, source.id),
     ctx.db
       .select()
@@ -105,6 +106,7 @@ export async function sourceReport(ctx: ReportContext, source: Source): Promise<
     ctx.sql<{ active: number }[]>`
       select count(*)::int as active from profiles where source_id = ${source.id} and active`,
     source.syncEnabled ? ctx.nextRunAt(source.id) : Promise.resolve(null),
+    changeFeedState(ctx.sql, source.id),
   ]);
   const running = runs.find((run) => run.status === 'running');
   const finished = runs.filter((run) => run.status !== 'running').slice(0, RECENT_RUNS);
@@ -125,6 +127,7 @@ export async function sourceReport(ctx: ReportContext, source: Source): Promise<
     syncEvery: ctx.syncEvery,
     activeProfiles: active,
     lastSuccessAt: source.lastSuccessAt,
+    changeFeed,
     nextRunAt,
     running: running ? runReport(running) : null,
     recentRuns: finished.map(runReport),

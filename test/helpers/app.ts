@@ -38,6 +38,8 @@ export interface AppFixture {
   server: RunningServer;
   client: SlackTestClient;
   publicUrl: string;
+  /** ENCRYPTION_KEY of the server (a test acting as a second replica needs it). */
+  encryptionKey: Buffer;
   logs: string[];
   /** Stops the server (keeping the emulators and database) and starts it again in `mode`. */
   restart(mode: 'delegated' | 'application', options?: StartServerOptions): Promise<void>;
@@ -58,6 +60,8 @@ export const FAST: StartServerOptions = {
   syncTiming: { heartbeatMs: 200, progressMs: 50 },
   processBeforeResponse: true,
   stopTimeoutMs: 5_000,
+  // Only the change-notification tests (test/e2e/change-notifications.test.ts) turn the feed on.
+  changeFeed: false,
 };
 
 export async function startAppFixture(options: AppFixtureOptions = {}): Promise<AppFixture> {
@@ -104,6 +108,7 @@ export async function startAppFixture(options: AppFixtureOptions = {}): Promise<
     server: await start(options.mode ?? 'delegated', options.server),
     client: createSlackClient({ appUrl: `${publicUrl}/slack/events`, signingSecret: SIGNING_SECRET, emulator: slack }),
     publicUrl,
+    encryptionKey: Buffer.from(key, 'base64'),
     logs,
     async restart(mode, extra) {
       await fixture.server.stop();

@@ -78,6 +78,8 @@ function adminHome(source: SourceReport | null): KnownBlock[] {
     section(sourceHeadline(source)),
     sourceFacts(source, { photoSync: false }),
   ];
+  const freshness = freshnessLine(source);
+  if (freshness) blocks.push(context(freshness));
   if (source.running) {
     blocks.push(
       context(
@@ -89,6 +91,22 @@ function adminHome(source: SourceReport | null): KnownBlock[] {
   blocks.push(...recentRuns(source, 10));
   blocks.push(context('Only admins see this dashboard. Everyone else sees how to use `/whois`.'));
   return blocks;
+}
+
+/** How fresh the directory is: live through change notifications, or as of the last sync, and why. */
+export function freshnessLine(
+  source: Pick<SourceReport, 'changeFeed' | 'lastSuccessAt' | 'syncEnabled'>,
+): string | null {
+  const { changeFeed, lastSuccessAt } = source;
+  if (!lastSuccessAt) return null;
+  if (changeFeed.state === 'live') {
+    return `:zap: Live: changes made in Entra ID reach the directory within seconds (updated ${slackDate(lastSuccessAt, '{ago}')}).`;
+  }
+  const asOf = `Data as of the ${slackDate(lastSuccessAt, '{time}')} sync.`;
+  if (changeFeed.state === 'problem') {
+    return `:warning: ${asOf} Near-real-time updates are off: ${changeFeed.problem ?? 'Microsoft Graph refused them.'} Scheduled syncs continue meanwhile.`;
+  }
+  return source.syncEnabled ? `${asOf} Changes arrive with the next scheduled sync.` : asOf;
 }
 
 function memberHome(directoryReady: boolean, count: number | null): KnownBlock[] {

@@ -304,3 +304,14 @@ export async function changeFeedState(sql: Sql, sourceId: string): Promise<Chang
 function stateContext(sourceId: string, resource: string): string {
   return `graph-subscription:${sourceId}/${resource}`;
 }
+
+/**
+ * Lifecycle `reauthorizationRequired`: Graph wants proof we may still read; a subscription it no longer
+ * knows is forgotten so the next upkeep creates it again.
+ */
+export async function reauthorizeSubscription(deps: SubscriptionDeps, known: KnownSubscription): Promise<void> {
+  const source = await loadSource(deps.sql, known.sourceId);
+  if (!source) return;
+  const alive = await deps.clientFor(source).reauthorize(known.subscriptionId);
+  if (!alive) await forgetSubscription(deps.sql, known.subscriptionId);
+}
