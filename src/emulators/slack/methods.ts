@@ -144,17 +144,6 @@ function externalIdTaken(ws: Workspace, externalId: unknown, except?: string): b
 }
 
 export const methods: Record<string, (ws: Workspace, args: Args) => Answer> = {
-  'auth.test': (ws) => ({
-    ok: true,
-    url: 'https://emulated.slack.invalid/',
-    team: 'Emulated Workspace',
-    user: 'aad-sync',
-    team_id: ws.teamId,
-    user_id: ws.botUserId,
-    bot_id: ws.botId,
-    is_enterprise_install: false,
-  }),
-
   'users.info': (ws, args) => {
     const user = ws.users.get(str(args.user) ?? '');
     return user ? { ok: true, user: userObject(ws, user) } : fail('user_not_found');
