@@ -139,7 +139,7 @@ export class Installs {
     const user = space.users.get(userId);
     if (!user) return { status: 400, error: 'user_not_found' };
     // "Only Org Owners and Org Admins can install an app at the org level" (Organization-ready apps).
-    if (isEnterpriseInstall && !user.isAdmin && !user.isOwner) return back({ error: 'access_denied' });
+    if (isEnterpriseInstall && !user.orgRole) return back({ error: 'access_denied' });
     const code = `${Math.floor(this.now() / 1000)}.${random(8)}`;
     this.codes.set(code, {
       space,

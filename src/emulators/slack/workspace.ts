@@ -19,6 +19,8 @@ export interface EmulatedUser {
   tz?: string;
   /** In an Enterprise Grid org: the workspace the person belongs to (default: the org's first). */
   teamId?: string;
+  /** In an Enterprise Grid org: an org-level role (users.info `enterprise_user.is_owner` / `is_admin`). */
+  orgRole?: 'owner' | 'admin';
 }
 
 export interface EmulatedChannel {
