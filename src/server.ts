@@ -12,7 +12,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createAdminServices } from './services/admin.ts';
 import { createRunAlerts, type RunEnd } from './services/alerts.ts';
 import { type CompletedAuthorization, createAuthorizationService } from './services/authorization.ts';
-import { loadRun } from './services/reports.ts';
+import { loadRun, sourceBelongsTo } from './services/reports.ts';
 import { createRunWatch } from './services/run-watch.ts';
 import { createUninstallService } from './services/uninstall.ts';
 import { createAdminCheck } from './slack/admin.ts';
@@ -227,6 +227,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       adminCheck: createAdminCheck({ adminUsers: config.slack.adminUsers, logger }),
       logger,
       whois: { sql, publicUrl: config.publicUrl, photoSigningKey: photoSigningKey(encryptionKey) },
+      ownsSource: (installation, sourceId) => sourceBelongsTo(db, installation, sourceId),
       uninstall: createUninstallService({
         sql,
         forgetTokens: async (installation) => (installations ? installations.forget(installation) : false),

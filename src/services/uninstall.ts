@@ -59,7 +59,9 @@ export function createUninstallService(options: UninstallOptions): UninstallServ
              where p.source_id in (select id from gone)) as photos,
           (select count(*)::int from sync_runs where source_id in (select id from gone)) as runs`;
       const forgotten = { tokens, ...counts };
-      logger.info({ audit: 'slack_uninstall', installation, reason, ...forgotten }, 'installation forgotten');
+      // The other of the two events (or a retry) finds nothing left: one audit line per uninstall.
+      if (tokens || counts.sources > 0)
+        logger.info({ audit: 'slack_uninstall', installation, reason, ...forgotten }, 'installation forgotten');
       return forgotten;
     },
   };

@@ -13,4 +13,6 @@ export interface ListenerDeps {
   whois?: WhoisDeps;
   /** Forgets an installation on `app_uninstalled` / `tokens_revoked`; without it those events are ignored. */
   uninstall?: UninstallService;
+  /** Whether a source belongs to an installation; requests naming another installation's source are refused. */
+  ownsSource?: (installation: string, sourceId: string) => Promise<boolean>;
 }
