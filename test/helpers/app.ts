@@ -60,15 +60,8 @@ export const FAST: StartServerOptions = {
   stopTimeoutMs: 5_000,
 };
 
-export async function startAppFixture(options: AppFixtureOptions = {}): Promise<AppFixture> {
-  const [db, entra, slack] = await Promise.all([
-    startTestDatabase(),
-    startTestEmulator({ users: options.users ?? 300, groups: options.groups ?? 20, seed: options.seed ?? 'app' }),
-    startSlackEmulator(),
-  ]);
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const key = randomBytes(32).toString('base64');
+/** A logger at info level that keeps every line it writes, as JSON text. */
+export function recordingLogger() {
   const logs: string[] = [];
   const logger = createLogger({
     level: 'info',
@@ -79,6 +72,19 @@ export async function startAppFixture(options: AppFixtureOptions = {}): Promise<
       },
     }),
   });
+  return { logs, logger };
+}
+
+export async function startAppFixture(options: AppFixtureOptions = {}): Promise<AppFixture> {
+  const [db, entra, slack] = await Promise.all([
+    startTestDatabase(),
+    startTestEmulator({ users: options.users ?? 300, groups: options.groups ?? 20, seed: options.seed ?? 'app' }),
+    startSlackEmulator(),
+  ]);
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const key = randomBytes(32).toString('base64');
+  const { logs, logger } = recordingLogger();
   const configFor = (mode: 'delegated' | 'application') =>
     parseConfig({
       DATABASE_URL: db.url,

@@ -1,22 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { freePort } from '../../src/db/embedded.ts';
-import {
-  createSlackClient,
-  type SlackEmulator,
-  type SlackTestClient,
-  startSlackEmulator,
-} from '../../src/emulators/slack/index.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createSlackClient, type SlackTestClient, startSlackEmulator } from '../../src/emulators/slack/index.ts';
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/server.ts';
 import { SLACK_INSTALL_PATH } from '../../src/slack/install.ts';
 import { OAUTH_APP, SPACES } from '../fixtures/slack-spaces.ts';
-import { FAST, SIGNING_SECRET } from './app.ts';
+import { type AppFixture, FAST, recordingLogger, SIGNING_SECRET } from './app.ts';
 import { type Hop, TestBrowser } from './browser.ts';
-import { startTestDatabase, type TestDatabase } from './database.ts';
-import { startTestEmulator, type TestEmulator } from './emulator.ts';
+import { startTestDatabase } from './database.ts';
+import { startTestEmulator } from './emulator.ts';
 
 /**
  * The whole product in install-by-OAuth mode (SLACK_CLIENT_ID …, no SLACK_BOT_TOKEN), with the Slack emulator
@@ -26,15 +19,9 @@ import { startTestEmulator, type TestEmulator } from './emulator.ts';
 
 export const STATE_SECRET = 'install-test-state-secret-of-32-chars!';
 
-export interface InstallFixture {
-  db: TestDatabase;
-  entra: TestEmulator;
-  slack: SlackEmulator;
-  server: RunningServer;
-  /** Plays Slack towards the first server. */
-  client: SlackTestClient;
-  publicUrl: string;
-  logs: string[];
+/** Like AppFixture; `client` plays Slack towards the first server. */
+export interface InstallFixture
+  extends Pick<AppFixture, 'db' | 'entra' | 'slack' | 'server' | 'client' | 'publicUrl' | 'logs'> {
   /** "Add to Slack" in a browser, as `user` choosing `team` (a workspace, or an org for an org-wide install). */
   install(team: string, user?: string, extra?: Record<string, string>): Promise<Hop>;
   /** Another server on the same database; its client plays Slack towards it. */
@@ -54,16 +41,7 @@ export async function startInstallFixture(options: { server?: StartServerOptions
     }),
   ]);
   const key = randomBytes(32).toString('base64');
-  const logs: string[] = [];
-  const logger = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(chunk, _encoding, done) {
-        logs.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const { logs, logger } = recordingLogger();
   const config = (serverPort: number) =>
     parseConfig({
       DATABASE_URL: db.url,

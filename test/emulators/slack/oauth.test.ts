@@ -4,6 +4,7 @@ import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSlackClient, type SlackEmulator, startSlackEmulator } from '../../../src/emulators/slack/index.ts';
 import { OAUTH_APP as CLIENT, SPACES } from '../../fixtures/slack-spaces.ts';
+import { slackError } from '../../slack/harness.ts';
 
 /** The Slack emulator's install side: OAuth v2, token rotation, several workspaces, a Grid org, uninstalls. */
 
@@ -28,15 +29,6 @@ beforeEach(() => {
   now = Date.now();
   emulator.reset();
 });
-
-async function slackError(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-  } catch (error) {
-    return (error as { data?: { error?: string } }).data?.error ?? String(error);
-  }
-  throw new Error('the call succeeded');
-}
 
 /** Follows "Add to Slack" as `user` of `team` would; returns the redirect's query. */
 async function authorize(params: Record<string, string>): Promise<URLSearchParams> {
