@@ -30,6 +30,7 @@ export class CopyWriter {
   private rows = 0;
   private failure: Error | undefined;
   private flushed: Promise<unknown> = Promise.resolve();
+  private ended = false;
 
   private constructor(
     private readonly conn: Sql,
@@ -38,7 +39,11 @@ export class CopyWriter {
     private readonly rowsBefore: number,
   ) {
     stream.on('error', (error) => {
-      this.failure = error;
+      this.failure ??= error;
+    });
+    // A stream that closes before finish() ended it lost its connection (the backend was terminated).
+    stream.on('close', () => {
+      if (!this.ended) this.failure ??= new CopyError(`staging ${table} failed: the database connection closed`);
     });
   }
 
@@ -64,10 +69,13 @@ export class CopyWriter {
       const done = (error?: Error) => {
         this.stream.off('drain', done);
         this.stream.off('error', done);
+        this.stream.off('close', closed);
         error ? reject(error) : resolve();
       };
+      const closed = () => done(this.failure);
       this.stream.on('drain', done);
       this.stream.on('error', done);
+      this.stream.on('close', closed);
     });
   }
 
@@ -76,6 +84,8 @@ export class CopyWriter {
     if (this.failure) throw this.failure;
     // With nothing left in flight, end() hands CopyDone to the socket at once, so the count below queues after it.
     await this.flushed;
+    if (this.failure) throw this.failure;
+    this.ended = true;
     this.stream.end();
     const [{ n }] = await this.conn`select count(*)::int as n from ${this.conn(this.table)}`;
     if (this.failure) throw this.failure;
@@ -87,6 +97,7 @@ export class CopyWriter {
 
   /** Abandons the COPY (CopyFail); the server discards what it received. */
   abort(reason: Error): void {
+    this.ended = true;
     if (!this.stream.destroyed) this.stream.destroy(reason);
   }
 }
