@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -200,7 +200,12 @@ function reachableBinaries(binaries: Binaries, user: OsUser, cacheRoot: string):
   // A folder in a shared temp directory is trusted only if we own it and nobody else can write to it.
   const stat = lstatSync(cache);
   const copy = { nativeDir: path.join(cache, 'native'), version: binaries.version };
-  if (!stat.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0 || !canRun(bin(copy, 'postgres'), user)) {
+  if (
+    !stat.isDirectory() ||
+    stat.uid !== process.getuid?.() ||
+    (stat.mode & 0o022) !== 0 ||
+    !canRun(bin(copy, 'postgres'), user)
+  ) {
     throw new EmbeddedPostgresError(
       `the "postgres" OS user cannot reach the PostgreSQL binaries in ${binaries.nativeDir}, and ${cache} is not a ` +
         `usable copy: delete ${cache} and try again, make the folders above the project traversable (chmod o+x), ` +
@@ -258,8 +263,12 @@ async function initdb(
     ...(persistent ? [] : ['--no-sync']),
   ];
   try {
-    const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(bin(binaries, 'initdb'), args, { ...user, env: SERVER_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<string>((resolve, reject) => {
+      const child = spawn(bin(binaries, 'initdb'), args, {
+        ...user,
+        env: SERVER_ENV,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let text = '';
       const collect = (chunk: Buffer) => {
         text += chunk.toString();
@@ -270,9 +279,10 @@ async function initdb(
       child.on('error', reject);
       child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(lastLines(text)))));
     });
-    log(output);
   } catch (error) {
-    throw new EmbeddedPostgresError(`the embedded PostgreSQL could not create its data in ${dataDir} (${(error as Error).message})`);
+    throw new EmbeddedPostgresError(
+      `the embedded PostgreSQL could not create its data in ${dataDir} (${(error as Error).message})`,
+    );
   } finally {
     rmSync(secretDir, { recursive: true, force: true });
   }
