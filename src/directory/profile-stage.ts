@@ -6,6 +6,7 @@ import {
   DROP_STAGE,
   removalIds,
   resolvedPeople,
+  resolveStage,
   STAGE_COLUMNS,
   type StageMode,
   upsertResolved,
@@ -264,6 +265,10 @@ export class ProfileStage {
   ): Promise<ApplyResult> {
     this.requireSealed();
     const conn = this.conn;
+    // Only this source's runs write its profiles, and one runs at a time: resolving first is safe.
+    await conn`drop table if exists pg_temp.profile_resolved`;
+    await resolveStage(conn, this.sourceId);
+    await conn`analyze profile_resolved`;
     await conn`begin`;
     try {
       const [upserts] = await upsertResolved(conn, this.sourceId);
