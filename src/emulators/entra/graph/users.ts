@@ -5,6 +5,7 @@ import type { GraphContext } from './context.ts';
 import { type FilterRules, type Predicate, parseFilter } from './filter.ts';
 import { type ODataQuery, context as odataContext, readQuery, resolveSelect, USER_SHAPE, view } from './odata.ts';
 import { parseSearch } from './search.ts';
+import { upnIndex, upnPrefixOf } from './upn-index.ts';
 
 /** GET /users, /users/{id}, /users/{id}/manager (and /me through the router). */
 
@@ -102,7 +103,9 @@ export function listUsers(context: GraphContext): EmulatorReply {
   if (isReply(start)) return start;
 
   const { store } = context.state;
+  const prefix = query.search === null ? upnPrefixOf(query.filter) : null;
   return listPage<EmulatedUser>(context, {
+    matches: prefix === null ? undefined : upnIndex(store).slotsWithPrefix(prefix),
     source: { size: store.userSlots, at: (p) => store.userAt(p) },
     keep,
     start,
