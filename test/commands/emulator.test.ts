@@ -70,6 +70,9 @@ describe('aad-sync emulator', () => {
     expect(unknown.code).toBe(2);
     const badUri = await runCli(['emulator', '--redirect-uri', 'not a url']);
     expect(badUri.code).toBe(2);
+  });
+
+  it('rejects a latency per object outside 0–1000 ms', async () => {
     const slow = await runCli(['emulator', '--latency-per-item-ms', '5000']);
     expect(slow.code).toBe(2);
     expect(slow.stderr).toContain('--latency-per-item-ms must be a whole number from 0 to 1000');
