@@ -21,3 +21,4 @@ export {
   type SubscriptionRefusal,
 } from './subscriptions.ts';
 export { createTokenCacheStore, type TokenCacheStore } from './token-cache-store.ts';
+export { type FullReadReport, newFullReadReport, PartitionMismatchError } from './users-full.ts';

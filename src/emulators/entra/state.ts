@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { FaultInjector } from './faults.ts';
 import { generateTenant } from './generate.ts';
 import { SubscriptionStore } from './graph/subscriptions.ts';
+import { ResourceUnitBucket } from './graph/throttle.ts';
 import { TokenSigner } from './jwt.ts';
 import { TenantStore } from './tenant.ts';
 
@@ -20,6 +21,7 @@ export interface EmulatorSettings {
   seed: string | number;
   photoShare: number;
   latencyMs: number;
+  latencyPerItemMs: number;
 }
 
 export type SignInOutcome = 'consent' | 'deny' | 'non_admin';
@@ -77,6 +79,7 @@ export class EmulatorState {
   tokensIssued = 0;
   faults!: FaultInjector;
   subscriptions!: SubscriptionStore;
+  throttle!: ResourceUnitBucket;
 
   constructor(settings: EmulatorSettings) {
     this.settings = settings;
@@ -97,7 +100,7 @@ export class EmulatorState {
   }
 
   reset(): void {
-    const { users, groups, seed, photoShare, tenantId, latencyMs } = this.settings;
+    const { users, groups, seed, photoShare, tenantId, latencyMs, latencyPerItemMs } = this.settings;
     const generated = generateTenant({ users, groups, seed, photoShare, tenantId });
     this.store = new TenantStore(generated.tenant);
     this.subscriptions?.close();
@@ -118,7 +121,8 @@ export class EmulatorState {
     this.refreshTokens.clear();
     this.requests.clear();
     this.tokensIssued = 0;
-    this.faults = new FaultInjector({ latencyMs });
+    this.faults = new FaultInjector({ latencyMs, latencyPerItemMs });
+    this.throttle = new ResourceUnitBucket();
   }
 
   /**
