@@ -4,6 +4,7 @@ import { runDemoScript } from '../demo/script.ts';
 import { ADMIN, ADMIN_CHANNEL, DEMO_TENANT, type DemoStack, MEMBER, startDemoStack } from '../demo/stack.ts';
 import { Transcript } from '../demo/transcript.ts';
 import { rerunUnlessTrusted } from '../demo/trust.ts';
+import { exitOnInterrupt } from '../shutdown.ts';
 
 /**
  * `aad-sync demo [--log-level LEVEL]` (npm run demo): the whole product on this machine with no accounts,
@@ -37,6 +38,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   );
 
   let stack: DemoStack | undefined;
+  // Ctrl-C stops the servers and deletes the demo's database folder before exiting.
+  const uninstall = exitOnInterrupt(async () => stack?.stop());
   try {
     stack = await startDemoStack({ logs: ctx.stderr, logLevel, progress: (what) => t.note(`starting ${what}…`) });
     t.note(`Entra ID + Graph emulator at ${stack.entra.graphBaseUrl}, Slack emulator at ${stack.slack.url}`);
@@ -56,6 +59,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stderr.write(`\naad-sync demo: stopped after ${seconds()}: ${(error as Error).message}${cause}\n`);
     return 1;
   } finally {
+    uninstall();
     await stack?.stop();
   }
 }
