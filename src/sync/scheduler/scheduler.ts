@@ -4,6 +4,7 @@ import { Agenda, type Job } from 'agenda';
 import type { Sql } from '../../db/client.ts';
 import type { RunTrigger } from '../../db/schema.ts';
 import type { Logger } from '../../logger.ts';
+import { DEFAULT_TIMING } from '../engine.ts';
 import { SourceDisabledError } from '../runs.ts';
 import { chooseJobStore, type OpenedJobStore, openJobStore } from './job-store.ts';
 import {
@@ -77,6 +78,8 @@ export interface SchedulerOptions {
   staleRunAfterMs?: number;
   /** How long a run may keep going after its abort signal before stop() records it as failed. */
   abortGraceMs?: number;
+  /** A run in flight for longer than this (the engine's deadline, plus margin) means the scheduler is wedged. */
+  wedgedAfterMs?: number;
   /** Called after every job, whatever happened; failures here are logged and ignored. */
   onRunFinished?: (request: RunRequest, result: RunResult) => void | Promise<void>;
   /** Identifies this replica in Agenda's job rows; defaults to host, pid and a random suffix. */
@@ -94,6 +97,8 @@ export interface Scheduler {
     request?: { requestedBy?: string; trigger?: Exclude<RunTrigger, 'schedule'>; context?: Record<string, string> },
   ): Promise<SyncNowResult>;
   nextRunAt(sourceId: string): Promise<Date | null>;
+  /** Why this replica's scheduler is wedged: a run still in flight long after any run must have ended. */
+  wedged(): string | undefined;
   stop(options?: { timeoutMs?: number }): Promise<StopResult>;
 }
 
@@ -136,6 +141,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const concurrency = options.concurrency ?? 1;
   const staleRunAfterMs = options.staleRunAfterMs ?? 2 * 60_000;
   const abortGraceMs = options.abortGraceMs ?? 5_000;
+  const wedgedAfterMs = options.wedgedAfterMs ?? DEFAULT_TIMING.deadlineMs + 15 * 60_000;
   const instanceName = options.instanceName ?? `${os.hostname()}#${process.pid}#${randomBytes(3).toString('hex')}`;
   const choice = chooseJobStore({ databaseUrl: options.databaseUrl, mongodbUrl: options.mongodbUrl });
   const inFlight = new Map<string, InFlight>();
@@ -391,6 +397,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         log.info({ sourceId, trigger, requestedBy }, 'sync queued');
         return { started: true, jobId: String(job.attrs._id) };
       });
+    },
+
+    wedged() {
+      const oldest = Math.min(...[...inFlight.values()].map((run) => run.dispatchedAt.getTime()));
+      if (!Number.isFinite(oldest) || Date.now() - oldest <= wedgedAfterMs) return undefined;
+      return `a sync run has been in flight since ${new Date(oldest).toISOString()}, past every run's deadline: restart this replica`;
     },
 
     async nextRunAt(sourceId) {

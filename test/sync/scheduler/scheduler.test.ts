@@ -407,6 +407,25 @@ describe('runs that fail or would be pointless', () => {
   });
 });
 
+describe('a wedged scheduler', () => {
+  it('reports a run still in flight past every deadline, and nothing once it ends', async () => {
+    let release = () => {};
+    const never = new Promise<void>((resolve) => (release = resolve));
+    const runner: SyncRunner = async () => {
+      await never;
+      return { status: 'succeeded' };
+    };
+    const replica = await startReplica(runner, { intervalMs: 60_000, wedgedAfterMs: 300 });
+    const sourceId = await insertSource(database.sql);
+    expect(replica.wedged()).toBeUndefined();
+    expect((await replica.syncNow(sourceId, { requestedBy: 'U1' })).started).toBe(true);
+    await waitFor(() => replica.wedged() !== undefined, { what: 'the scheduler to report itself wedged' });
+    expect(replica.wedged()).toMatch(/^a sync run has been in flight since .*: restart this replica$/);
+    release();
+    await waitFor(() => replica.wedged() === undefined, { what: 'the run to end' });
+  });
+});
+
 describe('stop', () => {
   it('waits for a run that finishes within the timeout', async () => {
     let runId: number | undefined;
