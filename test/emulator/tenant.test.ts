@@ -146,7 +146,7 @@ describe('TenantStore change log', () => {
     expect(third.next).toBeNull();
     const ids = [...first.changes, ...second.changes, ...third.changes].map((ch) => ch.user.id);
     expect(ids).toEqual(users.slice(1, 11).map((u) => u.id));
-    expect(first.changes[0].managerChangedSince(start)).toBe(true);
+    expect(first.changes[0].touched).toEqual(new Set(['manager']));
   });
 
   it('permanent deletion removes the user from groups and photos', () => {
