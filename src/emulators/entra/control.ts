@@ -28,6 +28,8 @@ import { blankUser, type EmulatedGroup, type EmulatedUser } from './tenant.ts';
  *                                                "bareEvery","tokenThrottleEvery","consentDelaySeconds"}; omitted
  *                                                fields keep their value
  *   POST   /_emulator/expire-delta-tokens        {"style"?: "syncStateNotFound" | "gone"}: every delta/skip token dies
+ *   POST   /_emulator/no-photo                   {"style": "notFound" | "placeholder"}: how Graph answers for
+ *                                                people without a photo (404 ImageNotFound, or 1×1 with empty etag)
  *   POST   /_emulator/clock                      {"advanceSeconds": N}: moves the emulator's clock (token expiry)
  *   POST   /_emulator/reset                      back to the seeded tenant and start-up settings
  */
@@ -138,6 +140,13 @@ const ROUTES: Record<string, Handler> = {
     state.deltaGeneration++;
     state.deltaExpiryStyle = style;
     return noContent();
+  },
+  'POST no-photo': (state, request) => {
+    const body = (jsonBody(request) ?? {}) as { style?: unknown };
+    if (body.style !== 'notFound' && body.style !== 'placeholder')
+      return problem(400, 'style must be notFound or placeholder');
+    state.noPhoto = body.style;
+    return json(200, { noPhoto: state.noPhoto });
   },
   'POST clock': (state, request) => {
     const body = (jsonBody(request) ?? {}) as { advanceSeconds?: unknown };

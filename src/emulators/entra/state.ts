@@ -54,6 +54,8 @@ export interface RefreshGrant {
 }
 
 export type DeltaExpiryStyle = 'syncStateNotFound' | 'gone';
+/** How Graph answers for someone without a photo: 404 ImageNotFound, or a 1×1 image with an empty etag. */
+export type NoPhotoStyle = 'notFound' | 'placeholder';
 
 export class EmulatorState {
   readonly settings: EmulatorSettings;
@@ -77,6 +79,7 @@ export class EmulatorState {
   consentedAt = 0;
   deltaGeneration = 1;
   deltaExpiryStyle: DeltaExpiryStyle = 'syncStateNotFound';
+  noPhoto: NoPhotoStyle = 'notFound';
   readonly codes = new Map<string, AuthorizationCode>();
   readonly redeemedCodes = new Set<string>();
   readonly refreshTokens = new Map<string, RefreshGrant>();
@@ -117,6 +120,7 @@ export class EmulatorState {
     this.consentedAt = 0;
     this.deltaGeneration++;
     this.deltaExpiryStyle = 'syncStateNotFound';
+    this.noPhoto = 'notFound';
     this.codes.clear();
     this.redeemedCodes.clear();
     this.refreshTokens.clear();

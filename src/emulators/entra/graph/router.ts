@@ -5,7 +5,7 @@ import { batch } from './batch.ts';
 import { authenticate, GraphContext } from './context.ts';
 import { usersDelta } from './delta.ts';
 import { getGroup, listGroups, listMembers } from './groups.ts';
-import { photoMetadata, photoValue } from './photos.ts';
+import { photoList, photoMetadata, photoValue } from './photos.ts';
 import { getManager, getUser, listUsers } from './users.ts';
 
 /**
@@ -86,6 +86,13 @@ function userRoute(path: string, self: boolean): Route {
   if (segments.length === 3 && lower[2] === 'photo') return get(`${prefix}/photo`, (c) => photoMetadata(c, id, self));
   if (segments.length === 4 && lower[2] === 'photo' && lower[3] === '$value') {
     return get(`${prefix}/photo/$value`, (c) => photoValue(c, id, self));
+  }
+  if (segments.length === 3 && lower[2] === 'photos') return get(`${prefix}/photos`, (c) => photoList(c, id, self));
+  if (segments.length === 4 && lower[2] === 'photos') {
+    return get(`${prefix}/photos/{size}`, (c) => photoMetadata(c, id, self, segments[3]));
+  }
+  if (segments.length === 5 && lower[2] === 'photos' && lower[4] === '$value') {
+    return get(`${prefix}/photos/{size}/$value`, (c) => photoValue(c, id, self, segments[3]));
   }
   return unknownSegment(segments[2] ?? '');
 }
