@@ -95,7 +95,8 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
       appToken: options.appToken,
       logger,
       customRoutes,
-      installerOptions: { port: options.socketModeRoutesPort ?? 3000 },
+      // Without clientOptions the Socket Mode client asks slack.com for its WebSocket URL whatever SLACK_API_URL says.
+      installerOptions: { port: options.socketModeRoutesPort ?? 3000, clientOptions: { slackApiUrl: options.apiUrl } },
     });
   } else {
     receiver = new HTTPReceiver({

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Answer, type Args, methods } from './methods.ts';
+import { createSocketModeHub, type SocketModeHub } from './socket-mode.ts';
 import {
   type EmulatedChannel,
   type EmulatedMessage,
@@ -20,6 +21,8 @@ import {
 
 export interface SlackEmulatorOptions {
   botToken?: string;
+  /** The app-level token (`xapp-…`) Socket Mode's `apps.connections.open` takes. */
+  appToken?: string;
   teamId?: string;
   botUserId?: string;
   botId?: string;
@@ -49,6 +52,8 @@ export interface SlackEmulator {
   /** What the app's `SLACK_API_URL` should be: `${url}/api/`. */
   apiUrl: string;
   botToken: string;
+  /** Socket Mode: the app-level token, the connections, and envelopes sent over them. */
+  socketMode: SocketModeHub;
   teamId: string;
   botUserId: string;
   botId: string;
@@ -83,6 +88,7 @@ export interface SlackEmulator {
 
 export const EMULATOR_DEFAULTS = {
   botToken: 'xoxb-emulated-bot-token',
+  appToken: 'xapp-1-A0AADSYNC-1-emulated-app-token',
   teamId: 'T0AADSYNC',
   botUserId: 'U0AADBOT',
   botId: 'B0AADBOT',
@@ -207,7 +213,11 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     const handler = methods[method];
     const injected = take(failures, method);
     let answer: Answer;
+    // apps.connections.open takes only the app-level token, every other method only the bot token.
+    const appLevel = method === 'apps.connections.open';
     if (!token) answer = { ok: false, error: 'not_authed' };
+    else if (token === (appLevel ? botToken : hub.appToken)) answer = { ok: false, error: 'not_allowed_token_type' };
+    else if (appLevel) answer = token === hub.appToken ? hub.open() : { ok: false, error: 'invalid_auth' };
     else if (token !== botToken) answer = { ok: false, error: 'invalid_auth' };
     else if (!handler) answer = { ok: false, error: 'unknown_method' };
     else if (injected) answer = { ok: false, error: injected.error };
@@ -257,11 +267,20 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const hub = createSocketModeHub({
+    baseUrl: url,
+    appId: ids.appId,
+    appToken: options.appToken ?? EMULATOR_DEFAULTS.appToken,
+  });
+  server.on('upgrade', (request, socket, head) => {
+    if (!hub.upgrade(request, socket, head)) socket.destroy();
+  });
 
   return {
     url,
     apiUrl: `${url}/api/`,
     botToken,
+    socketMode: hub,
     ...ids,
     calls: (method) => (method ? recorded.filter((c) => c.method === method) : [...recorded]),
     lastView: () => views[views.length - 1],
@@ -288,6 +307,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     reset,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        hub.close();
         server.closeAllConnections();
         server.close((e) => (e ? reject(e) : resolve()));
       }),
