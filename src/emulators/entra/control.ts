@@ -24,9 +24,11 @@ import { blankUser, type EmulatedGroup, type EmulatedUser } from './tenant.ts';
  *   POST   /_emulator/revoke                     refresh tokens die and application consent is withdrawn; access
  *                                                tokens live until they expire, except those of CAE clients (cp1),
  *                                                which get a 401 claims challenge; {"immediate": true} kills all
- *   POST   /_emulator/faults                     {"latencyMs","throttleEvery","retryAfterSeconds","failEvery","status",
- *                                                "bareEvery","tokenThrottleEvery","consentDelaySeconds"}; omitted
- *                                                fields keep their value
+ *   POST   /_emulator/faults                     {"latencyMs","latencyPerItemMs","throttleEvery","retryAfterSeconds",
+ *                                                "failEvery","status","bareEvery","tokenThrottleEvery",
+ *                                                "consentDelaySeconds"}; omitted fields keep their value
+ *   POST   /_emulator/throttle                   {"enabled"?, "limit"?: RU or null, "windowSeconds"?}: Graph's
+ *                                                resource-unit bucket (graph/throttle.ts); on by default
  *   POST   /_emulator/expire-delta-tokens        {"style"?: "syncStateNotFound" | "gone"}: every delta/skip token dies
  *   POST   /_emulator/no-photo                   {"style": "notFound" | "placeholder"}: how Graph answers for
  *                                                people without a photo (404 ImageNotFound, or 1×1 with empty etag)
@@ -132,6 +134,12 @@ const ROUTES: Record<string, Handler> = {
     const problems = state.faults.update(body as Record<string, unknown>);
     return problems.length > 0 ? problem(400, problems.join('; ')) : json(200, { faults: state.faults.faults });
   },
+  'POST throttle': (state, request) => {
+    const body = jsonBody(request) ?? {};
+    if (typeof body !== 'object' || Array.isArray(body)) return problem(400, 'send a JSON object of throttle settings');
+    const problems = state.throttle.update(body as Record<string, unknown>);
+    return problems.length > 0 ? problem(400, problems.join('; ')) : json(200, { throttle: state.throttle.settings });
+  },
   'POST expire-delta-tokens': (state, request) => {
     const body = (jsonBody(request) ?? {}) as { style?: unknown };
     const style = body.style ?? 'syncStateNotFound';
@@ -181,6 +189,7 @@ function snapshot(state: EmulatorState): Record<string, unknown> {
     appRoles: state.appRoles,
     delegatedGrant: [...state.delegatedGrant],
     faults: state.faults.faults,
+    throttle: { ...state.throttle.settings, throttled: state.throttle.throttled },
     clock: new Date(state.now()).toISOString(),
   };
 }

@@ -1,12 +1,14 @@
 /**
- * Injected trouble: latency on every Graph request, a 429 every N-th Graph request (each `$batch` item
- * counts as one, as Graph throttles items separately), a 5xx every N-th, every N-th of those without a
- * Retry-After (`bareEvery`), and Entra's throttling answer to every N-th token request (its shape depends on
- * the grant: see auth/token.ts). Counting is deterministic so a test knows exactly which request fails.
+ * Injected trouble: latency on every Graph request (a fixed part plus a part per object returned, see
+ * latency.ts), a 429 every N-th Graph request (each `$batch` item counts as one, as Graph throttles items
+ * separately), a 5xx every N-th, every N-th of those without a Retry-After (`bareEvery`), and Entra's
+ * throttling answer to every N-th token request (its shape depends on the grant: see auth/token.ts).
+ * Counting is deterministic so a test knows exactly which request fails.
  */
 
 export interface Faults {
   latencyMs: number;
+  latencyPerItemMs: number;
   throttleEvery: number;
   retryAfterSeconds: number;
   failEvery: number;
@@ -25,6 +27,7 @@ export type Trouble =
 
 const NO_FAULTS: Faults = {
   latencyMs: 0,
+  latencyPerItemMs: 0,
   throttleEvery: 0,
   retryAfterSeconds: 1,
   failEvery: 0,

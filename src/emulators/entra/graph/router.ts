@@ -2,10 +2,12 @@ import type { Trouble } from '../faults.ts';
 import type { EmulatorReply, EmulatorRequest } from '../http.ts';
 import type { EmulatorState } from '../state.ts';
 import { batch } from './batch.ts';
+import { isReply } from './collection.ts';
 import { authenticate, GraphContext } from './context.ts';
 import { usersDelta } from './delta.ts';
 import { getGroup, listGroups, listMembers } from './groups.ts';
 import { photoList, photoMetadata, photoValue } from './photos.ts';
+import { meter } from './throttle.ts';
 import { getManager, getUser, listUsers } from './users.ts';
 
 /**
@@ -133,8 +135,9 @@ export interface GraphOutcome {
 
 /**
  * One Graph request: the bearer token first, then injected faults (a `$batch` envelope is exempt: its
- * items are counted instead), then the route. Graph checks the token before anything can go wrong behind
- * it, so a request with a bad token gets its 401 even while the service is throttling.
+ * items are counted instead), then the resource-unit bucket (throttle.ts), then the route. Graph checks the
+ * token before anything can go wrong behind it, so a request with a bad token gets its 401 even while the
+ * service is throttling.
  */
 export async function serveGraph(state: EmulatorState, request: EmulatorRequest): Promise<GraphOutcome> {
   const route = matchGraph(request.path);
@@ -157,7 +160,10 @@ export async function serveGraph(state: EmulatorState, request: EmulatorRequest)
       context.error(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
     );
   }
-  return respond(await route.handle(context));
+  const metered = meter(context, route.template);
+  if (isReply(metered)) return respond(metered);
+  const reply = await route.handle(context);
+  return respond({ ...reply, headers: { ...reply.headers, ...metered } });
 }
 
 /**
