@@ -111,8 +111,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
     let onAuthorized: (result: CompletedAuthorization) => Promise<boolean> = async () => false;
     // Likewise the change feed needs the scheduler; a notification before it exists is dropped (hourly runs catch up).
     let feed: ChangeFeed | undefined;
+    let schedulerWedged: () => string | undefined = () => undefined;
     const routes: CustomRoute[] = [
-      ...healthRoutes({ sql, metrics }),
+      // The scheduler starts after the routes exist; until then nothing can be wedged.
+      ...healthRoutes({ sql, metrics, wedged: () => schedulerWedged() }),
       ...graphNotificationRoutes({
         logger,
         sink: {
@@ -224,6 +226,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       ...options.schedulerOptions,
     });
     watch = createRunWatch({ db, scheduler, logger });
+    schedulerWedged = () => scheduler.wedged();
     feed = createChangeFeed({
       sql,
       encryptionKey,
