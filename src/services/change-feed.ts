@@ -66,6 +66,7 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
   let running: Promise<MaintenanceResult> | undefined;
   let again = false;
   let stopped = false;
+  let started = false;
 
   const upkeep = (): Promise<MaintenanceResult> => {
     if (running) {
@@ -107,11 +108,15 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
   return {
     receiver,
     start() {
+      started = true;
       void upkeep();
       timer = setInterval(() => void upkeep(), options.upkeepEveryMs ?? UPKEEP_EVERY_MS);
       timer.unref();
     },
-    nudge: () => void upkeep(),
+    // A feed never started (turned off) makes no subscriptions, whatever runs finish.
+    nudge: () => {
+      if (started && !stopped) void upkeep();
+    },
     upkeep,
     stopSource: (sourceId) => stopSubscriptions(options, sourceId),
     state: (sourceId) => changeFeedState(options.sql, sourceId),
