@@ -1,10 +1,10 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Sql } from '../src/db/client.ts';
+import { startThrowawayDatabase } from '../src/db/throwaway.ts';
 import { type SearchResult, searchPeople } from '../src/directory/search.ts';
-import { DEPARTMENTS, FIRST_NAMES, LAST_NAMES, OFFICES, TITLES } from '../test/fixtures/people-lists.ts';
-import { startTestDatabase } from '../test/helpers/database.ts';
-import { explainSearch } from '../test/helpers/explain-search.ts';
+import { explainSearch } from './explain-search.ts';
+import { DEPARTMENTS, FIRST_NAMES, LAST_NAMES, OFFICES, TITLES } from './people-lists.ts';
 
 /**
  * The /whois benchmark of DESIGN §7: `profiles` people in one source, `queries` varied searches timed one
@@ -158,7 +158,7 @@ const EXPLAINED = ['adele vance', 'adel vance', 'alex', 'payroll manager', 'adel
 export async function runWhoisBenchmark(options: WhoisBenchmarkOptions = {}) {
   const profiles = options.profiles ?? 100_000;
   const count = options.queries ?? 1000;
-  const database = await startTestDatabase();
+  const database = await startThrowawayDatabase();
   let peakRss = process.memoryUsage().rss;
   try {
     const seedStarted = performance.now();

@@ -1,9 +1,9 @@
-import { type CommandContext, parseCommandArgs, UsageError } from '../cli.ts';
 import { processFacts } from '../config.ts';
 import { runDemoScript } from '../demo/script.ts';
 import { ADMIN, ADMIN_CHANNEL, DEMO_TENANT, type DemoStack, MEMBER, startDemoStack } from '../demo/stack.ts';
 import { Transcript } from '../demo/transcript.ts';
 import { rerunUnlessTrusted } from '../demo/trust.ts';
+import { type CommandContext, parseCommandArgs, UsageError } from './args.ts';
 
 /**
  * `aad-sync demo [--log-level LEVEL]` (npm run demo): the whole product on this machine with no accounts,

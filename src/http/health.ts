@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Sql } from '../db/client.ts';
 import { MIGRATIONS_DIR } from '../db/migrate.ts';
-import { withDeadline } from './deadline.ts';
+import { withDeadline } from '../deadline.ts';
 import type { Metrics } from './metrics.ts';
 
 /** Shaped like Bolt's `CustomRoute`, so the list goes straight into `customRoutes`. */

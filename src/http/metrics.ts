@@ -2,7 +2,7 @@ import { sql as raw } from 'drizzle-orm';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/client.ts';
 import { profiles } from '../db/schema.ts';
-import { withDeadline } from './deadline.ts';
+import { withDeadline } from '../deadline.ts';
 
 export interface ProfileCounts {
   active: number;

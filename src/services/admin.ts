@@ -8,7 +8,7 @@ import {
 } from '../azure/index.ts';
 import type { Db, Sql } from '../db/client.ts';
 import { type Source, sourceGroups, sources } from '../db/schema.ts';
-import { withDeadline } from '../http/deadline.ts';
+import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
 import { approveHeldRun, HeldRunError, type RunOutcome, rejectHeldRun, runSync, type SyncDeps } from '../sync/index.ts';
 import { completeMapping, PROFILE_FIELDS, validateMapping } from '../sync/mapping.ts';

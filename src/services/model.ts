@@ -103,3 +103,41 @@ export interface RunProgress {
 export type PreviewReport =
   | { ok: true; people: number; ignored: number; reasons: IgnoredReason[] }
   | { ok: false; message: string };
+
+/** An admin-channel alert (DESIGN §6) as plain data: one per failure streak. */
+export type AlertCode = FailureCode | 'held' | (string & {});
+
+export interface AlertResolution {
+  kind: 'resolved' | 'approved' | 'rejected';
+  /** Slack user who acted; null when the alert resolved itself (e.g. a later sync succeeded). */
+  by: string | null;
+  at: Date;
+}
+
+export interface AlertData {
+  sourceId: string;
+  code: AlertCode;
+  /** The failed run's message in plain words. */
+  message: string | null;
+  /** Failures in this streak so far (1 on the first post). */
+  count: number;
+  firstAt: Date;
+  lastAt: Date;
+  /** `group_missing`: the groups that are gone. */
+  missingGroups?: GroupRef[];
+  /** `app_misconfigured`: the environment variable the operator must fix. */
+  envVar?: string;
+  /** `no_valid_people`: how many people were read. */
+  peopleRead?: number;
+  /** `held`: what would be removed. */
+  held?: HeldRemovals;
+  resolution?: AlertResolution;
+}
+
+/** A sync succeeded after a failure streak. */
+export interface RecoveredData {
+  run: RunReport;
+  /** Failures in the streak that just ended. */
+  failures: number;
+  since: Date;
+}

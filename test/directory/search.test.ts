@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { explainSearch } from '../../bench/explain-search.ts';
 import { getPersonCard } from '../../src/directory/people.ts';
 import { type SearchResult, searchPeople } from '../../src/directory/search.ts';
 import { exactPass } from '../../src/directory/search-passes.ts';
 import { ensureSlackUserId, type SlackIdentityLookup } from '../../src/directory/slack-identity.ts';
 import { createSource, insertPeople, NAMED_PEOPLE, seedDirectory } from '../fixtures/people.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { explainSearch } from '../helpers/explain-search.ts';
 
 let database: TestDatabase;
 let contoso: Awaited<ReturnType<typeof seedDirectory>>;

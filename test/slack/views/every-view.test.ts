@@ -1,15 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { IgnoredReason, RunReport, SourceReport } from '../../../src/services/model.ts';
+import type { AlertData, IgnoredReason, RunReport, SourceReport } from '../../../src/services/model.ts';
 import { actionIds, blockIds, callbackIds } from '../../../src/slack/ids.ts';
 import { decodeMetadata } from '../../../src/slack/metadata.ts';
-import {
-  type AlertData,
-  alertMessage,
-  cannotPostMessage,
-  recoveredReply,
-  resolvedAlert,
-} from '../../../src/slack/views/alerts.ts';
+import { alertMessage, cannotPostMessage, recoveredReply, resolvedAlert } from '../../../src/slack/views/alerts.ts';
 import { homeView } from '../../../src/slack/views/home.ts';
 import type { KnownBlock } from '../../../src/slack/views/kit.ts';
 import { type SurfaceKind, validateSurface } from '../../../src/slack/views/limits.ts';

@@ -1,6 +1,6 @@
 import postgres from 'postgres';
-import type { DirectoryScope } from '../../src/directory/people.ts';
-import { searchPeople } from '../../src/directory/search.ts';
+import type { DirectoryScope } from '../src/directory/people.ts';
+import { searchPeople } from '../src/directory/search.ts';
 
 /**
  * Runs one search while recording its statements, then replays them in a transaction with EXPLAIN in
