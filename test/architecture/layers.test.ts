@@ -12,8 +12,6 @@ import { REPO_ROOT } from '../helpers/cli.ts';
  * (`aad-sync demo`, `emulator`, `bench`) do. `process.env` is read in src/config.ts alone.
  */
 
-const SRC = path.join(REPO_ROOT, 'src');
-
 type Layer =
   | 'base'
   | 'db'
@@ -51,7 +49,7 @@ const TOOLING_COMMANDS: Record<string, Layer[]> = {
 };
 
 /** `file` relative to the repository root, e.g. `src/sync/engine.ts`. */
-export function layerOf(file: string): Layer | undefined {
+function layerOf(file: string): Layer | undefined {
   if (file.startsWith('bench/')) return 'bench';
   if (!file.startsWith('src/')) return undefined;
   const inSrc = file.slice('src/'.length);
@@ -68,7 +66,7 @@ export function layerOf(file: string): Layer | undefined {
 }
 
 /** Every module a file imports (static, dynamic, `export … from`), as repository paths. */
-export function importsOf(file: string, text: string): string[] {
+function importsOf(file: string, text: string): string[] {
   const specifiers = [
     ...text.matchAll(/^\s*(?:import|export)\s[^'";]*?\sfrom\s+'([^']+)'/gm),
     ...text.matchAll(/^\s*import\s+'([^']+)'/gm),
@@ -80,7 +78,7 @@ export function importsOf(file: string, text: string): string[] {
 }
 
 /** Why `from` may not import `to`, or null when it may. */
-export function forbidden(from: string, to: string): string | null {
+function forbidden(from: string, to: string): string | null {
   const a = layerOf(from);
   const b = layerOf(to);
   if (!a) return `${from} is in no layer: add it to DESIGN §4 and to this test`;
@@ -108,7 +106,7 @@ function sourceFiles(): Map<string, string> {
   return files;
 }
 
-export function violations(files: Map<string, string>): string[] {
+function violations(files: Map<string, string>): string[] {
   const found: string[] = [];
   for (const [file, text] of files) {
     for (const target of importsOf(file, text)) {
