@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
+import { ALERT_LOCK_CLASS } from '../db/locks.ts';
 import { type Source, type SyncRun, sources, syncRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { AlertCode, AlertData, AlertResolution, RecoveredData } from './model.ts';
@@ -62,9 +63,6 @@ export interface RunAlertsOptions {
 
 /** The queries of one alert change: the transaction that holds the source's alert lock. */
 type Queries = Pick<Db, 'select' | 'update'>;
-
-/** Distinguishes alert changes of one source from every other advisory lock in the database. */
-const ALERT_LOCK_CLASS = 0xa1e27;
 
 interface Streak {
   ref: AlertRef | null;

@@ -3,6 +3,7 @@ import type { AzureAuth, CallbackQuery } from '../azure/index.ts';
 import { AzureError, callbackError } from '../azure/index.ts';
 import { decrypt, encrypt, randomToken, sign, verifySignature } from '../crypto.ts';
 import type { Db } from '../db/client.ts';
+import { sourceOfTeamLock } from '../db/locks.ts';
 import { type AuthorizationPurpose, type OAuthRequest, oauthRequests, type Source, sources } from '../db/schema.ts';
 
 /**
@@ -155,7 +156,7 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     const expiresAt = new Date(at.getTime() + LINK_LIFETIME_MS);
     const sourceId = await db.transaction(async (tx) => {
       // Two admins running /aad setup at once must end up with one source.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`aad-sync source of ${input.teamId}`}))`);
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${sourceOfTeamLock(input.teamId)}))`);
       const [existing] = await tx
         .select({ id: sources.id })
         .from(sources)

@@ -2,6 +2,7 @@ import { MongoBackend } from '@agendajs/mongo-backend';
 import { PostgresBackend, type PostgresJobRepository } from '@agendajs/postgres-backend';
 import type { AgendaBackend } from 'agenda';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { JOB_TABLE_LOCK_CLASS } from '../../db/locks.ts';
 
 /**
  * Where Agenda keeps its jobs: the app's PostgreSQL unless MONGODB_URL is set.
@@ -76,9 +77,6 @@ export async function openJobStore(choice: JobStoreChoice, onError: (error: Erro
     close: () => backend.disconnect(),
   };
 }
-
-/** Distinguishes the job table's preparation from every other advisory lock in the database. */
-const JOB_TABLE_LOCK_CLASS = 0x10b5;
 
 async function connectPostgres(choice: Extract<JobStoreChoice, { kind: 'postgres' }>): Promise<PostgresBackend> {
   const backend = new PostgresBackend({

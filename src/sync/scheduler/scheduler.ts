@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Agenda, type Job } from 'agenda';
 import type { Sql } from '../../db/client.ts';
+import { SCHEDULE_LOCK_CLASS } from '../../db/locks.ts';
 import type { RunTrigger } from '../../db/schema.ts';
 import type { Logger } from '../../logger.ts';
 import { chooseJobStore, type OpenedJobStore, openJobStore } from './job-store.ts';
@@ -120,9 +121,6 @@ interface InFlight {
   completed: Promise<void>;
   complete: () => void;
 }
-
-/** Distinguishes schedule edits of one source from every other advisory lock in the database. */
-export const SCHEDULE_LOCK_CLASS = 0x5c4ed;
 
 const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
