@@ -9,20 +9,18 @@ import { createMetrics, profileCounter } from './http/metrics.ts';
 import { createPhotoHandler } from './http/photos.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createAdminServices } from './services/admin.ts';
-import { createRunAlerts, type RunEnd } from './services/alerts.ts';
-import { type CompletedAuthorization, createAuthorizationService } from './services/authorization.ts';
-import { loadRun } from './services/reports.ts';
-import { createRunWatch } from './services/run-watch.ts';
+import { createRunAlerts } from './services/alerts.ts';
+import { createAuthorizationService } from './services/authorization.ts';
+import { authorizationFollowUp, createRunEvents } from './services/run-events.ts';
 import { createAdminCheck } from './slack/admin.ts';
 import { createAlertPoster } from './slack/alert-poster.ts';
 import { createSlackApp } from './slack/app.ts';
 import type { ListenerDeps } from './slack/deps.ts';
-import { showAuthorizationResult } from './slack/flows/setup.ts';
+import { authorizationShower } from './slack/flows/setup.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { type SyncTiming, syncDepsFromConfig } from './sync/index.ts';
 import { engineRunner } from './sync/scheduler/engine-runner.ts';
-import { SKIPPED_NEEDS_REAUTH } from './sync/scheduler/run-records.ts';
-import { createScheduler, type RunResult, type SchedulerOptions } from './sync/scheduler/scheduler.ts';
+import { createScheduler, type SchedulerOptions } from './sync/scheduler/scheduler.ts';
 
 /**
  * The composition root of `aad-sync serve` (and of the demo): the database, Microsoft sign-in and Graph,
@@ -92,11 +90,16 @@ export async function startServer(config: Config, options: StartServerOptions = 
     };
     const authorization = createAuthorizationService({ db, auth, encryptionKey, publicUrl: config.publicUrl });
 
-    // The Slack client exists only once the Bolt app does, and the Bolt app takes the routes: they reach it late.
-    let onAuthorized: (result: CompletedAuthorization) => Promise<boolean> = async () => false;
+    // The Bolt app takes the routes, so the callback's follow-up is built first and reaches Slack once it is up.
+    const afterAuthorization = authorizationFollowUp();
     const routes: CustomRoute[] = [
       ...healthRoutes({ sql, metrics }),
-      ...azureRoutes({ authorization, publicUrl: config.publicUrl, logger, onAuthorized: (r) => onAuthorized(r) }),
+      ...azureRoutes({
+        authorization,
+        publicUrl: config.publicUrl,
+        logger,
+        onAuthorized: afterAuthorization.completed,
+      }),
       {
         path: '/photos/:signed',
         method: ['GET', 'HEAD'],
@@ -124,57 +127,18 @@ export async function startServer(config: Config, options: StartServerOptions = 
       adminUsers: config.slack.adminUsers,
       logger,
     });
-
-    /** Counts a finished run in /metrics; a failed lookup costs the count, never the admin's report. */
-    const observe = async (end: RunEnd) => {
-      const run =
-        'runId' in end
-          ? await loadRun(db, end.runId).catch((error: unknown) => {
-              logger.warn({ err: error, runId: end.runId }, 'could not count a finished sync');
-              return undefined;
-            })
-          : undefined;
-      // A run skipped for a lost sign-in never reached the engine: not a sync to time.
-      if (run && run.status !== 'running' && run.errorCode !== SKIPPED_NEEDS_REAUTH) {
-        metrics.observeRun({
-          mode: run.mode,
-          status: run.status,
-          trigger: run.trigger,
-          durationMs: (run.finishedAt ?? new Date()).getTime() - run.startedAt.getTime(),
-        });
-      }
-    };
-    /** Every run's end, whoever started it: metrics, then the admin-channel alert. */
-    const runEnded = async (sourceId: string, end: RunEnd) => {
-      await observe(end);
-      await alerts.runEnded(sourceId, end);
-    };
-    const endOf = (result: RunResult): RunEnd | null => {
-      if (result.kind === 'crashed') return { crashed: result.error };
-      if (result.kind === 'skipped') return result.reason === 'needs_reauth' ? { runId: result.runId } : null;
-      return result.outcome.status === 'already_running' || result.outcome.runId === undefined
-        ? null
-        : { runId: result.outcome.runId };
-    };
-
-    let watch: ReturnType<typeof createRunWatch> | undefined;
+    const runEvents = createRunEvents({ db, alerts, countRun: (run) => metrics.observeRun(run), logger });
     const scheduler = createScheduler({
       sql,
       databaseUrl: database.url,
       mongodbUrl: config.mongodbUrl,
       intervalMs: config.syncIntervalMs,
       logger,
-      runSync: engineRunner(syncDeps, (request) => watch?.progressFor(request)),
-      onRunFinished: async (request, result) => {
-        const end = endOf(result);
-        // Counted before the admin hears "Sync finished", so /metrics never lags behind what Slack says.
-        if (end) await observe(end);
-        await watch?.runFinished(request, result);
-        if (end) await alerts.runEnded(request.sourceId, end);
-      },
+      runSync: engineRunner(syncDeps, runEvents.progressFor),
+      onRunFinished: runEvents.runFinished,
       ...options.schedulerOptions,
     });
-    watch = createRunWatch({ db, scheduler, logger });
+    const watch = runEvents.attach(scheduler);
 
     const services = createAdminServices({
       db,
@@ -188,7 +152,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       authMode: config.azure.authMode,
       graphBaseUrl: config.azure.graphBaseUrl,
       syncEvery: config.syncInterval,
-      afterRun: runEnded,
+      afterRun: runEvents.runEnded,
       onGraphRequest: countGraph,
       logger,
     });
@@ -199,32 +163,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       whois: { sql, publicUrl: config.publicUrl, photoSigningKey: photoSigningKey(encryptionKey) },
     };
     registerListeners(slack.app, deps);
-
-    /** DESIGN §1: after a new consent the alert is marked resolved and a sync runs. */
-    const afterReauthorize = async (sourceId: string, by: string) => {
-      try {
-        await alerts.reauthorized(sourceId, by);
-        const queued = await scheduler.syncNow(sourceId, { trigger: 'manual', requestedBy: by });
-        if (!queued.started) logger.info({ sourceId, reason: queued.reason }, 'no sync after reauthorizing');
-      } catch (error) {
-        logger.error({ err: error, sourceId }, 'could not start the sync after reauthorizing');
-      }
-    };
-    onAuthorized = async (result) => {
-      const request = result.request;
-      if (!request) return false;
-      if (result.ok && request.purpose === 'reauthorize') await afterReauthorize(request.sourceId, request.slackUserId);
-      if (!request.viewId) return false;
-      const actor = { teamId: request.teamId, userId: request.slackUserId };
-      const { viewId, purpose } = request;
-      return showAuthorizationResult(
-        deps,
-        client,
-        result.ok
-          ? { ok: true, actor, viewId, purpose }
-          : { ok: false, actor, viewId, purpose, message: result.message },
-      );
-    };
+    afterAuthorization.connect(runEvents, authorizationShower(deps, client));
 
     await scheduler.start();
     closers.push(() => scheduler.stop({ timeoutMs: stopTimeoutMs }));
@@ -251,7 +190,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
           if (stopped.interrupted.length > 0)
             logger.warn({ sources: stopped.interrupted }, 'syncs interrupted by the stop');
           await services.drain(stopTimeoutMs);
-          watch?.close();
+          runEvents.close();
           if (ownsDatabase) await database.close();
           logger.info('aad-sync stopped');
         })();

@@ -1,3 +1,4 @@
+import type { CompletedAuthorization } from '../../services/authorization.ts';
 import type { AuthorizationLink, SetupDraft } from '../../services/contract.ts';
 import type { Actor } from '../../services/model.ts';
 import type { ListenerDeps } from '../deps.ts';
@@ -141,6 +142,21 @@ export async function showAuthorizationResult(
     ? groupsModal(groupsData(draft.draft, {}), 'setup')
     : signInView('setup', { state: 'error', error: draft.message }, {}, NO_CONTEXT);
   return replaceView(client, deps.logger, view, next);
+}
+
+/** The `/azure/callback` route's outcome, shown in the modal that waited for it; false when there is none. */
+export function authorizationShower(deps: ListenerDeps, client: ViewsClient) {
+  return (result: CompletedAuthorization): Promise<boolean> => {
+    const request = result.request;
+    if (!request?.viewId) return Promise.resolve(false);
+    const actor = { teamId: request.teamId, userId: request.slackUserId };
+    const { viewId, purpose } = request;
+    return showAuthorizationResult(
+      deps,
+      client,
+      result.ok ? { ok: true, actor, viewId, purpose } : { ok: false, actor, viewId, purpose, message: result.message },
+    );
+  };
 }
 
 /** The settings step again (from the preview's "Change settings"), or the reason it cannot be shown. */
