@@ -12,12 +12,13 @@ import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
 import { approveHeldRun, HeldRunError, type RunOutcome, rejectHeldRun, runSync, type SyncDeps } from '../sync/index.ts';
 import { completeMapping, PROFILE_FIELDS, validateMapping } from '../sync/mapping.ts';
+import { loadRun } from '../sync/runs.ts';
 import type { Scheduler } from '../sync/scheduler/scheduler.ts';
 import type { RunAlerts, RunEnd } from './alerts.ts';
 import type { AuthorizationService } from './authorization.ts';
 import type { AdminServices, Outcome, SettingsOutcome, SyncObserver } from './contract.ts';
 import type { Actor, GroupRef, PreviewReport, SourceReport } from './model.ts';
-import { groupsOf, loadRun, loadSource, runReport, sourceOfTeam, sourceReport } from './reports.ts';
+import { groupsOf, loadSource, runReport, sourceOfTeam, sourceReport } from './reports.ts';
 import { REAUTH_FIRST, type RunWatch } from './run-watch.ts';
 
 /**

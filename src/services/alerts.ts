@@ -3,8 +3,9 @@ import type { Db } from '../db/client.ts';
 import { ALERT_LOCK_CLASS } from '../db/locks.ts';
 import { type Source, type SyncRun, sources, syncRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
+import { loadRun } from '../sync/runs.ts';
 import type { AlertCode, AlertData, AlertResolution, RecoveredData } from './model.ts';
-import { groupsOf, heldRemovals, loadRun, loadSource, runReport } from './reports.ts';
+import { groupsOf, heldRemovals, loadSource, runReport } from './reports.ts';
 
 /** How an alert reaches people; the Slack layer implements it (slack/alert-poster.ts). */
 export interface AlertRef {

@@ -3,7 +3,7 @@ import type { Db, Sql } from '../db/client.ts';
 import { type Source, type SyncRun, sourceGroups, sources, syncRuns } from '../db/schema.ts';
 import type { HeldRemovals as EngineHeld } from '../sync/index.ts';
 import { completeMapping } from '../sync/mapping.ts';
-import { SKIPPED_NEEDS_REAUTH } from '../sync/scheduler/run-records.ts';
+import { SKIPPED_NEEDS_REAUTH } from '../sync/runs.ts';
 import type { GroupRef, HeldRemovals, RunCounts, RunReport, SourceReport } from './model.ts';
 
 /**
@@ -76,11 +76,6 @@ export async function groupsOf(db: Pick<Db, 'select'>, sourceId: string): Promis
     .where(eq(sourceGroups.sourceId, sourceId))
     .orderBy(asc(sourceGroups.displayName));
   return rows;
-}
-
-export async function loadRun(db: Pick<Db, 'select'>, runId: number): Promise<SyncRun | undefined> {
-  const [run] = await db.select().from(syncRuns).where(eq(syncRuns.id, runId));
-  return run;
 }
 
 const RECENT_RUNS = 5;

@@ -2,11 +2,11 @@ import type { Db } from '../db/client.ts';
 import type { RunMode, RunStatus, RunTrigger } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { SyncProgress } from '../sync/progress.ts';
-import { SKIPPED_NEEDS_REAUTH } from '../sync/scheduler/run-records.ts';
+import { loadRun, SKIPPED_NEEDS_REAUTH } from '../sync/runs.ts';
 import type { RunRequest, RunResult, Scheduler } from '../sync/scheduler/scheduler.ts';
 import type { RunAlerts, RunEnd } from './alerts.ts';
 import type { CompletedAuthorization } from './authorization.ts';
-import { loadRun } from './reports.ts';
+
 import { createRunWatch, type RunWatch } from './run-watch.ts';
 
 /**

@@ -11,7 +11,15 @@ import { completeMapping, type Mapping, validateMapping } from './mapping.ts';
 import { type SyncProgress, throttledProgress } from './progress.ts';
 import { readIntoStage } from './read.ts';
 import type { ReaderFactory, SourceReader } from './reader.ts';
-import { NO_COUNTS, type RunCounts, type RunningRun, recordRunEnd, startHeartbeat, startRun } from './runs.ts';
+import {
+  NO_COUNTS,
+  type RunCounts,
+  type RunInProgress,
+  recordRunEnd,
+  setRunMode,
+  startHeartbeat,
+  startRun,
+} from './runs.ts';
 import { chooseMode, deltaScopeOf, type RequestedMode } from './scope.ts';
 
 /**
@@ -68,7 +76,7 @@ export interface RunOutcome {
   errorCode?: FailureCode;
   errorMessage?: string;
   /** `already_running`: who started the run in progress, and when. */
-  running?: RunningRun;
+  running?: RunInProgress;
   /** `held`: what the run would have removed. */
   held?: HeldRemovals;
 }
@@ -194,7 +202,7 @@ class Run {
     this.details.reason = choice.why;
     if (choice.mode !== this.mode) {
       this.mode = choice.mode;
-      await this.deps.sql`update sync_runs set mode = ${choice.mode} where id = ${this.id} and status = 'running'`;
+      await setRunMode(this.deps.sql, this.id, choice.mode);
     }
     this.deps.logger?.info({ runId: this.id, sourceId: source.id, mode: this.mode, why: choice.why }, 'sync started');
     const problems = Object.values(validateMapping(mapping));
@@ -229,7 +237,7 @@ class Run {
     this.mode = 'full';
     this.counts = { ...NO_COUNTS };
     this.details.reason = `full read: ${why}`;
-    await this.deps.sql`update sync_runs set mode = 'full' where id = ${this.id} and status = 'running'`;
+    await setRunMode(this.deps.sql, this.id, 'full');
   }
 
   private async readAndApply(

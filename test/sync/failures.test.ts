@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncDeps } from '../../src/sync/engine.ts';
 import { runSync } from '../../src/sync/engine.ts';
 import { approveHeldRun, HeldRunError, rejectHeldRun } from '../../src/sync/held.ts';
-import { getRunStatus } from '../../src/sync/runs.ts';
+import { loadRun } from '../../src/sync/runs.ts';
 import { type SyncFixture, startSyncFixture } from '../helpers/sync.ts';
 
 /**
@@ -90,7 +90,7 @@ describe('Graph throttling and outages', () => {
     await f.emu.control('POST', 'faults', { throttleEvery: 2, retryAfterSeconds: 1, failEvery: 5, status: 503 });
     const outcome = await sync(synced.sourceId);
     expect(outcome).toMatchObject({ status: 'succeeded', mode: 'full', counts: { created: 0, updated: 0 } });
-    const run = await getRunStatus(f.database.db, outcome.runId);
+    const run = await loadRun(f.database.db, outcome.runId);
     expect((run!.details.graph as { throttled: number }).throttled).toBeGreaterThan(0);
   });
 
@@ -124,7 +124,7 @@ describe('deletion safety', () => {
     expect(held.held).toMatchObject({ removals: gone.length, active, threshold: expect.closeTo(0.1, 5) });
     expect(held.held!.sample).toHaveLength(10);
     await expectUntouched(synced, 'held');
-    const heldRun = await getRunStatus(f.database.db, held.runId);
+    const heldRun = await loadRun(f.database.db, held.runId);
     expect(heldRun).toMatchObject({ status: 'held', details: { held: { removals: gone.length } } });
 
     const approved = await approveHeldRun(f.deps, held.runId, 'U-APPROVER');
@@ -132,7 +132,7 @@ describe('deletion safety', () => {
     expect((await source(synced.sourceId)).status).toBe('active');
     const removed = (await f.profiles(synced.sourceId)).filter((r) => !r.active).map((r) => r.graph_id);
     expect(removed.sort()).toEqual([...gone].sort());
-    const decided = await getRunStatus(f.database.db, held.runId);
+    const decided = await loadRun(f.database.db, held.runId);
     expect(decided!.details.decision).toMatchObject({ kind: 'approved', by: 'U-APPROVER', runId: approved.runId });
     await expect(approveHeldRun(f.deps, held.runId, 'U-OTHER')).rejects.toMatchObject({ problem: 'already_decided' });
   });

@@ -5,16 +5,9 @@ import type { Sql } from '../../db/client.ts';
 import { SCHEDULE_LOCK_CLASS } from '../../db/locks.ts';
 import type { RunTrigger } from '../../db/schema.ts';
 import type { Logger } from '../../logger.ts';
+import { failInterruptedRun, findRunningRun, type RunInProgress, recordSkippedRun } from '../runs.ts';
 import { chooseJobStore, type OpenedJobStore, openJobStore } from './job-store.ts';
-import {
-  failInterruptedRun,
-  findRunningRun,
-  isSourceId,
-  loadSourceState,
-  recordSkippedRun,
-  type SourceState,
-  type SyncInProgress,
-} from './run-records.ts';
+import { isSourceId, loadSourceState, type SourceState } from './source-state.ts';
 
 /** One repeating job per enabled source, and one-off jobs for "Sync now". */
 export const SCHEDULED_SYNC_JOB = 'aad-sync:scheduled-sync';
@@ -35,7 +28,7 @@ export interface SyncOutcome {
   status: 'succeeded' | 'failed' | 'held' | 'already_running';
   runId?: number;
   errorCode?: string | null;
-  running?: { runId: number; startedAt: Date; trigger: RunTrigger; requestedBy: string | null };
+  running?: RunInProgress;
 }
 
 export type SyncRunner = (request: RunRequest) => Promise<SyncOutcome>;
@@ -48,7 +41,7 @@ export type RunResult =
 
 export type SyncNowResult =
   | { started: true; jobId: string }
-  | { started: false; reason: 'already_running'; running: SyncInProgress }
+  | { started: false; reason: 'already_running'; running: RunInProgress }
   | { started: false; reason: 'needs_reauth' | 'unknown_source' };
 
 export interface StopResult {
@@ -361,8 +354,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       );
       if (waiting) {
         const data = waiting.data as JobData;
-        const queued: SyncInProgress = {
+        const queued: RunInProgress = {
           runId: null,
+          mode: null,
           startedAt: data.requestedAt ? new Date(data.requestedAt) : new Date(),
           trigger: data.trigger,
           requestedBy: data.requestedBy ?? null,

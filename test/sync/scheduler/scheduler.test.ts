@@ -2,8 +2,8 @@ import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULE_LOCK_CLASS } from '../../../src/db/locks.ts';
 import { createLogger } from '../../../src/logger.ts';
+import { INTERRUPTED_BY_SHUTDOWN, SKIPPED_NEEDS_REAUTH } from '../../../src/sync/runs.ts';
 import { chooseJobStore, JOB_TABLE, openJobStore } from '../../../src/sync/scheduler/job-store.ts';
-import { INTERRUPTED_BY_SHUTDOWN, SKIPPED_NEEDS_REAUTH } from '../../../src/sync/scheduler/run-records.ts';
 import {
   createScheduler,
   type RunRequest,
