@@ -294,7 +294,13 @@ describe('sync now', () => {
     expect(refused).toEqual({
       started: false,
       reason: 'already_running',
-      running: { runId: scheduled.runId, startedAt: expect.any(Date), trigger: 'schedule', requestedBy: null },
+      running: {
+        runId: scheduled.runId,
+        mode: 'delta',
+        startedAt: expect.any(Date),
+        trigger: 'schedule',
+        requestedBy: null,
+      },
     });
     await waitFor(async () => (await runsOf(sourceId))[0]?.status === 'succeeded', { what: 'the scheduled run' });
 
