@@ -211,7 +211,6 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
           groups,
           tenantPeople: people,
           signedInAs: source.authorizedByUpn,
-          tenantName: null,
           mapping: completeMapping(source.mapping),
           adminChannel: source.adminChannel,
           photoSync: source.photoSync,

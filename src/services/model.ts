@@ -63,8 +63,6 @@ export interface SourceReport {
   status: SourceStatus;
   authMode: 'delegated' | 'application';
   tenantId: string | null;
-  /** Tenant's display name when known (e.g. "Contoso"), else the tenant id is shown. */
-  tenantName: string | null;
   authorizedBy: { upn: string | null; slackUserId: string | null; at: Date | null };
   syncEnabled: boolean;
   photoSync: boolean;

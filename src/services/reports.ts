@@ -110,7 +110,6 @@ export async function sourceReport(ctx: ReportContext, source: Source): Promise<
     status: source.status,
     authMode: source.authMode,
     tenantId: source.tenantId,
-    tenantName: null,
     authorizedBy: { upn: source.authorizedByUpn, slackUserId: source.authorizedBySlackUser, at: source.authorizedAt },
     syncEnabled: source.syncEnabled,
     photoSync: source.photoSync,

@@ -100,7 +100,6 @@ export const groupsData = (draft: SetupDraft, metadata: ModalMetadata): GroupsDa
   selected: draft.groups,
   tenantPeople: draft.tenantPeople,
   signedInAs: draft.signedInAs,
-  tenantName: draft.tenantName,
   metadata: { ...metadata, sourceId: draft.sourceId },
 });
 
