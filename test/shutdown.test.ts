@@ -1,18 +1,15 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger.ts';
 import { installShutdown } from '../src/shutdown.ts';
+import { recordingLogger } from './helpers/logs.ts';
 
 // Signals are delivered with process.emit, which calls the listeners without touching the test process.
 
 function harness(stop: () => Promise<void>) {
   const exits: number[] = [];
-  const lines: string[] = [];
-  const destination = new PassThrough();
-  destination.on('data', (chunk) => lines.push(String(chunk)));
+  const { logger, lines } = recordingLogger();
   const uninstall = installShutdown({
     stop,
-    logger: createLogger({ level: 'info', destination }),
+    logger,
     exit: (code) => exits.push(code),
     signals: ['SIGUSR2'],
   });

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { freePort } from '../../src/db/embedded.ts';
@@ -11,13 +10,13 @@ import {
   type SlackTestClient,
   startSlackEmulator,
 } from '../../src/emulators/slack/index.ts';
-import { createLogger } from '../../src/logger.ts';
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/server.ts';
 import { actionIds, blockIds, callbackIds } from '../../src/slack/ids.ts';
 import { validateSurface } from '../../src/slack/views/limits.ts';
 import { TestBrowser } from './browser.ts';
 import { startTestDatabase, type TestDatabase } from './database.ts';
 import { startTestEmulator, type TestEmulator } from './emulator.ts';
+import { recordingLogger } from './logs.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -69,16 +68,7 @@ export async function startAppFixture(options: AppFixtureOptions = {}): Promise<
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const key = randomBytes(32).toString('base64');
-  const logs: string[] = [];
-  const logger = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(chunk, _encoding, done) {
-        logs.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const { logger, lines: logs } = recordingLogger();
   const configFor = (mode: 'delegated' | 'application') =>
     parseConfig({
       DATABASE_URL: db.url,

@@ -1,6 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { HTTPReceiver } from '@slack/bolt';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import {
 import { TestBrowser } from '../helpers/browser.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.ts';
+import { recordingLogger } from '../helpers/logs.ts';
 
 /**
  * The sign-in from Slack's link to the callback page, as an admin's browser lives it: real PostgreSQL,
@@ -38,7 +38,7 @@ let listener: RequestListener = (_req, res) => res.writeHead(503).end();
 let offsetMs = 0;
 let slackAnswer: () => Promise<boolean> = async () => true;
 const notified: CompletedAuthorization[] = [];
-let logs = '';
+const log = recordingLogger();
 
 function azureConfig(authorityHost = emu.emulator.authorityHost): Config['azure'] {
   return {
@@ -63,16 +63,10 @@ function service(authorityHost?: string) {
 }
 
 function routesFor(authorization: ReturnType<typeof service>): Route[] {
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      logs += chunk.toString();
-      done();
-    },
-  });
   return azureRoutes({
     authorization,
     publicUrl,
-    logger: createLogger({ level: 'info', destination }),
+    logger: log.logger,
     onAuthorized: async (result) => {
       notified.push(result);
       return slackAnswer();
@@ -235,13 +229,13 @@ describe('delegated sign-in', () => {
   });
 
   it('keeps the secrets of the exchange out of the logs', async () => {
-    logs = '';
+    log.clear();
     const link = await begin();
     const browser = new TestBrowser();
     const callback = new URL(await signInAtMicrosoft(browser, link));
     expect((await browser.get(callback.toString())).status).toBe(200);
     const row = await requestRow(link.requestId);
-    expect(logs).toContain('authorization completed');
+    expect(log.text()).toContain('authorization completed');
     for (const secret of [
       link.requestId,
       callback.searchParams.get('code')!,
@@ -250,7 +244,7 @@ describe('delegated sign-in', () => {
       decrypt(key, row.pkceVerifier!, row.id),
       decrypt(key, row.nonce!, row.id),
     ]) {
-      expect(logs).not.toContain(secret);
+      expect(log.text()).not.toContain(secret);
     }
   });
 
@@ -558,7 +552,7 @@ describe('link lifecycle', () => {
     const answer = await other.get(await signInAtMicrosoft(other, failing));
     expect(answer.status).toBe(200);
     expect(answer.text).toContain('Signed in as');
-    expect(logs).toContain('could not show the sign-in result in Slack');
+    expect(log.text()).toContain('could not show the sign-in result in Slack');
   });
 
   it('marks the browser cookie Secure when PUBLIC_URL is https', async () => {

@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -11,6 +10,7 @@ import {
   redactUrl,
 } from '../../../src/sync/scheduler/job-store.ts';
 import { createScheduler } from '../../../src/sync/scheduler/scheduler.ts';
+import { recordingLogger } from '../../helpers/logs.ts';
 
 // No MongoDB server can be installed on these machines (see README "Scheduling"), so these tests cover the
 // configuration path: the choice made from MONGODB_URL, and a clean failure when the server is not there.
@@ -71,15 +71,13 @@ describe('choosing where jobs live', () => {
 describe('an unreachable job store', () => {
   it('MongoDB: start() fails with a clear error within seconds, without crashing or leaking a rejection', async () => {
     const lines: string[] = [];
-    const destination = new PassThrough();
-    destination.on('data', (chunk) => lines.push(String(chunk)));
     const scheduler = createScheduler({
       sql: undefined as never,
       databaseUrl: DATABASE_URL,
       mongodbUrl: UNREACHABLE_MONGO,
       intervalMs: 60_000,
       runSync: async () => ({ status: 'succeeded' }),
-      logger: createLogger({ level: 'debug', destination }),
+      logger: recordingLogger({ level: 'debug', lines }).logger,
     });
     const began = Date.now();
     const error = await scheduler.start().then(

@@ -1,7 +1,5 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEDULE_LOCK_CLASS } from '../../../src/db/locks.ts';
-import { createLogger } from '../../../src/logger.ts';
 import { INTERRUPTED_BY_SHUTDOWN, SKIPPED_NEEDS_REAUTH } from '../../../src/sync/runs.ts';
 import { chooseJobStore, JOB_TABLE, openJobStore } from '../../../src/sync/scheduler/job-store.ts';
 import {
@@ -16,6 +14,7 @@ import {
 } from '../../../src/sync/scheduler/scheduler.ts';
 import { startTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 import { createAppliedTable, createLockRunner, insertSource } from '../../helpers/lock-runner.ts';
+import { recordingLogger } from '../../helpers/logs.ts';
 import { expectOneRunPerTick, expectTicksRan } from '../../helpers/ticks.ts';
 import { sleep, waitFor } from '../../helpers/wait.ts';
 
@@ -47,14 +46,12 @@ async function startReplica(
   runSync: SyncRunner,
   options: Partial<SchedulerOptions> & { finished?: Finished[]; logLines?: string[] } = {},
 ): Promise<Scheduler> {
-  const destination = new PassThrough();
-  destination.on('data', (chunk) => options.logLines?.push(String(chunk)));
   const scheduler = createScheduler({
     sql: database.sql,
     databaseUrl: database.url,
     intervalMs: 1_500,
     processEvery: 250,
-    logger: createLogger({ level: 'info', destination }),
+    logger: recordingLogger({ lines: options.logLines }).logger,
     runSync,
     onRunFinished: (request, result) => {
       options.finished?.push({ replica: scheduler.instanceName, request, result });
