@@ -1,12 +1,8 @@
 import { loadConfig, SERVE_REQUIRES } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { startServer } from '../server.ts';
-<<<<<<< HEAD
-import { installShutdown } from '../shutdown.ts';
-import type { CommandContext } from './args.ts';
-=======
 import { installLastResort, installShutdown } from '../shutdown.ts';
->>>>>>> main
+import type { CommandContext } from './args.ts';
 
 /**
  * `aad-sync serve` (`npm start`): the Slack app, its routes and the scheduler, until SIGTERM or SIGINT.
