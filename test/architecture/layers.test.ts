@@ -9,7 +9,7 @@ import { REPO_ROOT } from '../helpers/cli.ts';
  * top-level helpers (config, logger, crypto, deadline, shutdown) sit below everything. Emulators, the
  * demo and the benchmarks are never imported by product code (nor the demo and benchmarks by an
  * emulator); only the CLI commands that run them
- * (`aad-sync demo`, `emulator`, `bench`) do. `process.env` is read in src/config.ts alone.
+ * (`aad-sync demo`, `emulator`, `bench`) do. Variables are read from `process.env` in src/config.ts alone.
  */
 
 type Layer =
@@ -113,7 +113,8 @@ function violations(files: Map<string, string>): string[] {
       const why = forbidden(file, target);
       if (why) found.push(`${file} → ${target}: ${why}`);
     }
-    if (file.startsWith('src/') && file !== 'src/config.ts' && /\bprocess\.env\b/.test(text))
+    // Reading a variable is config.ts's job; handing the whole environment to a child process is not reading.
+    if (file.startsWith('src/') && file !== 'src/config.ts' && /\bprocess\.env(\.\w|\[|\s*\))/.test(text))
       found.push(`${file} reads process.env: only src/config.ts does`);
   }
   return found;
