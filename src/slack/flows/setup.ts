@@ -143,16 +143,24 @@ export async function showAuthorizationResult(
   return replaceView(client, deps.logger, view, next);
 }
 
-/** The `/azure/callback` route's outcome, shown in the modal that waited for it; false when there is none. */
-export function authorizationShower(deps: ListenerDeps, client: ViewsClient) {
-  return (result: CompletedAuthorization): Promise<boolean> => {
+/**
+ * The `/azure/callback` route's outcome, shown in the modal that waited for it with the client of the
+ * admin's installation; false when there is no modal or no installation.
+ */
+export function authorizationShower(
+  deps: ListenerDeps,
+  clientFor: (installation: string) => Promise<ViewsClient | undefined>,
+) {
+  return async (result: CompletedAuthorization): Promise<boolean> => {
     const request = result.request;
-    if (!request?.viewId) return Promise.resolve(false);
+    if (!request?.viewId) return false;
     const actor = { teamId: request.teamId, userId: request.slackUserId };
     const { viewId, purpose } = request;
+    const installed = await clientFor(request.teamId);
+    if (!installed) return false;
     return showAuthorizationResult(
       deps,
-      client,
+      installed,
       result.ok ? { ok: true, actor, viewId, purpose } : { ok: false, actor, viewId, purpose, message: result.message },
     );
   };
