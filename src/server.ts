@@ -1,4 +1,4 @@
-import { type CustomRoute, webApi } from '@slack/bolt';
+import type { CustomRoute } from '@slack/bolt';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import { openDatabase } from './db/open.ts';
@@ -98,8 +98,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
     // The Bolt app takes the routes, so the callback's follow-up is built first and reaches Slack once it is up.
     const afterAuthorization = authorizationFollowUp();
+    let schedulerWedged: () => string | undefined = () => undefined;
     const routes: CustomRoute[] = [
-      ...healthRoutes({ sql, metrics }),
+      // The scheduler starts after the routes exist; until then nothing can be wedged.
+      ...healthRoutes({ sql, metrics, wedged: () => schedulerWedged() }),
       ...azureRoutes({
         authorization,
         publicUrl: config.publicUrl,
@@ -143,10 +145,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       logger,
       customRoutes: routes,
       processBeforeResponse: options.processBeforeResponse,
-    });
-    const client = slack.app.client;
-    client.on(webApi.WebClientEvent.RATE_LIMITED, (_retryAfter: number, { url }: { url: string }) => {
-      metrics.slackApiErrors.inc({ method: url, error: 'ratelimited' });
+      onRateLimited: (url) => metrics.slackApiErrors.inc({ method: url, error: 'ratelimited' }),
     });
 
     const alerts = createRunAlerts({
@@ -170,6 +169,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       ...options.schedulerOptions,
     });
     const watch = runEvents.attach(scheduler);
+    schedulerWedged = () => scheduler.wedged();
 
     const services = createAdminServices({
       db,

@@ -127,6 +127,8 @@ export interface AlertData {
   envVar?: string;
   /** `no_valid_people`: how many people were read. */
   peopleRead?: number;
+  /** `reauth_required`: when the last sync that worked finished (null: none ever did). */
+  lastSuccessAt?: Date | null;
   /** `held`: what would be removed. */
   held?: HeldRemovals;
   resolution?: AlertResolution;
