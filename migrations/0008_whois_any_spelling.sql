@@ -13,13 +13,14 @@ RETURN translate(lower(unaccent('unaccent'::regdictionary, value)),
 CREATE FUNCTION whois_key(value text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN btrim(regexp_replace(whois_fold(value), '[^[:alnum:]]+', ' ', 'g'));--> statement-breakpoint
 -- Stored so that ranking reads them instead of folding every candidate. Spaces around the words let "a word
--- starts with w" be the pattern '% w%' and "w is a whole word" '% w %', which the trigram indexes answer.
+-- starts with w" be the pattern '% w%' and "w is a whole word" '% w %', which the trigram indexes answer; in
+-- search_role, ' | ' parts the title from the department, so that either is matched whole.
 ALTER TABLE "profiles"
   ADD COLUMN "search_display" text COLLATE "C" GENERATED ALWAYS AS (whois_key("display_name")) STORED,
   ADD COLUMN "search_names" text COLLATE "C"
     GENERATED ALWAYS AS (' ' || whois_key("first_name" || ' ' || "last_name" || ' ' || "display_name") || ' ') STORED,
   ADD COLUMN "search_role" text COLLATE "C"
-    GENERATED ALWAYS AS (' ' || whois_key(coalesce("job_title", '') || ' ' || coalesce("department", '')) || ' ') STORED,
+    GENERATED ALWAYS AS (' ' || whois_key(coalesce("job_title", '')) || ' | ' || whois_key(coalesce("department", '')) || ' ') STORED,
   ADD COLUMN "search_doc" text COLLATE "C"
     GENERATED ALWAYS AS (' ' || whois_key("first_name" || ' ' || "last_name" || ' ' || "display_name" || ' '
       || "email" || ' ' || coalesce("job_title", '') || ' ' || coalesce("department", '')) || ' ') STORED,

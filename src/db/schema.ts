@@ -134,7 +134,7 @@ export const profiles = pgTable(
       sql`' ' || whois_key(first_name || ' ' || last_name || ' ' || display_name) || ' '`,
     ),
     searchRole: text('search_role').generatedAlwaysAs(
-      sql`' ' || whois_key(coalesce(job_title, '') || ' ' || coalesce(department, '')) || ' '`,
+      sql`' ' || whois_key(coalesce(job_title, '')) || ' | ' || whois_key(coalesce(department, '')) || ' '`,
     ),
     searchDoc: text('search_doc').generatedAlwaysAs(
       sql`' ' || whois_key(first_name || ' ' || last_name || ' ' || display_name || ' ' || email || ' ' || coalesce(job_title, '') || ' ' || coalesce(department, '')) || ' '`,

@@ -52,8 +52,8 @@ type Tier = { score: number; where: postgres.PendingQuery<postgres.Row[]>; fence
 
 /**
  * Ranked by tier: exact email > local part > exact name > whole words of a name > name or address prefix >
- * word starts in names > initials > whole words of a title or department > word starts there > word starts
- * anywhere > substrings; within a tier by name. Each tier is its own index lookup that keeps its first
+ * word starts in names > initials > exact title or department > whole words of one > word starts there >
+ * word starts anywhere > substrings; within a tier by name. Each tier is its own index lookup that keeps its first
  * `take` people, and a person counts at their best tier: whoever belongs in the first `take` overall is among
  * the first `take` of their own tier, so the ranking is exact however many people match (the test "a query
  * matching 5,000 people" checks it). One statement; a tier is read only when the tiers above it found fewer
@@ -145,7 +145,12 @@ function exactTiers(sql: Queryable, query: FoldedQuery): Tier[] {
           },
         ]
       : []),
-    { score: 65, where: sql`p.search_role like ${`% ${key} %`}` },
+    {
+      score: 65,
+      where: sql`p.search_role like ${` ${key} | %`} or p.search_role like ${`% | ${key} `}`,
+      fenced: true,
+    },
+    { score: 62, where: sql`p.search_role like ${`% ${key} %`}` },
     { score: 60, where: like('p.search_role', starts) },
     { score: 50, where: like('p.search_doc', starts) },
     ...(query.words.some((w) => w.mode === 'substring') ? [{ score: 40, where: like('p.search_doc', anywhere) }] : []),

@@ -141,9 +141,8 @@ async function rankPeople(
       set_config('pg_trgm.word_similarity_threshold', '0.5', true)`;
     const close = await fuzzyPass(tx, sources, key, { oneWord, take });
     if (close.some((r) => r.matches)) return { fuzzy: true, rows: close };
-    // Then a title or department with a slip in every word ("sofware enginer"), below any name.
+    // Then a title or department with a slip in a word ("sofware enginer"), at the same threshold, below any name.
     if (!query.email) {
-      await tx`select set_config('pg_trgm.word_similarity_threshold', '0.6', true)`;
       const roles = await rolePass(tx, sources, fuzzyWords, limit + 1);
       if (roles.length > 0) return { fuzzy: true, rows: roles };
     }

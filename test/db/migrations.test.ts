@@ -150,7 +150,7 @@ describe('migrations', () => {
     expect(folded).toEqual({
       search_display: 'zoe o brien nunez',
       search_names: ' zoe o brien nunez zoe o brien nunez ',
-      search_role: ' ingenieure ',
+      search_role: ' ingenieure |  ',
       search_email: 'zoe.obrien@contoso.com',
       search_initials: 'zo',
     });
