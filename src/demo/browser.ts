@@ -30,7 +30,8 @@ export class DemoBrowser {
     return hops;
   }
 
-  private async get(url: string): Promise<BrowserHop> {
+  /** One request, no redirect followed (the caller may change where the next hop goes). */
+  async get(url: string): Promise<BrowserHop> {
     const origin = new URL(url).origin;
     const cookies = [...(this.jar.get(origin) ?? new Map())].map(([name, value]) => `${name}=${value}`).join('; ');
     const response = await fetch(url, { redirect: 'manual', headers: cookies ? { cookie: cookies } : {} });

@@ -16,7 +16,9 @@ import { notAdminMessage } from './views/replies.ts';
 
 /**
  * Who may administer aad-sync: Slack workspace admins and owners (asked of `users.info`, remembered for a
- * few minutes so a busy wizard does not call Slack on every click) and the ids in `SLACK_ADMIN_USERS`.
+ * few minutes so a busy wizard does not call Slack on every click) and the ids in `SLACK_ADMIN_USERS`. Where
+ * the app is installed org-wide on Enterprise Grid the directory is the org's, so it is the org's owners and
+ * admins (`enterprise_user`) who administer it, from any workspace of the org — not the admin of one workspace.
  */
 
 export interface UsersInfoClient {
@@ -29,13 +31,16 @@ export interface UsersInfoClient {
         is_restricted?: boolean;
         is_bot?: boolean;
         deleted?: boolean;
+        /** Enterprise Grid: the person's org-level roles. */
+        enterprise_user?: { is_admin?: boolean; is_owner?: boolean };
       };
     }>;
   };
 }
 
 export interface AdminCheck {
-  isAdmin(client: UsersInfoClient, userId: string): Promise<boolean>;
+  /** `orgWide`: the installation is an org-wide Grid install (see `isOrgInstallation`). */
+  isAdmin(client: UsersInfoClient, userId: string, orgWide?: boolean): Promise<boolean>;
 }
 
 export interface AdminCheckOptions {
@@ -54,24 +59,26 @@ export function createAdminCheck(options: AdminCheckOptions): AdminCheck {
   const now = options.now ?? Date.now;
   const cache = new Map<string, { at: number; answer: Promise<boolean> }>();
 
-  async function ask(client: UsersInfoClient, userId: string): Promise<boolean> {
+  async function ask(client: UsersInfoClient, userId: string, orgWide: boolean): Promise<boolean> {
     const { user } = await client.users.info({ user: userId });
     if (!user || user.deleted || user.is_bot || user.is_restricted) return false;
+    if (orgWide) return Boolean(user.enterprise_user?.is_admin || user.enterprise_user?.is_owner);
     return Boolean(user.is_admin || user.is_owner || user.is_primary_owner);
   }
 
   return {
-    async isAdmin(client, userId) {
+    async isAdmin(client, userId, orgWide = false) {
       if (listed.has(userId)) return true;
-      const hit = cache.get(userId);
+      const key = `${orgWide ? 'org' : 'workspace'}:${userId}`;
+      const hit = cache.get(key);
       if (hit && now() - hit.at < ttl) return hit.answer;
       // Concurrent clicks share one lookup; a failed lookup is not remembered, so a Slack hiccup does not lock anyone out.
-      const answer = ask(client, userId).catch((error: unknown) => {
-        cache.delete(userId);
+      const answer = ask(client, userId, orgWide).catch((error: unknown) => {
+        cache.delete(key);
         options.logger.warn({ err: error, userId }, 'could not check whether a Slack user is an admin; refusing');
         return false;
       });
-      cache.set(userId, { at: now(), answer });
+      cache.set(key, { at: now(), answer });
       return answer;
     },
   };
@@ -120,7 +127,7 @@ async function refuse(args: Args): Promise<void> {
 export function adminOnly(check: AdminCheck, logger: Logger): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
     const userId = actingUser(args.body as Body);
-    if (userId && (await check.isAdmin(args.client, userId))) {
+    if (userId && (await check.isAdmin(args.client, userId, Boolean(args.context.isEnterpriseInstall)))) {
       await args.next();
       return;
     }
