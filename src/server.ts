@@ -99,8 +99,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
     // The Slack client exists only once the Bolt app does, and the Bolt app takes the routes: they reach it late.
     let onAuthorized: (result: CompletedAuthorization) => Promise<boolean> = async () => false;
+    let schedulerWedged: () => string | undefined = () => undefined;
     const routes: CustomRoute[] = [
-      ...healthRoutes({ sql, metrics }),
+      // The scheduler starts after the routes exist; until then nothing can be wedged.
+      ...healthRoutes({ sql, metrics, wedged: () => schedulerWedged() }),
       ...azureRoutes({ authorization, publicUrl: config.publicUrl, logger, onAuthorized: (r) => onAuthorized(r) }),
       {
         path: '/photos/:signed',
@@ -202,6 +204,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       ...options.schedulerOptions,
     });
     watch = createRunWatch({ db, scheduler, logger });
+    schedulerWedged = () => scheduler.wedged();
 
     const services = createAdminServices({
       db,
