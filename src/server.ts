@@ -96,7 +96,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
     let onAuthorized: (result: CompletedAuthorization) => Promise<boolean> = async () => false;
     const routes: CustomRoute[] = [
       ...healthRoutes({ sql, metrics }),
-      ...azureRoutes({ authorization, publicUrl: config.publicUrl, logger, onAuthorized: (r) => onAuthorized(r) }),
+      ...azureRoutes({
+        authorization,
+        publicUrl: config.publicUrl,
+        authorityHost: config.azure.authorityHost,
+        logger,
+        onAuthorized: (r) => onAuthorized(r),
+      }),
       {
         path: '/photos/:signed',
         method: ['GET', 'HEAD'],

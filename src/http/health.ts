@@ -9,7 +9,7 @@ import type { Metrics } from './metrics.ts';
 /** Shaped like Bolt's `CustomRoute`, so the list goes straight into `customRoutes`. */
 export interface Route {
   path: string;
-  method: 'GET';
+  method: 'GET' | 'POST' | ('GET' | 'HEAD')[];
   handler(req: IncomingMessage, res: ServerResponse): void;
 }
 

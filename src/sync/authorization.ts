@@ -75,6 +75,8 @@ export type StartedAuthorization =
     }
   | AuthorizationRefused;
 
+export type InspectedAuthorization = { ok: true; request: PendingAuthorization } | AuthorizationRefused;
+
 export type CompletedAuthorization =
   | {
       ok: true;
@@ -88,7 +90,9 @@ export type CompletedAuthorization =
 export interface AuthorizationService {
   /** Creates the team's source when it has none (status `setup`) and a fresh single-use link for this admin. */
   beginAuthorization(input: BeginAuthorizationInput): Promise<AuthorizationLink>;
-  /** The link was opened: claims it (once) and says where to send the browser. */
+  /** The link was opened (GET, as mail scanners do too): says whether it can still be used, claims nothing. */
+  inspectAuthorization(requestId: string): Promise<InspectedAuthorization>;
+  /** The admin pressed the button on the link's page: claims the link (once) and says where to send the browser. */
   startAuthorization(requestId: string): Promise<StartedAuthorization>;
   /** Microsoft redirected back: checks the request and this browser, then redeems the code or the consent. */
   completeAuthorization(query: CallbackQuery, browserBinding: string | undefined): Promise<CompletedAuthorization>;
@@ -218,8 +222,8 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     return request.url;
   }
 
-  async function startAuthorization(requestId: string): Promise<StartedAuthorization> {
-    const at = now();
+  /** The link's row while it can still be opened; reads only, so a mail scanner's GET uses nothing up. */
+  async function openable(requestId: string, at: Date): Promise<OAuthRequest | AuthorizationRefused> {
     if (!REQUEST_ID.test(requestId)) return refuse('unknown', 'This sign-in link is not valid.');
     const [row] = await db.select().from(oauthRequests).where(eq(oauthRequests.id, requestId));
     if (!row) return refuse('unknown', 'This sign-in link is not valid (it may have been deleted).');
@@ -229,6 +233,18 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     if (row.expiresAt <= at) {
       return refuse('expired', 'This sign-in link has expired, or a newer link replaced it.', row);
     }
+    return row;
+  }
+
+  async function inspectAuthorization(requestId: string): Promise<InspectedAuthorization> {
+    const row = await openable(requestId, now());
+    return 'ok' in row ? row : { ok: true, request: pending(row) };
+  }
+
+  async function startAuthorization(requestId: string): Promise<StartedAuthorization> {
+    const at = now();
+    const row = await openable(requestId, at);
+    if ('ok' in row) return row;
     const [claimed] = await db
       .update(oauthRequests)
       .set({ openedAt: at, expiresAt: new Date(at.getTime() + SIGN_IN_WINDOW_MS) })
@@ -350,5 +366,5 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     }
   }
 
-  return { beginAuthorization, startAuthorization, completeAuthorization };
+  return { beginAuthorization, inspectAuthorization, startAuthorization, completeAuthorization };
 }

@@ -15,7 +15,7 @@ import { createLogger } from '../../src/logger.ts';
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/server.ts';
 import { actionIds, blockIds, callbackIds } from '../../src/slack/ids.ts';
 import { validateSurface } from '../../src/slack/views/limits.ts';
-import { TestBrowser } from './browser.ts';
+import { type Hop, TestBrowser } from './browser.ts';
 import { startTestDatabase, type TestDatabase } from './database.ts';
 import { startTestEmulator, type TestEmulator } from './emulator.ts';
 import { waitFor } from './wait.ts';
@@ -153,7 +153,8 @@ export async function signInThroughBrowser(url: string, browser = new TestBrowse
   const hops = [];
   let next: string | null = url;
   for (let i = 0; next && i < 5; i++) {
-    const hop = await browser.get(next);
+    // The link's page asks for a button press (a POST); everything after it is redirects.
+    const hop: Hop = i === 0 ? await browser.open(next) : await browser.get(next);
     hops.push(hop);
     next = hop.status >= 300 && hop.status < 400 ? hop.location : null;
   }

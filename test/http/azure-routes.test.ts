@@ -72,6 +72,7 @@ function routesFor(authorization: ReturnType<typeof service>): Route[] {
   return azureRoutes({
     authorization,
     publicUrl,
+    authorityHost: emu.emulator.authorityHost,
     logger: createLogger({ level: 'info', destination }),
     onAuthorized: async (result) => {
       notified.push(result);
@@ -137,8 +138,8 @@ const requestRow = async (id: string) => (await db.db.select().from(oauthRequest
 
 /** Opens the link and lets Microsoft (the emulator) answer: the callback URL the browser is sent to. */
 async function signInAtMicrosoft(browser: TestBrowser, link: AuthorizationLink): Promise<string> {
-  const opened = await browser.get(link.url);
-  expect(opened.status, opened.text).toBe(302);
+  const opened = await browser.open(link.url);
+  expect(opened.status, opened.text).toBe(303);
   const microsoft = await browser.get(opened.location!);
   expect(microsoft.status, microsoft.text).toBe(302);
   expect(microsoft.location!.startsWith(`${publicUrl}/azure/callback?`)).toBe(true);
@@ -163,8 +164,8 @@ describe('delegated sign-in', () => {
     expect(created).toMatchObject({ status: 'setup', authMode: 'delegated', tenantId: null, tokenCache: null });
 
     const browser = new TestBrowser();
-    const opened = await browser.get(link.url);
-    expect(opened.status).toBe(302);
+    const opened = await browser.open(link.url);
+    expect(opened.status).toBe(303);
     expect(opened.headers.get('cache-control')).toBe('no-store');
     expect(opened.headers.get('referrer-policy')).toBe('no-referrer');
     const microsoftUrl = new URL(opened.location!);
@@ -270,7 +271,7 @@ describe('delegated sign-in', () => {
     });
     expect(link.sourceId).toBe(first.sourceId);
     const again = new TestBrowser();
-    const opened = await again.get(link.url);
+    const opened = await again.open(link.url);
     const hint = new URL(opened.location!).searchParams;
     expect(hint.get('login_hint')).toBe(emu.emulator.adminUpn);
     expect(hint.get('prompt')).toBe('login');
@@ -309,7 +310,7 @@ describe('application mode (admin consent)', () => {
     const link = await begin({ authMode: 'application', viewId: 'V0APP' });
     expect((await sourceRow(link.sourceId)).authMode).toBe('application');
     const browser = new TestBrowser();
-    const opened = await browser.get(link.url);
+    const opened = await browser.open(link.url);
     const consentUrl = new URL(opened.location!);
     expect(consentUrl.pathname).toBe('/organizations/v2.0/adminconsent');
     expect(consentUrl.searchParams.get('state')).toBe((await requestRow(link.requestId)).state);
@@ -339,7 +340,7 @@ describe('application mode (admin consent)', () => {
       .set({ status: 'needs_reauth', tenantId: emu.emulator.tenantId })
       .where(eq(sources.id, link.sourceId));
     const browser = new TestBrowser();
-    const opened = await browser.get(link.url);
+    const opened = await browser.open(link.url);
     expect(new URL(opened.location!).pathname).toBe(`/${emu.emulator.tenantId}/v2.0/adminconsent`);
     const page = await browser.get((await browser.get(opened.location!)).location!);
     expect(page.status, page.text).toBe(200);
@@ -365,10 +366,10 @@ describe('refusals: error page, nothing stored', () => {
   it('opens a link once only', async () => {
     const link = await begin();
     const browser = new TestBrowser();
-    expect((await browser.get(link.url)).status).toBe(302);
+    expect((await browser.open(link.url)).status).toBe(303);
     const opened = await requestRow(link.requestId);
     for (const who of [browser, new TestBrowser()]) {
-      const again = await who.get(link.url);
+      const again = await who.open(link.url);
       expect(again.status).toBe(409);
       expectPageHeaders(again);
       expect(again.text).toContain('This sign-in link has already been used; each link works once.');
@@ -381,7 +382,7 @@ describe('refusals: error page, nothing stored', () => {
   it('refuses a link opened after 10 minutes, and a sign-in that comes back after 10 more', async () => {
     const late = await begin();
     offsetMs = LINK_LIFETIME_MS + 1_000;
-    const page = await new TestBrowser().get(late.url);
+    const page = await new TestBrowser().open(late.url);
     expect(page.status).toBe(410);
     expect(page.text).toContain('This sign-in link has expired');
     expect((await requestRow(late.requestId)).openedAt).toBeNull();
@@ -455,7 +456,7 @@ describe('refusals: error page, nothing stored', () => {
   it('escapes hostile error values Microsoft (or someone) puts on the callback', async () => {
     const link = await begin();
     const browser = new TestBrowser();
-    const opened = await browser.get(link.url);
+    const opened = await browser.open(link.url);
     const state = new URL(opened.location!).searchParams.get('state')!;
     const query = new URLSearchParams({
       state,
@@ -506,6 +507,33 @@ describe('refusals: error page, nothing stored', () => {
   });
 });
 
+describe('link page (mail scanners)', () => {
+  it('answers GET and HEAD with a button page and uses nothing up; only the button (POST) claims the link', async () => {
+    const link = await begin();
+    const scanner = new TestBrowser();
+    for (let i = 0; i < 3; i++) {
+      const page = await scanner.get(link.url);
+      expect(page.status).toBe(200);
+      expectPageHeaders(page);
+      expect(page.headers.get('set-cookie')).toBeNull();
+      expect(page.text).toContain(`<form method="post" action="/azure/authorize/${link.requestId}">`);
+      expect(page.headers.get('content-security-policy')).toContain(`form-action 'self' ${emu.emulator.authorityHost}`);
+    }
+    const head = await fetch(link.url, { method: 'HEAD' });
+    expect(head.headers.get('set-cookie')).toBeNull();
+    const row = await requestRow(link.requestId);
+    expect(row.openedAt).toBeNull();
+    expect(row.consumedAt).toBeNull();
+
+    // The admin's own click still works, once; afterwards the page says it was used.
+    const browser = new TestBrowser();
+    expect((await browser.get(await signInAtMicrosoft(browser, link))).status).toBe(200);
+    const later = await scanner.get(link.url);
+    expect(later.status).toBe(409);
+    expect(later.text).not.toContain('<form');
+  });
+});
+
 describe('link lifecycle', () => {
   it('keeps one source per team and one live link per admin', async () => {
     const teamId = freshTeam();
@@ -514,9 +542,9 @@ describe('link lifecycle', () => {
     expect(await db.db.select().from(sources).where(eq(sources.slackTeamId, teamId))).toHaveLength(1);
 
     const newer = await begin({ teamId });
-    expect((await new TestBrowser().get(a.url)).status).toBe(410);
-    expect((await new TestBrowser().get(b.url)).status).toBe(302);
-    expect((await new TestBrowser().get(newer.url)).status).toBe(302);
+    expect((await new TestBrowser().open(a.url)).status).toBe(410);
+    expect((await new TestBrowser().open(b.url)).status).toBe(303);
+    expect((await new TestBrowser().open(newer.url)).status).toBe(303);
   });
 
   it('redeems a sign-in once when the callback arrives twice at the same moment', async () => {
@@ -534,12 +562,12 @@ describe('link lifecycle', () => {
   it('releases a link when Microsoft cannot be reached, so reloading it works', async () => {
     const link = await begin();
     await servedBy(boltListener(routesFor(service('https://127.0.0.1:9'))), async () => {
-      const page = await new TestBrowser().get(link.url);
+      const page = await new TestBrowser().open(link.url);
       expect(page.status).toBe(502);
       expect(page.text).toContain('Reload this page in a moment to try again.');
       expect((await requestRow(link.requestId)).openedAt).toBeNull();
     });
-    expect((await new TestBrowser().get(link.url)).status).toBe(302);
+    expect((await new TestBrowser().open(link.url)).status).toBe(303);
   });
 
   it('still shows the result when the Slack window is gone or Slack fails', async () => {
@@ -565,12 +593,13 @@ describe('link lifecycle', () => {
     const routes = azureRoutes({
       authorization,
       publicUrl: 'https://aad-sync.example.com',
+      authorityHost: emu.emulator.authorityHost,
       logger: createLogger({ level: 'silent' }),
       onAuthorized: async () => true,
     });
     await servedBy(boltListener(routes), async () => {
-      const opened = await new TestBrowser().get((await begin()).url);
-      expect(opened.status).toBe(302);
+      const opened = await new TestBrowser().open((await begin()).url);
+      expect(opened.status).toBe(303);
       expect(opened.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Lax; Secure$/);
     });
   });
@@ -579,7 +608,11 @@ describe('link lifecycle', () => {
     const routes = routesFor(authorization);
     const plain: RequestListener = (req, res) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      const route = routes.find((r) => (r.path.includes(':') ? path.startsWith('/azure/authorize/') : r.path === path));
+      const route = routes.find(
+        (r) =>
+          [r.method].flat().includes(req.method as 'GET') &&
+          (r.path.includes(':') ? path.startsWith('/azure/authorize/') : r.path === path),
+      );
       if (route) route.handler(req, res);
       else res.writeHead(404).end();
     };
