@@ -31,7 +31,8 @@ export class DemoBrowser {
       if (hops.length === MAX_HOPS) throw new Error(`the sign-in redirected more than ${MAX_HOPS} times`);
       const hop = await this.request(method, next);
       hops.push(hop);
-      const button = hop.status === 200 && !pressed ? /<form method="post" action="([^"]+)">/.exec(hop.text) : null;
+      const button: RegExpExecArray | null =
+        hop.status === 200 && !pressed ? /<form method="post" action="([^"]+)">/.exec(hop.text) : null;
       pressed ||= button !== null;
       method = button ? 'POST' : 'GET';
       next = button ? new URL(button[1].replace(/&amp;/g, '&'), next).toString() : hop.location;

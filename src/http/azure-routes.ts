@@ -19,7 +19,9 @@ import { type PageContent, SIGN_IN_HEADERS, sendPage } from './html-page.ts';
  * scanner's GET must not burn it or collect the browser cookie. The button POSTs to the same address,
  * which claims the link once, sends the browser to Microsoft and binds the sign-in to that browser with
  * a cookie; `GET /azure/callback` finishes it, moves the waiting Slack modal on through
- * `onAuthorized`, and tells the admin in plain words what happened and what to do next.
+ * `onAuthorized`, and tells the admin in plain words what happened and what to do next. In application
+ * mode the first callback is Microsoft's consent redirect, which only claims a tenant: it leads on to a
+ * sign-in at that tenant, and the second callback completes.
  */
 
 export const AUTHORIZE_PATH = '/azure/authorize/:requestId';
@@ -93,7 +95,8 @@ function successPage(result: Extract<CompletedAuthorization, { ok: true }>, slac
   const { purpose, authMode } = result.request;
   const message =
     authMode === 'application'
-      ? `Admin consent is granted: aad-sync can read the directory of tenant ${result.tenantId}.`
+      ? `Admin consent is granted: aad-sync can read the directory of tenant ${result.tenantId}. ` +
+        `Confirmed by the sign-in of ${result.upn}.`
       : `Signed in as ${result.upn}: aad-sync can read the directory of tenant ${result.tenantId}.`;
   const next =
     purpose === 'reauthorize'
@@ -219,6 +222,15 @@ export function azureRoutes(options: AzureRoutesOptions): Route[] {
 
   const callback = async (req: IncomingMessage, res: ServerResponse) => {
     const result = await authorization.completeAuthorization(queryOf(req), cookieOf(req, BROWSER_COOKIE));
+    if ('next' in result) {
+      logger.info(
+        { sourceId: result.request.sourceId, slackUserId: result.request.slackUserId },
+        'admin consent came back; browser sent to the sign-in that proves it',
+      );
+      res.writeHead(303, { ...SIGN_IN_HEADERS, Location: result.location });
+      res.end();
+      return;
+    }
     const ended = result.ok || result.reason === 'denied' || result.reason === 'failed';
     if (result.ok) logger.info(describe(result), 'authorization completed');
     else {

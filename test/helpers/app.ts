@@ -152,7 +152,7 @@ export function authorizeUrl(view: EmulatedView): string {
 export async function signInThroughBrowser(url: string, browser = new TestBrowser()) {
   const hops = [];
   let next: string | null = url;
-  for (let i = 0; next && i < 5; i++) {
+  for (let i = 0; next && i < 8; i++) {
     // The link's page asks for a button press (a POST); everything after it is redirects.
     const hop: Hop = i === 0 ? await browser.open(next) : await browser.get(next);
     hops.push(hop);

@@ -306,31 +306,94 @@ describe('delegated sign-in', () => {
 });
 
 describe('application mode (admin consent)', () => {
-  it('sends the admin to the consent page and proves the consent with a client-credentials token', async () => {
+  /** Consent, then the sign-in at the consenting tenant: the hops of an admin's browser. */
+  async function consentAndSignIn(browser: TestBrowser, link: AuthorizationLink) {
+    const opened = await browser.open(link.url);
+    const consented = await browser.get(opened.location!);
+    const next = await browser.get(consented.location!);
+    expect(next.status, next.text).toBe(303);
+    const signIn = new URL(next.location!);
+    const signedIn = await browser.get(next.location!);
+    return { opened, consented, signIn, page: await browser.get(signedIn.location!) };
+  }
+
+  it('sends the admin to the consent page, then to a sign-in at that tenant, and proves the consent', async () => {
     const link = await begin({ authMode: 'application', viewId: 'V0APP' });
     expect((await sourceRow(link.sourceId)).authMode).toBe('application');
     const browser = new TestBrowser();
-    const opened = await browser.open(link.url);
+    const { opened, signIn, page } = await consentAndSignIn(browser, link);
     const consentUrl = new URL(opened.location!);
     expect(consentUrl.pathname).toBe('/organizations/v2.0/adminconsent');
-    expect(consentUrl.searchParams.get('state')).toBe((await requestRow(link.requestId)).state);
-    const page = await browser.get((await browser.get(opened.location!)).location!);
+    expect(signIn.pathname).toBe(`/${emu.emulator.tenantId}/oauth2/v2.0/authorize`);
+    expect(signIn.searchParams.get('code_challenge_method')).toBe('S256');
     expect(page.status, page.text).toBe(200);
     expect(page.text).toContain(
       `Admin consent is granted: aad-sync can read the directory of tenant ${emu.emulator.tenantId}.`,
     );
+    expect(page.text).toContain(`Confirmed by the sign-in of ${emu.emulator.adminUpn}.`);
     const source = await sourceRow(link.sourceId);
     expect(source).toMatchObject({
       authMode: 'application',
       tenantId: emu.emulator.tenantId,
-      authorizedByUpn: null,
+      authorizedByUpn: emu.emulator.adminUpn,
       authorizedBySlackUser: 'U0ADMIN',
       homeAccountId: null,
+      tokenCache: null,
     });
-    expect(source.tokenCache).toMatch(/^v1\./);
     const row = await requestRow(link.requestId);
-    expect(row.pkceVerifier).toBeNull();
-    expect(notified).toMatchObject([{ ok: true, upn: null, request: { viewId: 'V0APP', authMode: 'application' } }]);
+    expect(row.consentTenantId).toBe(emu.emulator.tenantId);
+    expect(row.consumedAt).toBeInstanceOf(Date);
+    expect(notified).toMatchObject([
+      { ok: true, upn: emu.emulator.adminUpn, request: { viewId: 'V0APP', authMode: 'application' } },
+    ]);
+  });
+
+  it('binds nothing on a hand-written consent redirect: the tenant it names must be signed in to', async () => {
+    const link = await begin({ authMode: 'application' });
+    const browser = new TestBrowser();
+    const state = new URL((await browser.open(link.url)).location!).searchParams.get('state')!;
+    const forged = (tenant: string) =>
+      browser.get(`${publicUrl}/azure/callback?admin_consent=True&tenant=${tenant}&state=${state}`);
+
+    // The attack on main: no request to Microsoft's consent page, and the source was bound.
+    const answer = await forged(ANOTHER_TENANT);
+    expect(answer.status).toBe(303);
+    expect(new URL(answer.location!).pathname).toBe(`/${ANOTHER_TENANT}/oauth2/v2.0/authorize`);
+    expect((await sourceRow(link.sourceId)).tenantId).toBeNull();
+    expect(notified).toEqual([]);
+    // Microsoft knows no such tenant (here: the emulator's only one is another), so nobody signs in there.
+    expect((await browser.get(answer.location!)).status).toBe(400);
+    // A code written by hand does not pass either.
+    const signInState = new URL(answer.location!).searchParams.get('state')!;
+    const page = await browser.get(`${publicUrl}/azure/callback?code=forged&state=${signInState}`);
+    expect(page.status).toBe(502);
+    expect((await sourceRow(link.sourceId)).tenantId).toBeNull();
+    const counts = ((await emu.control('GET', 'state')).body as { requests: Record<string, number> }).requests;
+    expect(counts['/{tenant}/v2.0/adminconsent'] ?? 0).toBe(0);
+  });
+
+  it('refuses a consent for another tenant than AZURE_TENANT_ID when that is a tenant id', async () => {
+    const pinned = createAuthorizationService({
+      db: db.db,
+      auth: createAzureAuth(
+        appRegistration({ ...azureConfig(), tenantId: ANOTHER_TENANT }),
+        createTokenCacheStore(db.db, key),
+      ),
+      encryptionKey: key,
+      publicUrl,
+    });
+    const link = await begin({ authMode: 'application' });
+    const started = await pinned.startAuthorization(link.requestId);
+    if (!started.ok) throw new Error(started.message);
+    const state = new URL(started.location).searchParams.get('state')!;
+    // A consent redirect from another tenant (the emulator's), carried by the admin's own browser.
+    const result = await pinned.completeAuthorization(
+      { admin_consent: 'True', tenant: emu.emulator.tenantId, state },
+      started.browserBinding,
+    );
+    expect(result).toMatchObject({ ok: false, reason: 'failed' });
+    expect((result as { message: string }).message).toContain(`set up for tenant ${ANOTHER_TENANT} only`);
+    expect((await sourceRow(link.sourceId)).tenantId).toBeNull();
   });
 
   it("asks a synced source's own tenant for consent again when reauthorizing", async () => {
@@ -340,9 +403,8 @@ describe('application mode (admin consent)', () => {
       .set({ status: 'needs_reauth', tenantId: emu.emulator.tenantId })
       .where(eq(sources.id, link.sourceId));
     const browser = new TestBrowser();
-    const opened = await browser.open(link.url);
+    const { opened, page } = await consentAndSignIn(browser, link);
     expect(new URL(opened.location!).pathname).toBe(`/${emu.emulator.tenantId}/v2.0/adminconsent`);
-    const page = await browser.get((await browser.get(opened.location!)).location!);
     expect(page.status, page.text).toBe(200);
     expect(page.text).toContain('Connection restored');
     expect((await sourceRow(link.sourceId)).status).toBe('active');
