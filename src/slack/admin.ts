@@ -15,8 +15,10 @@ import { notAdminModal } from './views/notice.ts';
 import { notAdminMessage } from './views/replies.ts';
 
 /**
- * Who may administer aad-sync: Slack workspace admins and owners (asked of `users.info`, remembered for a
- * few minutes so a busy wizard does not call Slack on every click) and the ids in `SLACK_ADMIN_USERS`.
+ * Who may administer aad-sync: Slack workspace admins and owners (asked of `users.info`) and the ids in
+ * `SLACK_ADMIN_USERS`. Every command, button and submission asks Slack again, so a demoted admin loses
+ * their rights at their next click (users.info is Tier 4, 100+ calls a minute: clicks are far below it).
+ * Only options loads — one per keystroke in a search box, and read-only — reuse an answer for 30 seconds.
  */
 
 export interface UsersInfoClient {
@@ -35,7 +37,8 @@ export interface UsersInfoClient {
 }
 
 export interface AdminCheck {
-  isAdmin(client: UsersInfoClient, userId: string): Promise<boolean>;
+  /** `recent`: an answer from the last ADMIN_CACHE_TTL_MS will do (options loads only). */
+  isAdmin(client: UsersInfoClient, userId: string, options?: { recent?: boolean }): Promise<boolean>;
 }
 
 export interface AdminCheckOptions {
@@ -46,7 +49,7 @@ export interface AdminCheckOptions {
   logger: Logger;
 }
 
-export const ADMIN_CACHE_TTL_MS = 5 * 60_000;
+export const ADMIN_CACHE_TTL_MS = 30_000;
 
 export function createAdminCheck(options: AdminCheckOptions): AdminCheck {
   const listed = new Set(options.adminUsers);
@@ -61,10 +64,10 @@ export function createAdminCheck(options: AdminCheckOptions): AdminCheck {
   }
 
   return {
-    async isAdmin(client, userId) {
+    async isAdmin(client, userId, { recent = false } = {}) {
       if (listed.has(userId)) return true;
       const hit = cache.get(userId);
-      if (hit && now() - hit.at < ttl) return hit.answer;
+      if (recent && hit && now() - hit.at < ttl) return hit.answer;
       // Concurrent clicks share one lookup; a failed lookup is not remembered, so a Slack hiccup does not lock anyone out.
       const answer = ask(client, userId).catch((error: unknown) => {
         cache.delete(userId);
@@ -120,7 +123,8 @@ async function refuse(args: Args): Promise<void> {
 export function adminOnly(check: AdminCheck, logger: Logger): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
     const userId = actingUser(args.body as Body);
-    if (userId && (await check.isAdmin(args.client, userId))) {
+    const recent = (args.body as Body).type === 'block_suggestion';
+    if (userId && (await check.isAdmin(args.client, userId, { recent }))) {
       await args.next();
       return;
     }
