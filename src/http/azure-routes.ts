@@ -9,7 +9,7 @@ import {
   type PendingAuthorization,
   type RefusalReason,
   SIGN_IN_WINDOW_MS,
-} from '../sync/authorization.ts';
+} from '../services/authorization.ts';
 import type { Route } from './health.ts';
 import { type PageContent, SIGN_IN_HEADERS, sendPage } from './html-page.ts';
 

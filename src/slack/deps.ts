@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.ts';
+import type { AdminServices } from '../services/contract.ts';
+import type { WhoisDeps } from '../services/whois.ts';
 import type { AdminCheck } from './admin.ts';
-import type { AdminServices } from './services.ts';
-import type { WhoisDeps } from './whois-replies.ts';
 
 /** What every listener may use; built once by the composition root. */
 export interface ListenerDeps {

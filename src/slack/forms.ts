@@ -1,6 +1,6 @@
+import type { SettingsInput, SettingsOutcome } from '../services/contract.ts';
 import { PROFILE_FIELDS, type ProfileFieldKey, UNMAPPED, validateMapping } from '../sync/mapping.ts';
 import { actionIds, blockIds, optionValues } from './ids.ts';
-import type { SettingsInput, SettingsOutcome } from './services.ts';
 
 /**
  * Reading what an admin submitted in the wizard's modals (`view.state.values`), and placing problems on

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.ts';
+import type { SyncObserver } from '../services/contract.ts';
+import type { RunProgress, RunReport } from '../services/model.ts';
 import { ChannelAccessError, type ChatClient, postMessageAt } from './channel-post.ts';
-import type { RunProgress, RunReport } from './model.ts';
-import type { SyncObserver } from './services.ts';
 import type { MessagePayload } from './views/kit.ts';
 import { progressMessage, summaryMessage } from './views/progress.ts';
 import { retryAfterSeconds } from './web-errors.ts';

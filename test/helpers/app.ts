@@ -289,7 +289,7 @@ export function previewShown(f: AppFixture, viewId: string): Promise<EmulatedVie
 
 /**
  * Sets the workspace's source up through the real wizard (sign-in, groups, settings, preview, Enable) and
- * waits for its first sync. For tests about what comes after; test/app/wizard.test.ts checks each step.
+ * waits for its first sync. For tests about what comes after; test/e2e/wizard.test.ts checks each step.
  */
 export async function setUpSource(f: AppFixture, options: SetUpOptions = {}): Promise<string> {
   const setup = await openSetup(f.client, f.slack);

@@ -17,7 +17,7 @@ import {
   type CompletedAuthorization,
   createAuthorizationService,
   LINK_LIFETIME_MS,
-} from '../../src/sync/authorization.ts';
+} from '../../src/services/authorization.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.ts';

@@ -1,5 +1,5 @@
-import type { RunReport, SourceReport } from '../../src/slack/model.ts';
-import type { AdminServices } from '../../src/slack/services.ts';
+import type { AdminServices } from '../../src/services/contract.ts';
+import type { RunReport, SourceReport } from '../../src/services/model.ts';
 import { DEFAULT_MAPPING } from '../../src/sync/mapping.ts';
 
 /** Plain data for views and a stand-in for the `AdminServices` interface (not one of our modules). */

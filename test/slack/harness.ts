@@ -8,11 +8,11 @@ import {
   startSlackEmulator,
 } from '../../src/emulators/slack/index.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
+import type { AdminServices } from '../../src/services/contract.ts';
+import type { SourceReport } from '../../src/services/model.ts';
 import { type AdminCheck, createAdminCheck } from '../../src/slack/admin.ts';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.ts';
 import { registerListeners } from '../../src/slack/listeners/index.ts';
-import type { SourceReport } from '../../src/slack/model.ts';
-import type { AdminServices } from '../../src/slack/services.ts';
 import { stubServices } from './fixtures.ts';
 
 export const SECRET = 'test-signing-secret-123';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type SlackEmulator, startSlackEmulator } from '../../src/emulators/slack/index.ts';
 import { createLogger } from '../../src/logger.ts';
+import type { RunProgress } from '../../src/services/model.ts';
 import { ChannelAccessError } from '../../src/slack/channel-post.ts';
-import type { RunProgress } from '../../src/slack/model.ts';
 import {
   channelSink,
   createProgressReporter,

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { AdminServices, AuthorizationRequest, SyncObserver, SyncStart } from '../../src/services/contract.ts';
+import type { RunReport, SourceReport } from '../../src/services/model.ts';
 import { actionIds, callbackIds } from '../../src/slack/ids.ts';
 import { decodeMetadata } from '../../src/slack/metadata.ts';
-import type { RunReport, SourceReport } from '../../src/slack/model.ts';
-import type { AdminServices, AuthorizationRequest, SyncObserver, SyncStart } from '../../src/slack/services.ts';
 import { minutes, run, source, type stubServices } from './fixtures.ts';
 import { type Harness, useStubbedHarness } from './harness.ts';
 

@@ -1,11 +1,11 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EmulatedView } from '../../src/emulators/slack/index.ts';
+import type { AdminServices, SetupDraft } from '../../src/services/contract.ts';
+import type { GroupRef, SourceReport } from '../../src/services/model.ts';
 import { showAuthorizationResult } from '../../src/slack/flows/setup.ts';
 import { PICK_FROM_RESULTS } from '../../src/slack/forms.ts';
 import { actionIds, blockIds, callbackIds, optionValues } from '../../src/slack/ids.ts';
 import { groupSearch, SEARCH_SLOW } from '../../src/slack/listeners/options/index.ts';
-import type { GroupRef, SourceReport } from '../../src/slack/model.ts';
-import type { AdminServices, SetupDraft } from '../../src/slack/services.ts';
 import { alertMessage } from '../../src/slack/views/alerts.ts';
 import { DEFAULT_MAPPING } from '../../src/sync/mapping.ts';
 import { minutes, run, source, type stubServices, T0 } from './fixtures.ts';

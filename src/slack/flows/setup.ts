@@ -1,7 +1,7 @@
+import type { AuthorizationLink, SetupDraft } from '../../services/contract.ts';
+import type { Actor } from '../../services/model.ts';
 import type { ListenerDeps } from '../deps.ts';
 import type { ModalMetadata } from '../metadata.ts';
-import type { Actor } from '../model.ts';
-import type { AuthorizationLink, SetupDraft } from '../services.ts';
 import type { ModalView } from '../views/kit.ts';
 import { noticeModal } from '../views/notice.ts';
 import { reauthorizeModal } from '../views/reauthorize.ts';

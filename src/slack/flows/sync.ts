@@ -1,7 +1,8 @@
 import type { RespondFn, webApi } from '@slack/bolt';
+import type { SyncObserver } from '../../services/contract.ts';
+import type { Actor, RunProgress, RunReport } from '../../services/model.ts';
 import type { ListenerDeps } from '../deps.ts';
 import { callbackIds } from '../ids.ts';
-import type { Actor, RunProgress, RunReport } from '../model.ts';
 import {
   channelSink,
   createProgressReporter,
@@ -9,7 +10,6 @@ import {
   type ProgressSink,
   responseUrlSink,
 } from '../progress-reporter.ts';
-import type { SyncObserver } from '../services.ts';
 import { type MessagePayload, modal } from '../views/kit.ts';
 import { alreadyRunningMessage, notSetUpMessage, problemMessage, syncStartedMessage } from '../views/replies.ts';
 

@@ -1,6 +1,6 @@
 import type { BlockAction } from '@slack/bolt';
+import type { Actor } from '../../services/model.ts';
 import type { ModalMetadata } from '../metadata.ts';
-import type { Actor } from '../model.ts';
 
 /** Who acted and where the button was, read from a `block_actions` payload. */
 

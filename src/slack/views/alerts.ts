@@ -1,5 +1,5 @@
+import type { FailureCode, GroupRef, HeldRemovals, RunReport } from '../../services/model.ts';
 import { actionIds, blockIds } from '../ids.ts';
-import type { FailureCode, GroupRef, HeldRemovals, RunReport } from '../model.ts';
 import {
   actions,
   type Button,

@@ -1,5 +1,5 @@
+import type { SourceReport } from '../../services/model.ts';
 import { actionIds, blockIds, toggleValues } from '../ids.ts';
-import type { SourceReport } from '../model.ts';
 import {
   actions,
   type Button,

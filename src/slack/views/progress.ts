@@ -1,4 +1,4 @@
-import type { RunProgress, RunReport } from '../model.ts';
+import type { RunProgress, RunReport } from '../../services/model.ts';
 import {
   context,
   count,

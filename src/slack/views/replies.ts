@@ -1,4 +1,4 @@
-import type { RunReport, SourceReport } from '../model.ts';
+import type { RunReport, SourceReport } from '../../services/model.ts';
 import {
   channelMention,
   context,

@@ -1,4 +1,4 @@
-import type { IgnoredReason, RunReport, SourceReport } from '../model.ts';
+import type { IgnoredReason, RunReport, SourceReport } from '../../services/model.ts';
 import {
   channelMention,
   count,

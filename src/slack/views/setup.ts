@@ -1,7 +1,7 @@
+import type { GroupRef, Mapping, PreviewReport } from '../../services/model.ts';
 import { ENTRA_ATTRIBUTES, PROFILE_FIELDS, UNMAPPED } from '../../sync/mapping.ts';
 import { actionIds, blockIds, callbackIds, optionValues } from '../ids.ts';
 import { encodeMetadata, type ModalMetadata } from '../metadata.ts';
-import type { GroupRef, Mapping, PreviewReport } from '../model.ts';
 import {
   actions,
   button,

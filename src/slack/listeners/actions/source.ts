@@ -1,11 +1,11 @@
 import type { BlockAction, Middleware, RespondArguments, SlackActionMiddlewareArgs, webApi } from '@slack/bolt';
+import type { Outcome } from '../../../services/contract.ts';
 import type { ListenerDeps } from '../../deps.ts';
 import { publishHome } from '../../flows/home.ts';
 import { openLoading, replaceView } from '../../flows/modals.ts';
 import { groupsStep, openSignIn, settingsStep } from '../../flows/setup.ts';
 import { enableWithProgress, homeButtonReplies, messageButtonReplies, startSync } from '../../flows/sync.ts';
 import { toggleValues } from '../../ids.ts';
-import type { Outcome } from '../../services.ts';
 import type { MessagePayload } from '../../views/kit.ts';
 import { noticeModal } from '../../views/notice.ts';
 import { disabledMessage, problemMessage } from '../../views/replies.ts';

@@ -1,7 +1,8 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { WhoisDeps } from '../../../services/whois.ts';
 import { slackIdentityLookup } from '../../identity-lookup.ts';
 import { SHOW_PERSON_ACTION, WHOIS_ACTIONS } from '../../ids.ts';
-import { personCardReply, sharedCardReply, type WhoisDeps } from '../../whois-replies.ts';
+import { personCardReply, sharedCardReply } from '../../whois-replies.ts';
 
 /** The buttons of /whois cards: open another person's card in place, or share the card with the channel. */
 export function register(app: App, deps: WhoisDeps): void {

@@ -1,8 +1,8 @@
 import type { Middleware, RespondArguments, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { Actor } from '../../../services/model.ts';
 import type { ListenerDeps } from '../../deps.ts';
 import { openSignIn } from '../../flows/setup.ts';
 import { commandReplies, enableWithProgress, startSync } from '../../flows/sync.ts';
-import type { Actor } from '../../model.ts';
 import type { MessagePayload } from '../../views/kit.ts';
 import { disabledMessage, enabledMessage, helpMessage, problemMessage, statusMessage } from '../../views/replies.ts';
 

@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
+import type { WhoisDeps } from '../../../services/whois.ts';
 import { slackIdentityLookup } from '../../identity-lookup.ts';
-import { answerWhois, type WhoisDeps } from '../../whois-replies.ts';
+import { answerWhois } from '../../whois-replies.ts';
 
 /** `/whois <text>`: acknowledged at once, answered with a card only the asker sees. */
 export function register(app: App, deps: WhoisDeps): void {

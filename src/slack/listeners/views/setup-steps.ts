@@ -1,4 +1,5 @@
 import type { Middleware, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import type { Actor } from '../../../services/model.ts';
 import type { ListenerDeps } from '../../deps.ts';
 import { afterAck } from '../../flows/background.ts';
 import { publishHome } from '../../flows/home.ts';
@@ -15,7 +16,6 @@ import {
 } from '../../forms.ts';
 import { blockIds } from '../../ids.ts';
 import { decodeMetadata } from '../../metadata.ts';
-import type { Actor } from '../../model.ts';
 import { noticeModal } from '../../views/notice.ts';
 import { doneModal, previewModal } from '../../views/setup.ts';
 import { actorOf } from '../surface.ts';

@@ -1,0 +1,67 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logger.ts';
+import { installShutdown } from '../src/shutdown.ts';
+
+// Signals are delivered with process.emit, which calls the listeners without touching the test process.
+
+function harness(stop: () => Promise<void>) {
+  const exits: number[] = [];
+  const lines: string[] = [];
+  const destination = new PassThrough();
+  destination.on('data', (chunk) => lines.push(String(chunk)));
+  const uninstall = installShutdown({
+    stop,
+    logger: createLogger({ level: 'info', destination }),
+    exit: (code) => exits.push(code),
+    signals: ['SIGUSR2'],
+  });
+  const signal = () => process.emit('SIGUSR2', 'SIGUSR2');
+  return { exits, lines, uninstall, signal };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+describe('installShutdown', () => {
+  it('stops once and exits 0', async () => {
+    let stops = 0;
+    const h = harness(async () => {
+      stops++;
+    });
+    h.signal();
+    await tick();
+    h.uninstall();
+    expect(stops).toBe(1);
+    expect(h.exits).toEqual([0]);
+  });
+
+  it('exits 1 when stopping fails, and logs why', async () => {
+    const h = harness(async () => {
+      throw new Error('database gone');
+    });
+    h.signal();
+    await tick();
+    h.uninstall();
+    expect(h.exits).toEqual([1]);
+    expect(h.lines.join('')).toContain('database gone');
+  });
+
+  it('a second signal while stopping exits 1 at once', async () => {
+    let release = () => {};
+    const h = harness(() => new Promise<void>((resolve) => (release = resolve)));
+    h.signal();
+    h.signal();
+    expect(h.exits).toEqual([1]);
+    release();
+    await tick();
+    h.uninstall();
+    expect(h.exits).toEqual([1, 0]);
+  });
+
+  it('uninstall removes the listeners', () => {
+    const h = harness(async () => {});
+    h.uninstall();
+    h.signal();
+    expect(h.exits).toEqual([]);
+  });
+});
