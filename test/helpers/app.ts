@@ -93,6 +93,7 @@ export async function startAppFixture(options: AppFixtureOptions = {}): Promise<
       PUBLIC_URL: publicUrl,
       ENCRYPTION_KEY: key,
       PORT: String(port),
+      METRICS_TOKEN: METRICS_TOKEN,
       LOG_LEVEL: 'info',
     });
   const start = (mode: 'delegated' | 'application', extra: StartServerOptions = {}) =>
@@ -149,6 +150,9 @@ export function authorizeUrl(view: EmulatedView): string {
 }
 
 /** Follows a sign-in link through the emulator's sign-in (or admin consent) to the callback page. */
+/** The bearer token the fixture's /metrics asks for (METRICS_TOKEN). */
+export const METRICS_TOKEN = 'fixture-metrics-token-0123456789';
+
 export async function signInThroughBrowser(url: string, browser = new TestBrowser()) {
   const hops = [];
   let next: string | null = url;
