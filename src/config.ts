@@ -8,11 +8,16 @@ import { z } from 'zod';
 const WHERE = {
   DATABASE_URL: 'a postgres:// URL of your database (leave unset to use the embedded PostgreSQL in .data/postgres)',
   MONGODB_URL: 'a mongodb:// URL (leave unset to keep scheduled jobs in PostgreSQL)',
-  SLACK_BOT_TOKEN: 'Slack app settings → OAuth & Permissions → Bot User OAuth Token (starts with xoxb-)',
+  SLACK_BOT_TOKEN:
+    'Slack app settings → OAuth & Permissions → Bot User OAuth Token (starts with xoxb-); or, to install by OAuth in any number of workspaces, set SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET instead',
   SLACK_SIGNING_SECRET: 'Slack app settings → Basic Information → App Credentials → Signing Secret',
   SLACK_APP_TOKEN:
     'Slack app settings → Basic Information → App-Level Tokens, scope connections:write (starts with xapp-)',
   SLACK_API_URL: 'leave unset for https://slack.com/api/',
+  SLACK_CLIENT_ID: 'Slack app settings → Basic Information → App Credentials → Client ID',
+  SLACK_CLIENT_SECRET: 'Slack app settings → Basic Information → App Credentials → Client Secret',
+  SLACK_STATE_SECRET:
+    'any random text of 32 characters or more, e.g. from: node -e "console.log(crypto.randomBytes(32).toString(\'base64\'))"',
   SLACK_ADMIN_USERS: 'comma-separated Slack user ids such as U012ABCDEF',
   AZURE_CLIENT_ID: 'Entra admin center → App registrations → your app → Application (client) ID',
   AZURE_CLIENT_SECRET:
@@ -71,6 +76,13 @@ const schema = z.object({
   SLACK_SIGNING_SECRET: z.string().trim().min(8, 'is too short to be a signing secret').optional(),
   SLACK_APP_TOKEN: z.string().trim().startsWith('xapp-', 'must start with xapp-').optional(),
   SLACK_API_URL: url(['https:', 'http:']).default('https://slack.com/api/'),
+  SLACK_CLIENT_ID: z
+    .string()
+    .trim()
+    .regex(/^\d+\.\d+$/, 'must look like 1234567890.1234567890')
+    .optional(),
+  SLACK_CLIENT_SECRET: z.string().trim().min(16, 'is too short to be a client secret').optional(),
+  SLACK_STATE_SECRET: z.string().trim().min(32, 'must be at least 32 characters').optional(),
   SLACK_ADMIN_USERS: z
     .string()
     .default('')
@@ -119,6 +131,8 @@ export interface Config {
     appToken?: string;
     apiUrl: string;
     adminUsers: string[];
+    /** Install by OAuth (any number of workspaces and Grid orgs) instead of one pasted bot token. */
+    oauth?: { clientId: string; clientSecret: string; stateSecret: string };
   };
   azure: {
     clientId?: string;
@@ -152,9 +166,22 @@ export function parseConfig(env: Record<string, string | undefined>, required: r
   for (const name of Object.keys(WHERE)) cleaned[name] = optionalText.parse(env[name]);
 
   const problems: string[] = [];
+  const oauthNames = ['SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET'] as const;
+  const oauthSet = oauthNames.filter((name) => cleaned[name] !== undefined);
+  const installsByOAuth = oauthSet.length === oauthNames.length;
   for (const name of required) {
+    // The OAuth install mode takes the place of a pasted bot token.
+    if (name === 'SLACK_BOT_TOKEN' && installsByOAuth) continue;
     if (cleaned[name] === undefined) problems.push(`${name} is missing: ${WHERE[name]}.`);
   }
+  if (oauthSet.length > 0 && !installsByOAuth)
+    problems.push(
+      `${oauthNames.filter((n) => !oauthSet.includes(n)).join(' and ')} ${oauthSet.length === 2 ? 'is' : 'are'} missing: SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET go together (install by OAuth), or leave all three unset (one workspace with SLACK_BOT_TOKEN).`,
+    );
+  if (installsByOAuth && cleaned.SLACK_BOT_TOKEN !== undefined)
+    problems.push(
+      'SLACK_BOT_TOKEN is set together with SLACK_CLIENT_ID: choose one install mode — unset SLACK_BOT_TOKEN to install by OAuth, or unset the SLACK_CLIENT_* variables to serve one workspace.',
+    );
   const result = schema.safeParse(cleaned);
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -174,6 +201,10 @@ export function parseConfig(env: Record<string, string | undefined>, required: r
       appToken: e.SLACK_APP_TOKEN,
       apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
       adminUsers: e.SLACK_ADMIN_USERS,
+      oauth:
+        e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET && e.SLACK_STATE_SECRET
+          ? { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, stateSecret: e.SLACK_STATE_SECRET }
+          : undefined,
     },
     azure: {
       clientId: e.AZURE_CLIENT_ID,
@@ -194,7 +225,7 @@ export function parseConfig(env: Record<string, string | undefined>, required: r
   };
 }
 
-/** The variables `aad-sync serve` cannot start without. */
+/** The variables `aad-sync serve` cannot start without (SLACK_BOT_TOKEN, unless the three SLACK_CLIENT_* install by OAuth). */
 export const SERVE_REQUIRES: readonly EnvName[] = [
   'SLACK_BOT_TOKEN',
   'SLACK_SIGNING_SECRET',

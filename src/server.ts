@@ -5,19 +5,22 @@ import { openDatabase } from './db/open.ts';
 import { photoSigningKey } from './directory/photo-links.ts';
 import { azureRoutes } from './http/azure-routes.ts';
 import { healthRoutes } from './http/health.ts';
+import { installPages } from './http/install-pages.ts';
 import { createMetrics, metricsHandler, profileCounter, startMetricsServer } from './http/metrics.ts';
 import { createPhotoHandler } from './http/photos.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createAdminServices } from './services/admin.ts';
 import { createRunAlerts, type RunEnd } from './services/alerts.ts';
 import { type CompletedAuthorization, createAuthorizationService } from './services/authorization.ts';
-import { loadRun } from './services/reports.ts';
+import { loadRun, sourceBelongsTo } from './services/reports.ts';
 import { createRunWatch } from './services/run-watch.ts';
+import { createUninstallService } from './services/uninstall.ts';
 import { createAdminCheck } from './slack/admin.ts';
 import { createAlertPoster } from './slack/alert-poster.ts';
 import { createSlackApp } from './slack/app.ts';
 import type { ListenerDeps } from './slack/deps.ts';
 import { showAuthorizationResult } from './slack/flows/setup.ts';
+import { createInstallationStore, tokenRefresher } from './slack/installations.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { type SyncTiming, syncDepsFromConfig } from './sync/index.ts';
 import { engineRunner } from './sync/scheduler/engine-runner.ts';
@@ -50,6 +53,8 @@ export interface StartServerOptions {
   processBeforeResponse?: boolean;
   /** How long a stop waits for running syncs before recording them as interrupted. */
   stopTimeoutMs?: number;
+  /** Install mode: refresh a rotating Slack bot token this long before it expires (default 2 hours). */
+  slackTokenRefreshBeforeMs?: number;
 }
 
 export interface RunningServer {
@@ -116,9 +121,31 @@ export async function startServer(config: Config, options: StartServerOptions = 
         handler: createPhotoHandler({ sql, signingKey: photoSigningKey(encryptionKey) }),
       },
     ];
+    // Install by OAuth (any number of workspaces and Grid orgs), or one workspace with a pasted token.
+    const oauth = config.slack.oauth;
+    const installations =
+      oauth &&
+      createInstallationStore({
+        db,
+        sql,
+        encryptionKey,
+        logger,
+        refresh: tokenRefresher({ apiUrl: config.slack.apiUrl, ...oauth }),
+        refreshBeforeMs: options.slackTokenRefreshBeforeMs,
+      });
     const slack = await createSlackApp({
       signingSecret: required(config.slack.signingSecret, 'SLACK_SIGNING_SECRET'),
-      botToken: required(config.slack.botToken, 'SLACK_BOT_TOKEN'),
+      botToken: installations ? undefined : required(config.slack.botToken, 'SLACK_BOT_TOKEN'),
+      install:
+        oauth && installations
+          ? {
+              ...oauth,
+              installations,
+              publicUrl: config.publicUrl,
+              apiUrl: config.slack.apiUrl,
+              callbackOptions: installPages(logger),
+            }
+          : undefined,
       apiUrl: config.slack.apiUrl,
       appToken: config.slack.appToken,
       socketModeRoutesPort: port,
@@ -133,7 +160,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
     const alerts = createRunAlerts({
       db,
-      poster: createAlertPoster({ client, logger }),
+      posterFor: async (installation) => {
+        const installed = await slack.clientFor(installation);
+        return installed && createAlertPoster({ client: installed, logger });
+      },
       adminUsers: config.slack.adminUsers,
       logger,
     });
@@ -210,6 +240,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
       adminCheck: createAdminCheck({ adminUsers: config.slack.adminUsers, logger }),
       logger,
       whois: { sql, publicUrl: config.publicUrl, photoSigningKey: photoSigningKey(encryptionKey) },
+      ownsSource: (installation, sourceId) => sourceBelongsTo(db, installation, sourceId),
+      uninstall: createUninstallService({
+        sql,
+        forgetTokens: async (installation) => (installations ? installations.forget(installation) : false),
+        stopSchedule: (sourceId) => scheduler.disableSource(sourceId),
+        // Graph change notifications (issue 17) add their stop here when they land.
+        logger,
+      }),
     };
     registerListeners(slack.app, deps);
 
@@ -230,9 +268,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
       if (!request.viewId) return false;
       const actor = { teamId: request.teamId, userId: request.slackUserId };
       const { viewId, purpose } = request;
+      const installed = await slack.clientFor(request.teamId);
+      if (!installed) return false;
       return showAuthorizationResult(
         deps,
-        client,
+        installed,
         result.ok
           ? { ok: true, actor, viewId, purpose }
           : { ok: false, actor, viewId, purpose, message: result.message },

@@ -40,3 +40,23 @@ export function installShutdown(options: {
     for (const signal of signals) process.off(signal, onSignal);
   };
 }
+
+/**
+ * The last resort: an exception or rejection nothing handled means the process is in a state nobody planned
+ * for. It is logged once, as fatal, and the process exits 1 so the orchestrator (systemd, Kubernetes)
+ * restarts it; a run it held is taken over by the next starter. Returns the uninstaller.
+ */
+export function installLastResort(options: { logger: Logger; exit?: (code: number) => void }): () => void {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const onFatal = (error: unknown, origin: string) => {
+    options.logger.fatal({ err: error, origin }, 'unexpected error: exiting for a restart');
+    exit(1);
+  };
+  const onRejection = (reason: unknown) => onFatal(reason, 'unhandledRejection');
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onRejection);
+  return () => {
+    process.off('uncaughtException', onFatal);
+    process.off('unhandledRejection', onRejection);
+  };
+}

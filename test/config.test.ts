@@ -20,6 +20,40 @@ function problems(env: Record<string, string | undefined>, required = SERVE_REQU
   throw new Error('expected a ConfigError');
 }
 
+const OAUTH = {
+  SLACK_CLIENT_ID: '1234567890.0987654321',
+  SLACK_CLIENT_SECRET: '0123456789abcdef0123456789abcdef',
+  SLACK_STATE_SECRET: 'a-state-secret-of-at-least-32-characters',
+};
+
+describe('install modes', () => {
+  it('installs by OAuth when the three SLACK_CLIENT_* are set, without a bot token', () => {
+    const { SLACK_BOT_TOKEN: _token, ...rest } = complete;
+    const config = parseConfig({ ...rest, ...OAUTH }, SERVE_REQUIRES);
+    expect(config.slack.oauth).toEqual({
+      clientId: OAUTH.SLACK_CLIENT_ID,
+      clientSecret: OAUTH.SLACK_CLIENT_SECRET,
+      stateSecret: OAUTH.SLACK_STATE_SECRET,
+    });
+    expect(config.slack.botToken).toBeUndefined();
+    expect(parseConfig(complete, SERVE_REQUIRES).slack.oauth).toBeUndefined();
+  });
+
+  it('names the missing part of an incomplete OAuth setup, and refuses both modes at once', () => {
+    const { SLACK_BOT_TOKEN: _token, ...rest } = complete;
+    expect(problems({ ...rest, SLACK_CLIENT_ID: OAUTH.SLACK_CLIENT_ID })).toEqual([
+      expect.stringMatching(
+        /^SLACK_BOT_TOKEN is missing: .*SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET/,
+      ),
+      expect.stringMatching(/^SLACK_CLIENT_SECRET and SLACK_STATE_SECRET are missing: .* go together/),
+    ]);
+    expect(problems({ ...complete, ...OAUTH })).toEqual([expect.stringMatching(/^SLACK_BOT_TOKEN is set together/)]);
+    expect(problems({ ...rest, ...OAUTH, SLACK_STATE_SECRET: 'short' })).toEqual([
+      expect.stringMatching(/^SLACK_STATE_SECRET must be at least 32 characters/),
+    ]);
+  });
+});
+
 describe('parseConfig', () => {
   it('applies the documented defaults', () => {
     const config = parseConfig({});

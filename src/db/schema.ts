@@ -34,11 +34,12 @@ export type AuthorizationPurpose = (typeof AUTHORIZATION_PURPOSES)[number];
 const inList = (column: string, values: readonly string[]) =>
   sql.raw(`${column} in (${values.map((v) => `'${v}'`).join(', ')})`);
 
-/** One Entra ID connection of one Slack workspace. */
+/** One Entra ID connection of one Slack installation. */
 export const sources = pgTable(
   'sources',
   {
     id: uuid('id').primaryKey().defaultRandom(),
+    /** The installation it belongs to: the workspace id, or the org id (E…) for an org-wide Grid install. */
     slackTeamId: text('slack_team_id').notNull(),
     tenantId: text('tenant_id'),
     authMode: text('auth_mode').$type<'delegated' | 'application'>().notNull().default('delegated'),
@@ -227,7 +228,41 @@ export const oauthRequests = pgTable(
   ],
 );
 
+/**
+ * One install of the app by OAuth (install mode with SLACK_CLIENT_ID …): a workspace, or a Grid org installed
+ * org-wide. `id` is the installation key every source is scoped by (`sources.slack_team_id`). Tokens are
+ * AES-256-GCM encrypted with the row id as context (src/crypto.ts); owned by src/slack/installations.ts.
+ */
+export const slackInstallations = pgTable(
+  'slack_installations',
+  {
+    id: text('id').primaryKey(),
+    teamId: text('team_id'),
+    enterpriseId: text('enterprise_id'),
+    isEnterpriseInstall: boolean('is_enterprise_install').notNull().default(false),
+    appId: text('app_id'),
+    botId: text('bot_id').notNull(),
+    botUserId: text('bot_user_id').notNull(),
+    botScopes: text('bot_scopes').notNull().default(''),
+    botToken: text('bot_token').notNull(),
+    /** Token rotation: the single-use refresh token (encrypted) and when the bot token expires. */
+    botRefreshToken: text('bot_refresh_token'),
+    botExpiresAt: ts('bot_expires_at'),
+    installedBy: text('installed_by'),
+    installedAt: ts('installed_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('slack_installations_enterprise_idx').on(t.enterpriseId),
+    check(
+      'slack_installations_key_check',
+      sql`(is_enterprise_install and id = enterprise_id) or (not is_enterprise_install and id = team_id)`,
+    ),
+  ],
+);
+
 export type Source = typeof sources.$inferSelect;
+export type SlackInstallationRow = typeof slackInstallations.$inferSelect;
 export type Profile = typeof profiles.$inferSelect;
 export type SyncRun = typeof syncRuns.$inferSelect;
 export type OAuthRequest = typeof oauthRequests.$inferSelect;

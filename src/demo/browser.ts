@@ -40,6 +40,11 @@ export class DemoBrowser {
     return hops;
   }
 
+  /** One GET, no redirect followed (the caller may change where the next hop goes). */
+  async get(url: string): Promise<BrowserHop> {
+    return this.request('GET', url);
+  }
+
   private async request(method: 'GET' | 'POST', url: string): Promise<BrowserHop> {
     const origin = new URL(url).origin;
     const cookies = [...(this.jar.get(origin) ?? new Map())].map(([name, value]) => `${name}=${value}`).join('; ');

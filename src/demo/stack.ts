@@ -18,6 +18,8 @@ import {
 } from '../emulators/slack/index.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { type RunningServer, startServer } from '../server.ts';
+import { SLACK_OAUTH_REDIRECT_PATH } from '../slack/install.ts';
+import { DEMO_OAUTH_APP, DEMO_SPACES } from './spaces.ts';
 
 /**
  * Everything the demo runs, in this one process: a throw-away embedded PostgreSQL (a temporary folder,
@@ -37,6 +39,8 @@ export interface DemoStack {
   entra: EntraEmulator;
   slack: SlackEmulator;
   server: RunningServer;
+  /** Where browsers reach the server (install story: "Add to Slack" is here). */
+  publicUrl: string;
   /** Plays Slack towards the app: signed slash commands, view submissions, options loads. */
   client: SlackTestClient;
   databaseUrl: string;
@@ -55,7 +59,12 @@ export interface StackOptions {
   progress?: (what: string) => void;
   /** Another tenant than the demo's (benchmarks). */
   tenant?: EntraEmulatorOptions;
+  /** Install by OAuth (the install story): no pasted token; two workspaces and a Grid org to install into. */
+  installByOAuth?: boolean;
 }
+
+/** The demo's own state secret for the OAuth install flow (install story only). */
+const STATE_SECRET = 'demo-state-secret-for-oauth-installs-7d1e';
 
 const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
 
@@ -71,10 +80,23 @@ export async function startDemoStack(options: StackOptions = {}): Promise<DemoSt
     chmodSync(root, 0o755);
     stops.push(async () => rmSync(root, { recursive: true, force: true }));
     options.progress?.(`PostgreSQL (embedded, in ${root}, deleted at the end), the emulators and the aad-sync server`);
+    const port = await freePort();
+    const publicUrl = `http://127.0.0.1:${port}`;
     const [postgres, entra, slack] = await Promise.all([
       startEmbeddedPostgres({ dataDir: path.join(root, 'postgres'), persistent: false }),
       startEntraEmulator({ ...DEMO_TENANT, ...options.tenant }),
-      startSlackEmulator(),
+      startSlackEmulator(
+        options.installByOAuth
+          ? {
+              spaces: DEMO_SPACES,
+              oauth: {
+                ...DEMO_OAUTH_APP,
+                redirectUrls: [`${publicUrl}${SLACK_OAUTH_REDIRECT_PATH}`],
+                tokenRotation: true,
+              },
+            }
+          : {},
+      ),
     ]);
     stops.push(
       () => postgres.stop(),
@@ -83,12 +105,16 @@ export async function startDemoStack(options: StackOptions = {}): Promise<DemoSt
     );
     await runMigrations(postgres.url);
 
-    const port = await freePort();
-    const publicUrl = `http://127.0.0.1:${port}`;
     const encryptionKey = randomBytes(32).toString('base64');
     const config = parseConfig({
       DATABASE_URL: postgres.url,
-      SLACK_BOT_TOKEN: slack.botToken,
+      ...(options.installByOAuth
+        ? {
+            SLACK_CLIENT_ID: DEMO_OAUTH_APP.clientId,
+            SLACK_CLIENT_SECRET: DEMO_OAUTH_APP.clientSecret,
+            SLACK_STATE_SECRET: STATE_SECRET,
+          }
+        : { SLACK_BOT_TOKEN: slack.botToken }),
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.apiUrl,
       AZURE_CLIENT_ID: entra.clientId,
@@ -119,6 +145,7 @@ export async function startDemoStack(options: StackOptions = {}): Promise<DemoSt
       entra,
       slack,
       server,
+      publicUrl,
       client: createSlackClient({
         appUrl: `${publicUrl}/slack/events`,
         signingSecret: SIGNING_SECRET,

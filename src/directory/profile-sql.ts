@@ -2,7 +2,8 @@ import type { Sql } from '../db/client.ts';
 
 /**
  * The set-based SQL behind ProfileStage: the staging tables, how staged people become stored rows, and
- * which profiles a run removes. Everything here runs inside the stage's transaction on its connection.
+ * which profiles a run removes. The staging tables are temporary tables of the stage's own connection,
+ * filled by statements that each commit at once; only the final apply runs in a transaction.
  */
 
 export type StageMode = 'full' | 'delta';
@@ -23,25 +24,30 @@ export const STAGE_COLUMNS = [
   'employee_id',
   'manager_graph_id',
   'keep_manager',
-  'manager_hint',
 ] as const;
 
-/** `on commit drop`: the tables vanish with the transaction, whether it commits or rolls back. */
+/**
+ * Session-scoped temporary tables: they outlive each statement but not the connection, so a run that dies
+ * (its process, or its connection with a terminated backend) leaves nothing behind. Dropped first in case the
+ * pooled connection still holds a previous stage's tables.
+ */
 export const CREATE_STAGE = `
-  begin;
+  drop table if exists pg_temp.profile_stage, pg_temp.removal_stage, pg_temp.photo_stage, pg_temp.profile_resolved;
   create temp table profile_stage (
     seq int not null, graph_id text not null, external_id text not null, first_name text not null,
     last_name text not null, display_name text not null, email text not null, job_title text, department text,
     office text, business_phone text, mobile_phone text, employee_id text, manager_graph_id text,
-    keep_manager boolean not null, manager_hint text) on commit drop;
-  create temp table removal_stage (graph_id text not null) on commit drop;
-  create temp table photo_stage (graph_id text not null, content_type text, bytes bytea, etag text) on commit drop;
-  create temp table early_inserted (external_id text not null) on commit drop;`;
+    keep_manager boolean not null);
+  create temp table removal_stage (graph_id text not null);
+  create temp table photo_stage (graph_id text not null, content_type text, bytes bytea, etag text);`;
+
+export const DROP_STAGE =
+  'drop table if exists pg_temp.profile_stage, pg_temp.removal_stage, pg_temp.photo_stage, pg_temp.profile_resolved';
 
 /** The stored attributes' fingerprint: equal hashes mean there is nothing to write. */
-function contentHash(conn: Sql, managerColumn: string) {
+function contentHash(conn: Sql) {
   return conn`md5(row(graph_id, first_name, last_name, display_name, email, job_title, department, office,
-    business_phone, mobile_phone, employee_id, ${conn(managerColumn)})::text)`;
+    business_phone, mobile_phone, employee_id, manager_external_id)::text)`;
 }
 
 const PROFILE_COLUMNS = `source_id, external_id, graph_id, first_name, last_name, display_name, email,
@@ -71,14 +77,23 @@ export function resolvedPeople(conn: Sql, sourceId: string) {
     )
     select graph_id, external_id, first_name, last_name, display_name, email, job_title, department, office,
            business_phone, mobile_phone, employee_id, manager_external_id,
-           ${contentHash(conn, 'manager_external_id')} as content_hash
+           ${contentHash(conn)} as content_hash
     from m`;
+}
+
+/**
+ * Resolves the staged people into `profile_resolved` before the apply's transaction. Resolving inside the
+ * insert made each manager lookup scan the index entries of the rows that insert had just added (invisible
+ * to it, yet visited): quadratic, minutes for 50,000 people whose managers were partly not staged.
+ */
+export function resolveStage(conn: Sql, sourceId: string) {
+  return conn`create temp table profile_resolved as ${resolvedPeople(conn, sourceId)}`;
 }
 
 /** The one write of a run: new people inserted, changed or returning people updated; counts per kind. */
 export function upsertResolved(conn: Sql, sourceId: string) {
   return conn`
-    with r as (${resolvedPeople(conn, sourceId)}),
+    with r as (select * from profile_resolved),
     written as (
       insert into profiles (${conn.unsafe(PROFILE_COLUMNS)})
       select ${sourceId}, external_id, graph_id, first_name, last_name, display_name, email, job_title, department,
@@ -95,34 +110,9 @@ export function upsertResolved(conn: Sql, sourceId: string) {
       returning xmax = 0 as created, external_id
     )
     select count(*) filter (where created)::int as created,
-           count(*) filter (where not created
-             and not exists (select 1 from early_inserted e where e.external_id = written.external_id))::int as updated,
-           (select count(*)::int from early_inserted) as early,
+           count(*) filter (where not created)::int as updated,
            (select count(*)::int from profile_stage) as staged
     from written`;
-}
-
-/**
- * People staged in (from, to] who are new to the source and whose manager is already known, inserted
- * while the rest of the source is still being read. Nobody else sees them before the commit; the final
- * upsert finds them unchanged. The first of two people sharing a unique identifier wins, as at the end.
- */
-export function insertEarly(conn: Sql, sourceId: string, from: number, to: number) {
-  return conn`
-    with c as (
-      select distinct on (external_id) * from profile_stage
-      where seq > ${from} and seq <= ${to} and (manager_graph_id is null or manager_hint is not null)
-      order by external_id, seq
-    ),
-    inserted as (
-      insert into profiles (${conn.unsafe(PROFILE_COLUMNS)})
-      select ${sourceId}, external_id, graph_id, first_name, last_name, display_name, email, job_title, department,
-        office, business_phone, mobile_phone, employee_id, manager_hint, ${contentHash(conn, 'manager_hint')}
-      from c
-      on conflict (source_id, external_id) do nothing
-      returning external_id
-    )
-    insert into early_inserted select external_id from inserted`;
 }
 
 /**

@@ -1,11 +1,12 @@
 import type { Sql } from '../db/client.ts';
-import { CopyWriter, copyLine } from './copy-writer.ts';
+import { CopyError, CopyWriter, copyLine } from './copy-writer.ts';
 import {
   applyStagedPhotos,
   CREATE_STAGE,
-  insertEarly,
+  DROP_STAGE,
   removalIds,
   resolvedPeople,
+  resolveStage,
   STAGE_COLUMNS,
   type StageMode,
   upsertResolved,
@@ -78,68 +79,55 @@ export interface Duplicate {
 
 const REMOVAL_CHUNK = 10_000;
 const SAMPLE_SIZE = 10;
-/** Staged rows between two early inserts of new people (full reads). */
-const EARLY_CHUNK = 10_000;
+/**
+ * The stage's own connection bounds its statements and its one transaction itself: a role or database
+ * default made for interactive use (statement_timeout=2s, idle_in_transaction_session_timeout=2s) must not
+ * fail the apply of a large tenant; the run's deadline bounds the whole run.
+ */
+const SESSION_SETTINGS = `set statement_timeout = '10min'; set idle_in_transaction_session_timeout = '1min'`;
+const RESET_SETTINGS = 'reset statement_timeout; reset idle_in_transaction_session_timeout';
 
 /**
- * A run's changes to one source's profiles: one transaction on a reserved connection from `open` to
- * `apply` (commit) or `close` (rollback), so the directory never holds half a run and a crash loses
- * nothing. People stream into a temporary table through COPY as Graph pages arrive. With `insertEarly`
- * (full reads), people new to the source are inserted every few thousand rows while reading goes on, so
- * the costliest writes overlap with Graph's latency; they stay invisible until the commit. Unchanged
- * people (same content hash) are never rewritten.
+ * A run's changes to one source's profiles. People stream into temporary tables of a reserved connection,
+ * one COPY per page, each committed at once: no transaction and no statement stays open while Graph is
+ * read, however long that takes. `apply` then writes everything in one short transaction (commit), so the
+ * directory never holds half a run; `close` drops the staging tables. A run that dies loses only its stage
+ * (temporary tables go with their connection). Unchanged people (same content hash) are never rewritten.
  */
 export class ProfileStage {
   private seq = 0;
-  private flushedSeq = 0;
   private removedIds = new Set<string>();
   private photosStaged = 0;
   private sealed = false;
-  private finished = false;
-  /** Entra id → unique identifier of everyone staged so far, to know a manager before inserting early. */
-  private readonly externalIds = new Map<string, string>();
-  private flushing: Promise<void> = Promise.resolve();
-  private inserting = false;
-  /** Rows that arrived while an early insert held the connection; written right after it. */
-  private waiting = { lines: '', count: 0 };
+  /** The page being copied while the next one is read; at most one in flight. */
+  private copying: Promise<void> = Promise.resolve();
   private failure: unknown;
-  /** Active profiles before the first early insert changed the count. */
-  private activeBefore: number | undefined;
 
   private constructor(
     private readonly conn: Sql & { release(): void },
     private readonly sourceId: string,
-    private writer: CopyWriter,
-    private readonly early: boolean,
-    private readonly earlyEvery: number,
   ) {}
 
-  /** `earlyEvery`: staged rows between two early inserts (tests make it small). */
-  static async open(
-    sql: Sql,
-    sourceId: string,
-    options: { insertEarly?: boolean; earlyEvery?: number } = {},
-  ): Promise<ProfileStage> {
+  static async open(sql: Sql, sourceId: string): Promise<ProfileStage> {
     const conn = await sql.reserve();
     try {
-      await conn.unsafe(CREATE_STAGE);
-      const writer = await CopyWriter.open(conn, 'profile_stage', STAGE_COLUMNS);
-      return new ProfileStage(conn, sourceId, writer, options.insertEarly ?? false, options.earlyEvery ?? EARLY_CHUNK);
+      await conn.unsafe(`${SESSION_SETTINGS}; ${CREATE_STAGE}`);
+      return new ProfileStage(conn, sourceId);
     } catch (error) {
-      await conn`rollback`.catch(() => {});
       conn.release();
       throw error;
     }
   }
 
-  /** Queues people for staging; resolves when the database is ready for more (bounded memory). */
+  /**
+   * Stages people with one COPY, which runs while the caller reads the next page; resolves once the
+   * previous page is stored (bounded memory). A failed COPY fails the next call.
+   */
   async add(people: readonly StagedProfile[]): Promise<void> {
+    await this.settle();
     if (people.length === 0) return;
-    if (this.failure) throw this.failure;
-    if (this.early) for (const p of people) this.externalIds.set(p.graphId, p.externalId);
     let lines = '';
     for (const p of people) {
-      const hint = this.early && p.managerGraphId ? (this.externalIds.get(p.managerGraphId) ?? null) : null;
       lines += copyLine([
         ++this.seq,
         p.graphId,
@@ -156,23 +144,11 @@ export class ProfileStage {
         p.employeeId,
         p.managerGraphId,
         p.keepManager ? 't' : 'f',
-        hint,
       ]);
     }
-    if (this.inserting) {
-      // Reading goes on during an early insert; only a long one makes the reader wait.
-      this.waiting.lines += lines;
-      this.waiting.count += people.length;
-      if (this.waiting.count >= this.earlyEvery) await this.settle();
-      return;
-    }
-    await this.writer.write(lines, people.length);
-    if (this.early && this.seq - this.flushedSeq >= this.earlyEvery) {
-      this.inserting = true;
-      this.flushing = this.insertNewPeople().catch((error) => {
-        this.failure = error;
-      });
-    }
+    this.copying = this.copy(lines, people.length).catch((error) => {
+      this.failure ??= error;
+    });
   }
 
   /** Delta mode: people (by Entra object id) who left, were deleted or disabled, or fell out of scope. */
@@ -187,7 +163,6 @@ export class ProfileStage {
   async seal(): Promise<{ staged: number; duplicates: Duplicate[] }> {
     await this.settle();
     this.sealed = true;
-    await this.writer.finish();
     const conn = this.conn;
     const ids = [...this.removedIds];
     for (let i = 0; i < ids.length; i += REMOVAL_CHUNK) {
@@ -198,6 +173,7 @@ export class ProfileStage {
       from profile_stage`;
     let staged: number = counts.n;
     let keys: number = counts.keys;
+    if (staged !== this.seq) throw new CopyError(`staging failed: ${this.seq} people sent, ${staged} stored`);
     if (counts.people < staged) {
       const replays = await conn`
         delete from profile_stage a using profile_stage b where a.graph_id = b.graph_id and a.seq < b.seq`;
@@ -239,10 +215,9 @@ export class ProfileStage {
     };
   }
 
-  /** What `apply` would do, without writing anything (for a stage opened without `insertEarly`). */
+  /** What `apply` would do, without writing anything. */
   async plan(mode: StageMode): Promise<ProfilePlan> {
     this.requireSealed();
-    if (this.early) throw new Error('ProfileStage: plan() needs a stage that did not insert early');
     const [upserts] = await this.conn`
       with r as (${resolvedPeople(this.conn, this.sourceId)})
       select count(*)::int as staged,
@@ -286,7 +261,7 @@ export class ProfileStage {
   }
 
   /**
-   * Writes the staged changes and commits; `alsoInTransaction` runs just before the commit with the
+   * Writes the staged changes in one transaction; `alsoInTransaction` runs just before the commit with the
    * counts (the run record and the source's delta link), so either all of it is stored or none.
    */
   async apply(
@@ -295,32 +270,40 @@ export class ProfileStage {
   ): Promise<ApplyResult> {
     this.requireSealed();
     const conn = this.conn;
-    const [upserts] = await upsertResolved(conn, this.sourceId);
-    const removed = await conn`
-      update profiles set active = false, removed_at = now()
-      where id in (${removalIds(conn, this.sourceId, mode)})`;
-    const created = upserts.created + upserts.early;
-    const result: ApplyResult = {
-      created,
-      updated: upserts.updated,
-      unchanged: upserts.staged - created - upserts.updated,
-      removed: removed.count,
-      photos: this.photosStaged === 0 ? 0 : await applyStagedPhotos(conn, this.sourceId),
-    };
-    await alsoInTransaction?.(conn, result);
-    await conn`commit`;
-    this.finished = true;
-    return result;
+    // Only this source's runs write its profiles, and one runs at a time: resolving first is safe.
+    await conn`drop table if exists pg_temp.profile_resolved`;
+    await resolveStage(conn, this.sourceId);
+    await conn`analyze profile_resolved`;
+    await conn`begin`;
+    try {
+      const [upserts] = await upsertResolved(conn, this.sourceId);
+      const removed = await conn`
+        update profiles set active = false, removed_at = now()
+        where id in (${removalIds(conn, this.sourceId, mode)})`;
+      const result: ApplyResult = {
+        created: upserts.created,
+        updated: upserts.updated,
+        unchanged: upserts.staged - upserts.created - upserts.updated,
+        removed: removed.count,
+        photos: this.photosStaged === 0 ? 0 : await applyStagedPhotos(conn, this.sourceId),
+      };
+      await alsoInTransaction?.(conn, result);
+      await conn`commit`;
+      return result;
+    } catch (error) {
+      // A broken connection rolled back by itself.
+      await conn`rollback`.catch(() => {});
+      throw error;
+    }
   }
 
-  /** Rolls back whatever was not applied and returns the connection to the pool. */
+  /** Drops the staging tables and returns the connection to the pool. */
   async close(): Promise<void> {
-    await this.flushing;
-    if (!this.sealed) this.writer.abort(new Error('staging abandoned'));
+    await this.copying;
     try {
-      if (!this.finished) await this.conn`rollback`;
+      await this.conn.unsafe(`${DROP_STAGE}; ${RESET_SETTINGS}`);
     } catch {
-      // A broken connection rolled back by itself.
+      // A broken connection took its temporary tables with it.
     } finally {
       this.conn.release();
     }
@@ -331,34 +314,24 @@ export class ProfileStage {
   }
 
   private async settle(): Promise<void> {
-    await this.flushing;
+    await this.copying;
     if (this.failure) throw this.failure;
   }
 
+  private async copy(lines: string, count: number): Promise<void> {
+    const writer = await CopyWriter.open(this.conn, 'profile_stage', STAGE_COLUMNS);
+    try {
+      await writer.write(lines, count);
+      await writer.finish();
+    } catch (error) {
+      writer.abort(error as Error);
+      throw error;
+    }
+  }
+
   private async activeCount(): Promise<number> {
-    if (this.activeBefore !== undefined) return this.activeBefore;
     const [{ active }] = await this.conn`
       select count(*)::int as active from profiles where source_id = ${this.sourceId} and active`;
     return active;
-  }
-
-  /**
-   * Ends the current COPY, inserts the new people staged since the last time, opens the next COPY and
-   * writes what arrived meanwhile.
-   */
-  private async insertNewPeople(): Promise<void> {
-    const from = this.flushedSeq;
-    const to = this.seq;
-    this.flushedSeq = to;
-    await this.writer.finish();
-    this.activeBefore ??= await this.activeCount();
-    await insertEarly(this.conn, this.sourceId, from, to);
-    this.writer = await CopyWriter.open(this.conn, 'profile_stage', STAGE_COLUMNS);
-    while (this.waiting.count > 0) {
-      const { lines, count } = this.waiting;
-      this.waiting = { lines: '', count: 0 };
-      await this.writer.write(lines, count);
-    }
-    this.inserting = false;
   }
 }

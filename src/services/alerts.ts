@@ -36,7 +36,8 @@ export interface RunAlerts {
 
 export interface RunAlertsOptions {
   db: Db;
-  poster: AlertPoster;
+  /** The poster for a source's Slack installation (`sources.slack_team_id`); undefined once it is uninstalled. */
+  posterFor(installation: string): Promise<AlertPoster | undefined>;
   /** SLACK_ADMIN_USERS: told by direct message when alerts cannot reach the admin channel. */
   adminUsers: readonly string[];
   logger: Logger;
@@ -80,7 +81,7 @@ function codeOf(run: SyncRun): AlertCode {
 }
 
 export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
-  const { db, poster, logger } = options;
+  const { db, logger } = options;
   const now = options.now ?? (() => new Date());
   const queues = new Map<string, Promise<void>>();
 
@@ -102,6 +103,12 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
       if (queues.get(sourceId) === next) queues.delete(sourceId);
     });
     return next;
+  }
+
+  async function posterOf(source: Source): Promise<AlertPoster> {
+    const poster = await options.posterFor(source.slackTeamId);
+    if (!poster) throw new Error(`aad-sync is no longer installed in ${source.slackTeamId}`);
+    return poster;
   }
 
   async function save(q: Queries, sourceId: string, streak: Streak | null): Promise<void> {
@@ -184,6 +191,7 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
     const data = await alertData(q, source, code, run, next, crash);
     // Admins hear about an unreachable channel once per streak, not on every failure.
     const tell = continued ? [] : admins(source);
+    const poster = await posterOf(source);
     const shown: AlertOutcome = await poster.show(channel, data, continued ? streak!.ref : null, tell);
     const ref = shown.ok ? shown.ref : null;
     await save(q, source.id, { ref, channel, code, ...next });
@@ -198,7 +206,7 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
     if (!streak.ref) return;
     const previous = await lastFailure(q, source.id, beforeRunId);
     const data = await alertData(q, source, streak.code, previous, streak);
-    await poster.show(
+    await (await posterOf(source)).show(
       streak.ref.channel,
       { ...data, resolution: { kind: 'resolved', by: null, at: now() } },
       streak.ref,
@@ -214,7 +222,7 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
       const data = await alertData(q, source, streak.code, previous, streak);
       const by = run.trigger === 'manual' ? run.requestedBy : null;
       const at = run.finishedAt ?? now();
-      await poster.recovered(
+      await (await posterOf(source)).recovered(
         streak.ref,
         { ...data, resolution: { kind: 'resolved', by, at } },
         { run: runReport(run), failures: streak.count, since: streak.firstAt },
@@ -242,7 +250,7 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
         const streak = source && streakOf(source);
         if (!source || !streak?.ref || streak.code !== 'reauth_required') return;
         const data = await alertData(q, source, streak.code, await lastFailure(q, sourceId), streak);
-        await poster.show(
+        await (await posterOf(source)).show(
           streak.ref.channel,
           { ...data, resolution: { kind: 'resolved', by, at: now() } },
           streak.ref,
@@ -258,7 +266,7 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
         if (!source || !streak || streak.code !== 'held') return;
         if (resolution && streak.ref) {
           const data = await alertData(q, source, 'held', await loadRun(q, heldRunId), streak);
-          await poster.show(streak.ref.channel, { ...data, resolution }, streak.ref, []);
+          await (await posterOf(source)).show(streak.ref.channel, { ...data, resolution }, streak.ref, []);
         }
         await save(q, sourceId, null);
       });

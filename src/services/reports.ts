@@ -54,6 +54,15 @@ export function heldRemovals(run: SyncRun): HeldRemovals | null {
 }
 
 /** The team's source: the oldest one, as `beginAuthorization` creates at most one per team. */
+/** Whether `sourceId` is a source of the installation `teamId` (workspace, or org for an org-wide install). */
+export async function sourceBelongsTo(db: Db, teamId: string, sourceId: string): Promise<boolean> {
+  const [source] = await db
+    .select({ id: sources.id })
+    .from(sources)
+    .where(and(eq(sources.id, sourceId), eq(sources.slackTeamId, teamId)));
+  return source !== undefined;
+}
+
 export async function sourceOfTeam(db: Db, teamId: string): Promise<Source | undefined> {
   const [source] = await db
     .select()

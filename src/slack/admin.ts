@@ -18,7 +18,10 @@ import { notAdminMessage } from './views/replies.ts';
  * Who may administer aad-sync: Slack workspace admins and owners (asked of `users.info`) and the ids in
  * `SLACK_ADMIN_USERS`. Every command, button and submission asks Slack again, so a demoted admin loses
  * their rights at their next click (users.info is Tier 4, 100+ calls a minute: clicks are far below it).
- * Only options loads — one per keystroke in a search box, and read-only — reuse an answer for 30 seconds.
+ * Only options loads — one per keystroke in a search box, and read-only — and the Home tab's choice of
+ * view reuse an answer for 30 seconds. Where the app is installed org-wide on Enterprise Grid the
+ * directory is the org's, so it is the org's owners and admins (`enterprise_user`) who administer it,
+ * from any workspace of the org — not the admin of one workspace.
  */
 
 export interface UsersInfoClient {
@@ -31,14 +34,19 @@ export interface UsersInfoClient {
         is_restricted?: boolean;
         is_bot?: boolean;
         deleted?: boolean;
+        /** Enterprise Grid: the person's org-level roles. */
+        enterprise_user?: { is_admin?: boolean; is_owner?: boolean };
       };
     }>;
   };
 }
 
 export interface AdminCheck {
-  /** `recent`: an answer from the last ADMIN_CACHE_TTL_MS will do (options loads only). */
-  isAdmin(client: UsersInfoClient, userId: string, options?: { recent?: boolean }): Promise<boolean>;
+  /**
+   * `orgWide`: the installation is an org-wide Grid install (see `isOrgInstallation`). `recent`: an answer
+   * from the last ADMIN_CACHE_TTL_MS will do (options loads and the Home tab's view only).
+   */
+  isAdmin(client: UsersInfoClient, userId: string, options?: { orgWide?: boolean; recent?: boolean }): Promise<boolean>;
 }
 
 export interface AdminCheckOptions {
@@ -57,24 +65,26 @@ export function createAdminCheck(options: AdminCheckOptions): AdminCheck {
   const now = options.now ?? Date.now;
   const cache = new Map<string, { at: number; answer: Promise<boolean> }>();
 
-  async function ask(client: UsersInfoClient, userId: string): Promise<boolean> {
+  async function ask(client: UsersInfoClient, userId: string, orgWide: boolean): Promise<boolean> {
     const { user } = await client.users.info({ user: userId });
     if (!user || user.deleted || user.is_bot || user.is_restricted) return false;
+    if (orgWide) return Boolean(user.enterprise_user?.is_admin || user.enterprise_user?.is_owner);
     return Boolean(user.is_admin || user.is_owner || user.is_primary_owner);
   }
 
   return {
-    async isAdmin(client, userId, { recent = false } = {}) {
+    async isAdmin(client, userId, { orgWide = false, recent = false } = {}) {
       if (listed.has(userId)) return true;
-      const hit = cache.get(userId);
+      const key = `${orgWide ? 'org' : 'workspace'}:${userId}`;
+      const hit = cache.get(key);
       if (recent && hit && now() - hit.at < ttl) return hit.answer;
       // Concurrent clicks share one lookup; a failed lookup is not remembered, so a Slack hiccup does not lock anyone out.
-      const answer = ask(client, userId).catch((error: unknown) => {
-        cache.delete(userId);
+      const answer = ask(client, userId, orgWide).catch((error: unknown) => {
+        cache.delete(key);
         options.logger.warn({ err: error, userId }, 'could not check whether a Slack user is an admin; refusing');
         return false;
       });
-      cache.set(userId, { at: now(), answer });
+      cache.set(key, { at: now(), answer });
       return answer;
     },
   };
@@ -124,7 +134,8 @@ export function adminOnly(check: AdminCheck, logger: Logger): Middleware<AnyMidd
   return async (args) => {
     const userId = actingUser(args.body as Body);
     const recent = (args.body as Body).type === 'block_suggestion';
-    if (userId && (await check.isAdmin(args.client, userId, { recent }))) {
+    const orgWide = Boolean(args.context.isEnterpriseInstall);
+    if (userId && (await check.isAdmin(args.client, userId, { orgWide, recent }))) {
       await args.next();
       return;
     }

@@ -8,9 +8,10 @@ import {
   LogLevel,
   type Receiver,
   SocketModeReceiver,
-  type webApi,
+  webApi,
 } from '@slack/bolt';
 import type { Logger } from '../logger.ts';
+import { type InstallMode, installerReceiverOptions } from './install.ts';
 
 /**
  * The Bolt app: HTTP mode (`HTTPReceiver` at `/slack/events`, beside the product's own routes) or Socket
@@ -21,7 +22,10 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 
 export interface SlackAppOptions {
   signingSecret: string;
-  botToken: string;
+  /** One workspace with a pasted token … */
+  botToken?: string;
+  /** … or any number of workspaces and Grid orgs installed by OAuth. */
+  install?: InstallMode;
   /** Web API base, e.g. `https://slack.com/api/` or the emulator's. */
   apiUrl: string;
   /** `xapp-…` → Socket Mode: events arrive over a WebSocket, `customRoutes` are served on `socketModeRoutesPort`. */
@@ -53,6 +57,12 @@ export interface SlackApp {
   app: App;
   /** `HTTPReceiver` (its `requestListener` can be mounted elsewhere) or `SocketModeReceiver`. */
   receiver: Receiver;
+  /**
+   * A Web API client for work outside a Slack request (alerts, progress, the sign-in callback), with the token of
+   * `installation` (workspace id, or org id for an org-wide install); undefined once it is uninstalled. With a
+   * pasted token there is one installation and this is the app's own client.
+   */
+  clientFor(installation: string): Promise<webApi.WebClient | undefined>;
   /**
    * HTTP mode: listens on `port` (0 for any free one) and resolves with the port used. Socket Mode: connects,
    * and resolves with the routes port given at creation (`port` is ignored).
@@ -89,13 +99,25 @@ export function boltLogger(logger: Logger): BoltLogger {
 export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp> {
   const logger = boltLogger(options.logger);
   const customRoutes = options.customRoutes ?? [];
+  const clientOptions: webApi.WebClientOptions = {
+    slackApiUrl: options.apiUrl,
+    retryConfig: options.retryConfig ?? DEFAULT_RETRY,
+    timeout: options.timeoutMs ?? 10_000,
+    // A 429 pauses the client's whole queue for Retry-After seconds; for an app whose modals must open within
+    // 3 s, failing the one call (and letting the caller skip a progress update) is the better trade.
+    rejectRateLimitedCalls: true,
+    logger,
+  };
+  // A custom receiver takes the installer options itself (Bolt copies clientOptions only into receivers it builds).
+  const installer = options.install ? installerReceiverOptions(options.install, clientOptions) : {};
   let receiver: Receiver;
   if (options.appToken) {
     receiver = new SocketModeReceiver({
       appToken: options.appToken,
       logger,
       customRoutes,
-      installerOptions: { port: options.socketModeRoutesPort ?? 3000 },
+      ...installer,
+      installerOptions: { ...installer.installerOptions, port: options.socketModeRoutesPort ?? 3000 },
     });
   } else {
     receiver = new HTTPReceiver({
@@ -105,25 +127,27 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
       processBeforeResponse: options.processBeforeResponse ?? false,
       unhandledRequestTimeoutMillis: options.unhandledRequestTimeoutMs ?? 3001,
       logger,
+      ...installer,
     });
   }
 
   const app = new App({
-    token: options.botToken,
+    token: options.install ? undefined : options.botToken,
     receiver,
     logger,
     deferInitialization: true,
-    clientOptions: {
-      slackApiUrl: options.apiUrl,
-      retryConfig: options.retryConfig ?? DEFAULT_RETRY,
-      timeout: options.timeoutMs ?? 10_000,
-      // A 429 pauses the client's whole queue for Retry-After seconds; for an app whose modals must open within
-      // 3 s, failing the one call (and letting the caller skip a progress update) is the better trade.
-      rejectRateLimitedCalls: true,
-    },
+    clientOptions,
   });
   // auth.test once, now: a wrong token or API URL stops start-up with Slack's own error instead of failing later.
   await app.init();
+
+  const install = options.install;
+  const clientFor = install
+    ? async (installation: string) => {
+        const bot = await install.installations.botFor(installation);
+        return bot ? new webApi.WebClient(bot.token, clientOptions) : undefined;
+      }
+    : async () => app.client;
 
   app.error(async (error) => {
     const original = (error as { original?: unknown }).original ?? error;
@@ -133,6 +157,7 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
   return {
     app,
     receiver,
+    clientFor,
     async start(port) {
       if (options.appToken) {
         await app.start();

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { AdminServices } from '../services/contract.ts';
+import type { UninstallService } from '../services/uninstall.ts';
 import type { WhoisDeps } from '../services/whois.ts';
 import type { AdminCheck } from './admin.ts';
 
@@ -10,4 +11,8 @@ export interface ListenerDeps {
   logger: Logger;
   /** The directory behind `/whois` and its card buttons; without it those listeners are not registered. */
   whois?: WhoisDeps;
+  /** Forgets an installation on `app_uninstalled` / `tokens_revoked`; without it those events are ignored. */
+  uninstall?: UninstallService;
+  /** Whether a source belongs to an installation; requests naming another installation's source are refused. */
+  ownsSource?: (installation: string, sourceId: string) => Promise<boolean>;
 }

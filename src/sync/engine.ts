@@ -220,9 +220,7 @@ class Run {
     });
     for (;;) {
       const readMode = this.mode === 'delta' ? 'delta' : 'full';
-      const stage = await ProfileStage.open(this.deps.sql, this.source.id, {
-        insertEarly: readMode === 'full' && this.mode !== 'preview',
-      });
+      const stage = await ProfileStage.open(this.deps.sql, this.source.id);
       try {
         return await this.readAndApply(stage, reader, readMode, groups, mapping, scope);
       } catch (error) {

@@ -91,6 +91,18 @@ const TABLES = {
     'consumed_at',
     'consent_tenant_id',
   ],
+  slack_installations: [
+    'id',
+    'team_id',
+    'enterprise_id',
+    'is_enterprise_install',
+    'bot_id',
+    'bot_user_id',
+    'bot_token',
+    'bot_refresh_token',
+    'bot_expires_at',
+    'installed_by',
+  ],
 };
 
 describe('migrations', () => {
@@ -151,6 +163,18 @@ describe('migrations', () => {
     await expect(
       database.sql`insert into sync_runs (source_id, trigger, mode, status) values (${source.id}, 'cron', 'full', 'failed')`,
     ).rejects.toMatchObject({ code: '23514' });
+  });
+});
+
+describe('slack_installations', () => {
+  it('keys a workspace install by its team and an org-wide install by its org, nothing else', async () => {
+    const row = (id: string, team: string | null, enterprise: string | null, org: boolean) =>
+      database.sql`insert into slack_installations (id, team_id, enterprise_id, is_enterprise_install, bot_id, bot_user_id, bot_token)
+        values (${id}, ${team}, ${enterprise}, ${org}, 'B1', 'U1', 'sealed')`;
+    await row('T9', 'T9', null, false);
+    await row('E9', null, 'E9', true);
+    await expect(row('T8', null, 'E9', true)).rejects.toMatchObject({ code: '23514' });
+    await expect(row('E8', 'T7', 'E8', false)).rejects.toMatchObject({ code: '23514' });
   });
 });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connectDatabase } from '../../src/db/client.ts';
 import { copyField, copyLine } from '../../src/directory/copy-writer.ts';
 import { getPhoto, knownPhotoEtags, upsertPhoto } from '../../src/directory/photos.ts';
 import { ProfileStage, type StagedProfile, type StageMode } from '../../src/directory/profile-stage.ts';
@@ -274,74 +275,58 @@ describe('ProfileStage', () => {
   });
 });
 
-describe('ProfileStage with early inserts (full reads)', () => {
-  /** Stages `pages` one add() at a time, as a run does, inserting early every `every` rows. */
-  async function earlyRun(pages: StagedProfile[][], every: number, finish: 'apply' | 'abandon' = 'apply') {
-    const stage = await ProfileStage.open(database.sql, sourceId, { insertEarly: true, earlyEvery: every });
+describe('ProfileStage without a long transaction', () => {
+  /** Transactions open on any other connection of this database. */
+  const openTransactions = async () => {
+    const [{ n }] = await database.sql`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and xact_start is not null and pid <> pg_backend_pid()`;
+    return n;
+  };
+
+  it('holds no transaction open between pages, and applies all of them at once', async () => {
+    await sync([person(1), person(2)]);
+    const before = await fingerprint();
+    const stage = await ProfileStage.open(database.sql, sourceId);
     try {
-      for (const page of pages) await stage.add(page);
-      const sealed = await stage.seal();
-      const removals = await stage.removalPlan('full');
-      const result = finish === 'apply' ? await stage.apply('full') : undefined;
-      return { sealed, removals, result };
+      for (const page of [[person(1, { jobTitle: 'Lead' }), person(3)], [person(4)]]) {
+        await stage.add(page);
+        // Graph is being read now: nothing of the run is open in the database, nothing is visible.
+        await expect.poll(openTransactions, { timeout: 5_000 }).toBe(0);
+        expect(await fingerprint()).toBe(before);
+      }
+      await stage.seal();
+      expect(await stage.apply('full')).toMatchObject({ created: 2, updated: 1, unchanged: 0, removed: 1 });
     } finally {
       await stage.close();
     }
-  }
-
-  const stored = async () =>
-    database.sql`
-      select external_id, graph_id, first_name, job_title, manager_external_id, content_hash, active
-      from profiles where source_id = ${sourceId} order by external_id`;
-
-  it('stores exactly what a single apply stores, with the same counts, inserting known-manager people first', async () => {
-    // Person 2 reports to 9, who comes later: inserted at the end. Person 5 reports to 1: inserted early.
-    const people = Array.from({ length: 10 }, (_, i) =>
-      person(i, { managerGraphId: i === 2 ? 'g-9' : i === 5 ? 'g-1' : null }),
-    );
-    const pages = [people.slice(0, 4), people.slice(4, 8), people.slice(8)];
-    const early = await earlyRun(pages, 3);
-    expect(early.result).toMatchObject({ created: 10, updated: 0, unchanged: 0, removed: 0 });
-    const earlyRows = await stored();
-    const order = await database.sql`
-      select external_id, cmin::text::int as command from profiles where source_id = ${sourceId}`;
-    const command = Object.fromEntries(order.map((r) => [r.external_id, r.command]));
-    expect(command['e-5']).toBeLessThan(command['e-2']);
-    expect(command['e-0']).toBeLessThan(command['e-2']);
-
-    [{ id: sourceId }] = await database.sql`insert into sources (slack_team_id) values ('T2') returning id`;
-    const plain = await sync(people);
-    expect(plain.result).toEqual(early.result);
-    expect(await stored()).toEqual(earlyRows);
-    expect(earlyRows.find((r) => r.external_id === 'e-2')!.manager_external_id).toBe('e-9');
-
-    const again = await earlyRun(pages, 3);
-    expect(again.result).toMatchObject({ created: 0, updated: 0, unchanged: 10 });
+    const tables =
+      await database.sql`select relname from pg_class where relname like '%_stage' and relpersistence = 't'`;
+    expect(tables).toEqual([]);
   });
 
-  it('leaves no trace of early inserts when the run is not applied, and counts active people as before', async () => {
-    await sync([person(1), person(2), person(3), person(4)]);
-    const before = await fingerprint();
-    const pages = [
-      [person(1), person(2)],
-      [person(10), person(11)],
-      [person(12), person(13)],
-    ];
-    const { removals } = await earlyRun(pages, 2, 'abandon');
-    expect(removals).toMatchObject({ removed: 2, active: 4 });
-    expect(await fingerprint()).toBe(before);
-  });
-
-  it('keeps the first of two people sharing a unique identifier, even when the second went in early', async () => {
-    const first = person(1, { managerGraphId: 'g-8' });
-    const twin = person(2, { externalId: 'e-1', displayName: 'Twin', email: 'twin@contoso.test' });
-    const { sealed, result } = await earlyRun([[first], [twin], [person(8)]], 1);
-    expect(sealed.duplicates).toEqual([{ externalId: 'e-1', who: 'Twin <twin@contoso.test>' }]);
-    expect(result).toMatchObject({ created: 2, updated: 0, unchanged: 0 });
-    expect((await stored()).map((r) => [r.external_id, r.graph_id, r.manager_external_id])).toEqual([
-      ['e-1', 'g-1', 'e-8'],
-      ['e-8', 'g-8', null],
-    ]);
+  it('is not failed by 2 s statement and idle-in-transaction timeouts while pages arrive slowly', async () => {
+    await database.sql`alter role postgres set statement_timeout = '2s'`;
+    await database.sql`alter role postgres set idle_in_transaction_session_timeout = '2s'`;
+    const limited = connectDatabase(database.url);
+    try {
+      const [{ statement_timeout }] = await limited.sql`show statement_timeout`;
+      expect(statement_timeout).toBe('2s');
+      const stage = await ProfileStage.open(limited.sql, sourceId);
+      try {
+        for (const page of [[person(1)], [person(2)], [person(3)]]) {
+          await stage.add(page);
+          await new Promise((resolve) => setTimeout(resolve, 2_500));
+        }
+        await stage.seal();
+        expect(await stage.apply('full')).toMatchObject({ created: 3 });
+      } finally {
+        await stage.close();
+      }
+    } finally {
+      await limited.close();
+      await database.sql`alter role postgres reset all`;
+    }
   });
 });
 

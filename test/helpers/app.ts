@@ -60,15 +60,8 @@ export const FAST: StartServerOptions = {
   stopTimeoutMs: 5_000,
 };
 
-export async function startAppFixture(options: AppFixtureOptions = {}): Promise<AppFixture> {
-  const [db, entra, slack] = await Promise.all([
-    startTestDatabase(),
-    startTestEmulator({ users: options.users ?? 300, groups: options.groups ?? 20, seed: options.seed ?? 'app' }),
-    startSlackEmulator(),
-  ]);
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const key = randomBytes(32).toString('base64');
+/** A logger at info level that keeps every line it writes, as JSON text. */
+export function recordingLogger() {
   const logs: string[] = [];
   const logger = createLogger({
     level: 'info',
@@ -79,6 +72,19 @@ export async function startAppFixture(options: AppFixtureOptions = {}): Promise<
       },
     }),
   });
+  return { logs, logger };
+}
+
+export async function startAppFixture(options: AppFixtureOptions = {}): Promise<AppFixture> {
+  const [db, entra, slack] = await Promise.all([
+    startTestDatabase(),
+    startTestEmulator({ users: options.users ?? 300, groups: options.groups ?? 20, seed: options.seed ?? 'app' }),
+    startSlackEmulator(),
+  ]);
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const key = randomBytes(32).toString('base64');
+  const { logs, logger } = recordingLogger();
   const configFor = (mode: 'delegated' | 'application') =>
     parseConfig({
       DATABASE_URL: db.url,
@@ -166,15 +172,21 @@ export async function signInThroughBrowser(url: string, browser = new TestBrowse
 }
 
 /** Runs `/aad setup` and returns the modal at step 1, its sign-in link ready. */
-export async function openSetup(client: SlackTestClient, slack: SlackEmulator, userId = ADMIN): Promise<EmulatedView> {
-  const reply = await client.command('/aad', 'setup', { userId, channelId: ADMIN_CHANNEL });
+export async function openSetup(
+  client: SlackTestClient,
+  slack: SlackEmulator,
+  userId = ADMIN,
+  channelId = ADMIN_CHANNEL,
+): Promise<EmulatedView> {
+  const reply = await client.command('/aad', 'setup', { userId, channelId });
   expect(reply.status).toBe(200);
   const modal = slack.lastView()!;
   expect(modal.callback_id).toBe(callbackIds.setupAuthorize);
   return modal;
 }
 
-export async function sourceRow(db: TestDatabase) {
+/** The first source (of `installation`, when given: a workspace id, or an org id for an org-wide install). */
+export async function sourceRow(db: TestDatabase, installation?: string) {
   const [row] = await db.sql<
     {
       id: string;
@@ -186,7 +198,8 @@ export async function sourceRow(db: TestDatabase) {
       tenant_id: string | null;
       token_cache: string | null;
     }[]
-  >`select * from sources order by created_at limit 1`;
+  >`select * from sources where ${installation ?? null}::text is null or slack_team_id = ${installation ?? null}
+      order by created_at limit 1`;
   return row;
 }
 
@@ -278,10 +291,15 @@ export interface SetUpOptions {
   groups?: { id: string; name: string }[];
   /** The "sync automatically" choice (default off, so a test decides when runs happen). */
   autoSync?: boolean;
+  /** Who sets it up, in which channel (default: the single workspace's ADMIN in ADMIN_CHANNEL). */
+  admin?: string;
+  adminChannel?: string;
+  /** The installation the source belongs to (install-by-OAuth tests), to find it among others. */
+  installation?: string;
 }
 
 /** The wizard's preview step once its dry run is in (computed after the ack) and Enable can be pressed. */
-export function previewShown(f: AppFixture, viewId: string): Promise<EmulatedView> {
+export function previewShown(f: Pick<AppFixture, 'slack'>, viewId: string): Promise<EmulatedView> {
   return waitFor(
     () => {
       const view = f.slack.view(viewId)!;
@@ -295,8 +313,12 @@ export function previewShown(f: AppFixture, viewId: string): Promise<EmulatedVie
  * Sets the workspace's source up through the real wizard (sign-in, groups, settings, preview, Enable) and
  * waits for its first sync. For tests about what comes after; test/e2e/wizard.test.ts checks each step.
  */
-export async function setUpSource(f: AppFixture, options: SetUpOptions = {}): Promise<string> {
-  const setup = await openSetup(f.client, f.slack);
+export async function setUpSource(
+  f: Pick<AppFixture, 'client' | 'slack' | 'db'>,
+  options: SetUpOptions = {},
+): Promise<string> {
+  const channel = options.adminChannel ?? ADMIN_CHANNEL;
+  const setup = await openSetup(f.client, f.slack, options.admin ?? ADMIN, channel);
   const { page } = await signInThroughBrowser(authorizeUrl(setup));
   expect(page.status, page.text).toBe(200);
   const groups = options.groups ?? [];
@@ -304,16 +326,16 @@ export async function setUpSource(f: AppFixture, options: SetUpOptions = {}): Pr
     [blockIds.groups]: groups.map((g) => ({ text: g.name, value: g.id })),
   });
   await f.client.viewSubmission(f.slack.view(setup.id)!, {
-    [blockIds.adminChannel]: ADMIN_CHANNEL,
+    [blockIds.adminChannel]: channel,
     [blockIds.options]: options.autoSync ? ['hourly_sync'] : [],
   });
   await f.client.viewSubmission(await previewShown(f, setup.id));
   expect(f.slack.view(setup.id)!.callback_id).toBe(callbackIds.setupDone);
-  const source = await sourceRow(f.db);
+  const source = await sourceRow(f.db, options.installation);
   const [first] = await finishedRuns(f.db, source.id, 1);
   expect(first).toMatchObject({ trigger: 'setup', status: 'succeeded' });
   // The first sync's summary lands in the admin channel after the run ends: wait, so it cannot appear in a later test.
-  await waitFor(() => f.slack.messagesIn(ADMIN_CHANNEL).some((m) => /^Sync finished/.test(m.text)), {
+  await waitFor(() => f.slack.messagesIn(channel).some((m) => /^Sync finished/.test(m.text)), {
     what: 'the first sync’s summary in the admin channel',
   });
   return source.id;

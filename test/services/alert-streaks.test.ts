@@ -27,7 +27,7 @@ const silent = createLogger({ level: 'silent' });
 const replica = (chat: ChatClient) =>
   createRunAlerts({
     db: db.db,
-    poster: createAlertPoster({ client: chat, logger: silent }),
+    posterFor: async () => createAlertPoster({ client: chat, logger: silent }),
     adminUsers: ['U0OWNER'],
     logger: silent,
   });

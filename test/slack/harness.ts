@@ -17,6 +17,16 @@ import { stubServices } from './fixtures.ts';
 
 export const SECRET = 'test-signing-secret-123';
 
+/** The Slack error code of a failed Web API call. */
+export async function slackError(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (error) {
+    return (error as { data?: { error?: string } }).data?.error ?? String(error);
+  }
+  throw new Error('the call succeeded');
+}
+
 export interface Harness {
   emulator: SlackEmulator;
   slack: SlackApp;

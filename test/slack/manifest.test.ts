@@ -3,6 +3,7 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { SLACK_EVENTS_PATH } from '../../src/slack/app.ts';
+import { BOT_SCOPES, SLACK_OAUTH_REDIRECT_PATH } from '../../src/slack/install.ts';
 
 const root = new URL('../../', import.meta.url);
 const schema = JSON.parse(readFileSync(new URL('manifests/slack-app-manifest.schema.json', root), 'utf8'));
@@ -48,7 +49,11 @@ describe('slack-app-manifest.yml', () => {
 
   it('enables the Home tab with app_home_opened and asks for the least scopes', () => {
     expect(manifest.features.app_home.home_tab_enabled).toBe(true);
-    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual([
+      'app_home_opened',
+      'app_uninstalled',
+      'tokens_revoked',
+    ]);
     expect(manifest.oauth_config.scopes.bot).toEqual([
       'commands',
       'chat:write',
@@ -56,6 +61,19 @@ describe('slack-app-manifest.yml', () => {
       'users:read.email',
       'channels:join',
     ]);
+    // What the OAuth installer asks for is what the manifest declares.
+    expect(manifest.oauth_config.scopes.bot).toEqual(BOT_SCOPES);
     expect(manifest.oauth_config.scopes.user).toBeUndefined();
+  });
+
+  it('declares the OAuth redirect, token rotation and org-wide installs', () => {
+    const [redirect] = manifest.oauth_config.redirect_urls;
+    expect(new URL(redirect).pathname).toBe(SLACK_OAUTH_REDIRECT_PATH);
+    expect(new URL(redirect).host).toBe(new URL(manifest.settings.event_subscriptions.request_url).host);
+    expect(manifest.settings.token_rotation_enabled).toBe(true);
+    expect(manifest.settings.org_deploy_enabled).toBe(true);
+    const broken = structuredClone(manifest);
+    broken.oauth_config.redirect_urls = 'https://aad-sync.example.com/slack/oauth_redirect';
+    expect(errorsOf(broken)).toContain('/oauth_config/redirect_urls must be array');
   });
 });

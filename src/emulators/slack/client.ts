@@ -12,7 +12,7 @@ import {
   type Who,
 } from './payloads.ts';
 import type { SlackEmulator } from './server.ts';
-import type { EmulatedMessage, EmulatedView } from './workspace.ts';
+import type { EmulatedMessage, EmulatedView, Workspace } from './workspace.ts';
 
 /**
  * Sends what Slack sends to the app: signed slash commands, block actions, view submissions, options
@@ -58,7 +58,13 @@ export interface SlackTestClient {
   /** Closes the modal; sends `view_closed` (and returns the app's answer) only when the view has `notify_on_close`. */
   viewClosed(view: EmulatedView, userId?: string): Promise<SlackReply | null>;
   optionsLoad(actionId: string, value: string, view: EmulatedView, userId?: string): Promise<SlackReply>;
+  /** An event in the workspace of `event.user` (the default workspace when there is none). */
   event(event: Record<string, unknown>): Promise<SlackReply>;
+  /**
+   * The workspace or org (by team or enterprise id) removes the app: the emulator revokes its tokens and Slack
+   * sends `tokens_revoked` and `app_uninstalled`, in either order (Events API reference), here in `order`.
+   */
+  uninstall(installedIn: string, order?: 'revoked-first' | 'uninstalled-first'): Promise<SlackReply[]>;
   appHomeOpened(userId: string): Promise<SlackReply>;
   /** A signed request with any body and content type, for malformed input. */
   send(body: string, contentType: string): Promise<SlackReply>;
@@ -78,7 +84,15 @@ export function createSlackClient(
   variant: { offset?: number; bad?: boolean } = {},
 ): SlackTestClient {
   const em = options.emulator;
-  const whoFor = (userId: string, teamId?: string): Who => ({ userId, teamId: teamId ?? em.teamId });
+  const whoFor = (userId: string, teamId?: string): Who => {
+    const space = em.spaceOf(userId);
+    return { userId, teamId: teamId ?? space.teamOf(userId), enterpriseId: space.enterpriseId };
+  };
+  const eventIn = (space: Workspace, event: Record<string, unknown>, teamId = space.teamId) =>
+    send(
+      JSON.stringify(eventEnvelope(event, teamId, em.appId, space.botUserId, space.enterpriseId)),
+      'application/json',
+    );
 
   async function send(body: string, contentType: string): Promise<SlackReply> {
     const timestamp = Math.floor(Date.now() / 1000) + (variant.offset ?? 0);
@@ -162,7 +176,20 @@ export function createSlackClient(
     },
 
     event(event) {
-      return send(JSON.stringify(eventEnvelope(event, em.teamId, em.appId, em.botUserId)), 'application/json');
+      const user = typeof event.user === 'string' ? event.user : '';
+      const space = em.spaceOf(user);
+      return eventIn(space, event, space.teamOf(user));
+    },
+
+    async uninstall(installedIn, order = 'revoked-first') {
+      const space = em.space(installedIn);
+      em.uninstall(installedIn);
+      const revoked = { type: 'tokens_revoked', tokens: { oauth: [], bot: [space.botUserId] } };
+      const uninstalled = { type: 'app_uninstalled' };
+      const events = order === 'revoked-first' ? [revoked, uninstalled] : [uninstalled, revoked];
+      const replies: SlackReply[] = [];
+      for (const event of events) replies.push(await eventIn(space, event));
+      return replies;
     },
 
     appHomeOpened(userId) {

@@ -7,6 +7,7 @@ export {
   type SlackTestClient,
   signature,
 } from './client.ts';
+export { type OAuthAppOptions, ROTATING_TOKEN_LIFETIME_S } from './installs.ts';
 export { type FormInput, formValues, type StateValues } from './payloads.ts';
 export {
   DEFAULT_CHANNELS,
@@ -15,6 +16,14 @@ export {
   type RecordedCall,
   type SlackEmulator,
   type SlackEmulatorOptions,
+  type SpaceSpec,
   startSlackEmulator,
 } from './server.ts';
-export type { EmulatedChannel, EmulatedMessage, EmulatedUser, EmulatedView, RecordedResponse } from './workspace.ts';
+export type {
+  EmulatedChannel,
+  EmulatedMessage,
+  EmulatedUser,
+  EmulatedView,
+  RecordedResponse,
+  Workspace,
+} from './workspace.ts';

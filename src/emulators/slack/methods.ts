@@ -19,7 +19,7 @@ function limitErrors(kind: SurfaceKind, payload: unknown): string[] {
 function userObject(ws: Workspace, u: EmulatedUser) {
   return {
     id: u.id,
-    team_id: ws.teamId,
+    team_id: u.teamId ?? ws.teamId,
     name: u.name,
     real_name: u.realName ?? u.name,
     deleted: Boolean(u.deleted),
@@ -30,6 +30,19 @@ function userObject(ws: Workspace, u: EmulatedUser) {
     is_ultra_restricted: false,
     is_bot: Boolean(u.isBot),
     tz: u.tz ?? 'Europe/London',
+    // Grid users carry their org roles apart from their workspace roles (users.info, "Enterprise Grid" fields).
+    ...(ws.enterpriseId
+      ? {
+          enterprise_user: {
+            id: u.id,
+            enterprise_id: ws.enterpriseId,
+            enterprise_name: `Org ${ws.enterpriseId}`,
+            is_admin: u.orgRole !== undefined,
+            is_owner: u.orgRole === 'owner',
+            teams: [u.teamId ?? ws.teamId],
+          },
+        }
+      : {}),
     profile: {
       real_name: u.realName ?? u.name,
       display_name: u.name,
@@ -144,17 +157,6 @@ function externalIdTaken(ws: Workspace, externalId: unknown, except?: string): b
 }
 
 export const methods: Record<string, (ws: Workspace, args: Args) => Answer> = {
-  'auth.test': (ws) => ({
-    ok: true,
-    url: 'https://emulated.slack.invalid/',
-    team: 'Emulated Workspace',
-    user: 'aad-sync',
-    team_id: ws.teamId,
-    user_id: ws.botUserId,
-    bot_id: ws.botId,
-    is_enterprise_install: false,
-  }),
-
   'users.info': (ws, args) => {
     const user = ws.users.get(str(args.user) ?? '');
     return user ? { ok: true, user: userObject(ws, user) } : fail('user_not_found');

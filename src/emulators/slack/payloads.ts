@@ -8,6 +8,8 @@ import type { EmulatedMessage, EmulatedView } from './workspace.ts';
 export interface Who {
   userId: string;
   teamId: string;
+  /** Set in an Enterprise Grid org, where the app is installed org-wide. */
+  enterpriseId?: string;
 }
 
 const userOf = (who: Who) => ({
@@ -16,7 +18,16 @@ const userOf = (who: Who) => ({
   name: who.userId.toLowerCase(),
   team_id: who.teamId,
 });
-const teamOf = (who: Who) => ({ id: who.teamId, domain: 'emulated' });
+const teamOf = (who: Who) => ({
+  id: who.teamId,
+  domain: 'emulated',
+  ...(who.enterpriseId ? { enterprise_id: who.enterpriseId } : {}),
+});
+/** Interaction payloads name the org and say whether the app is installed org-wide ("Organization-ready apps"). */
+const gridOf = (who: Who) => ({
+  enterprise: who.enterpriseId ? { id: who.enterpriseId, name: `Org ${who.enterpriseId}` } : null,
+  is_enterprise_install: Boolean(who.enterpriseId),
+});
 const actionTs = () => (Date.now() / 1000).toFixed(6);
 
 export function commandForm(fields: {
@@ -39,7 +50,10 @@ export function commandForm(fields: {
     command: fields.command,
     text: fields.text,
     api_app_id: fields.appId,
-    is_enterprise_install: 'false',
+    ...(fields.who.enterpriseId
+      ? { enterprise_id: fields.who.enterpriseId, enterprise_name: `Org ${fields.who.enterpriseId}` }
+      : {}),
+    is_enterprise_install: String(Boolean(fields.who.enterpriseId)),
     response_url: fields.responseUrl,
     trigger_id: fields.triggerId,
   };
@@ -108,8 +122,7 @@ export function blockActionPayload(input: BlockActionInput): Record<string, unkn
     token: 'legacy-verification-token',
     trigger_id: input.triggerId,
     team: teamOf(input.who),
-    enterprise: null,
-    is_enterprise_install: false,
+    ...gridOf(input.who),
     actions: [action],
   };
   if (input.view) {
@@ -211,8 +224,7 @@ export function viewSubmissionPayload(
     trigger_id: triggerId,
     view: { ...view, state: { values } },
     response_urls: [],
-    is_enterprise_install: false,
-    enterprise: null,
+    ...gridOf(who),
   };
 }
 
@@ -225,8 +237,7 @@ export function viewClosedPayload(view: EmulatedView, who: Who, appId: string) {
     token: 'legacy-verification-token',
     view,
     is_cleared: false,
-    is_enterprise_install: false,
-    enterprise: null,
+    ...gridOf(who),
   };
 }
 
@@ -242,27 +253,43 @@ export function optionsLoadPayload(actionId: string, value: string, view: Emulat
     block_id: found?.blockId ?? 'unknown',
     value,
     team: teamOf(who),
-    enterprise: null,
-    is_enterprise_install: false,
+    ...gridOf(who),
     view,
   };
 }
 
 let eventCounter = 0;
 
-export function eventEnvelope(event: Record<string, unknown>, teamId: string, appId: string, botUserId: string) {
+/**
+ * An Events API envelope. For an org-wide install `authorizations` names the org with `team_id: null` and
+ * `is_enterprise_install: true` ("Organization-ready apps"; Events API "authorizations").
+ */
+export function eventEnvelope(
+  event: Record<string, unknown>,
+  teamId: string,
+  appId: string,
+  botUserId: string,
+  enterpriseId?: string,
+) {
   eventCounter += 1;
   const now = Math.floor(Date.now() / 1000);
   return {
     token: 'legacy-verification-token',
     team_id: teamId,
+    ...(enterpriseId ? { enterprise_id: enterpriseId } : {}),
     api_app_id: appId,
     event: { event_ts: `${now}.000${eventCounter}`, ...event },
     type: 'event_callback',
     event_id: `Ev0EMULATED${String(eventCounter).padStart(4, '0')}`,
     event_time: now,
     authorizations: [
-      { enterprise_id: null, team_id: teamId, user_id: botUserId, is_bot: true, is_enterprise_install: false },
+      {
+        enterprise_id: enterpriseId ?? null,
+        team_id: enterpriseId ? null : teamId,
+        user_id: botUserId,
+        is_bot: true,
+        is_enterprise_install: Boolean(enterpriseId),
+      },
     ],
     is_ext_shared_channel: false,
   };

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Installs, type OAuthAppOptions } from './installs.ts';
 import { type Answer, type Args, methods } from './methods.ts';
 import {
   type EmulatedChannel,
@@ -9,6 +10,7 @@ import {
   RESPONSE_URL_USES,
   type RecordedResponse,
   type ResponseTarget,
+  type SpaceIds,
   Workspace,
 } from './workspace.ts';
 
@@ -26,14 +28,27 @@ export interface SlackEmulatorOptions {
   appId?: string;
   users?: EmulatedUser[];
   channels?: EmulatedChannel[];
+  /** More workspaces or Grid orgs beside the default one; their ids must not repeat the default's. */
+  spaces?: SpaceSpec[];
+  /** The app's OAuth credentials: turns on `/oauth/v2/authorize` and `oauth.v2.access`. */
+  oauth?: OAuthAppOptions;
   /** Slack gives 3 s. */
   triggerTtlMs?: number;
   now?: () => number;
   port?: number;
 }
 
+/** A workspace (or, with `enterpriseId`, a Grid org whose workspaces are `teams`) reached only through OAuth installs. */
+export interface SpaceSpec extends Partial<Pick<SpaceIds, 'botUserId' | 'botId' | 'enterpriseId' | 'teams'>> {
+  teamId: string;
+  users: EmulatedUser[];
+  channels: EmulatedChannel[];
+}
+
 export interface RecordedCall {
   method: string;
+  /** The installation the token belongs to (workspace or org id), when the token was known. */
+  installation?: string;
   /** Arguments with `blocks`, `view` and `attachments` JSON-decoded. */
   args: Args;
   /** Bearer token the call carried, or null. */
@@ -77,6 +92,16 @@ export interface SlackEmulator {
   applySubmissionAck(viewId: string, ack: unknown): void;
   /** The user closed the modal (the close button). */
   closeView(viewId: string): void;
+  /** The state of a workspace or Grid org (by its team or enterprise id), e.g. to change its people. */
+  space(id: string): Workspace;
+  /** The workspace or org a person is in (the default workspace for strangers). */
+  spaceOf(userId: string): Workspace;
+  /** The workspace or org removes the app: its tokens stop working (`token_revoked`). Returns how many. */
+  uninstall(installedIn: string): number;
+  /** Lifetime of rotating tokens issued from now on (Slack: 12 hours). */
+  setTokenLifetime(seconds: number): void;
+  /** How many refresh tokens were exchanged through `oauth.v2.access`. */
+  refreshes(): number;
   reset(): void;
   close(): Promise<void>;
 }
@@ -154,6 +179,11 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
   const initialChannels = options.channels ?? DEFAULT_CHANNELS;
 
   let ws: Workspace;
+  let extra: Workspace[];
+  let installs: Installs;
+  const all = () => [ws, ...extra];
+  const spaceOfUser = (userId: string) => all().find((s) => s.users.has(userId)) ?? ws;
+  const spaceOfView = (viewId: string) => all().find((s) => s.views.has(viewId)) ?? ws;
   let recorded: RecordedCall[];
   let views: EmulatedView[];
   const rateLimits = new Map<string, { times: number; retryAfterSeconds: number }>();
@@ -169,6 +199,23 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     ws = new Workspace(ids, options.triggerTtlMs ?? 3000, now);
     setUsers(initialUsers);
     setChannels(initialChannels);
+    extra = (options.spaces ?? []).map((spec) => {
+      const space = new Workspace(
+        {
+          appId: ids.appId,
+          botUserId: spec.botUserId ?? `U0BOT${spec.teamId}`,
+          botId: spec.botId ?? `B0BOT${spec.teamId}`,
+          ...spec,
+        },
+        options.triggerTtlMs ?? 3000,
+        now,
+      );
+      space.users = new Map(spec.users.map((u) => [u.id, { ...u }]));
+      space.channels = new Map(spec.channels.map((c) => [c.id, { ...c, members: [...c.members] }]));
+      return space;
+    });
+    installs = new Installs(options.oauth, all, now);
+    installs.addStaticToken(botToken, ws);
     recorded = [];
     views = [];
     rateLimits.clear();
@@ -194,8 +241,10 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
       args = {};
     }
     const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : null;
+    const grant = token ? installs.resolve(token) : undefined;
+    const known = grant && !('ok' in grant) ? grant : undefined;
     const record = (status: number, answer: Answer) =>
-      recorded.push({ method, args, token, at: new Date(now()), status, answer });
+      recorded.push({ method, args, token, installation: known?.installedIn, at: new Date(now()), status, answer });
 
     const limited = take(rateLimits, method);
     if (limited) {
@@ -207,13 +256,16 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     const handler = methods[method];
     const injected = take(failures, method);
     let answer: Answer;
-    if (!token) answer = { ok: false, error: 'not_authed' };
-    else if (token !== botToken) answer = { ok: false, error: 'invalid_auth' };
-    else if (!handler) answer = { ok: false, error: 'unknown_method' };
+    // oauth.v2.access authenticates with the app's client id and secret, not with a token.
+    if (method === 'oauth.v2.access') answer = installs.access(args, basicAuth(auth));
+    else if (!token || !grant) answer = { ok: false, error: 'not_authed' };
+    else if (!known) answer = grant as Answer;
+    else if (!handler && method !== 'auth.test') answer = { ok: false, error: 'unknown_method' };
     else if (injected) answer = { ok: false, error: injected.error };
-    else answer = handler(ws, args);
-    if (answer.ok && typeof answer.view === 'object' && answer.view !== null) {
-      views.push(ws.views.get((answer.view as { id: string }).id)!);
+    else if (method === 'auth.test') answer = installs.authTest(known);
+    else answer = handler(known.space, args);
+    if (known && answer.ok && typeof answer.view === 'object' && answer.view !== null) {
+      views.push(known.space.views.get((answer.view as { id: string }).id)!);
     }
     record(200, answer);
     send(res, 200, answer);
@@ -221,7 +273,8 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
 
   async function responseUrl(key: string, req: IncomingMessage, res: ServerResponse) {
     const raw = await readBody(req);
-    const entry = ws.responseUrls.get(key);
+    const space = all().find((s) => s.responseUrls.has(key)) ?? ws;
+    const entry = space.responseUrls.get(key);
     if (!entry) return send(res, 404, { ok: false, error: 'invalid_url' });
     if (entry.uses >= RESPONSE_URL_USES) return send(res, 404, { ok: false, error: 'used_url' });
     let body: Record<string, unknown>;
@@ -231,10 +284,10 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
       return send(res, 400, { ok: false, error: 'invalid_payload' });
     }
     entry.uses += 1;
-    ws.responses.push({ id: key, target: entry.target, body, at: new Date(now()) });
+    space.responses.push({ id: key, target: entry.target, body, at: new Date(now()) });
     const { channel, messageTs } = entry.target;
-    const original = ws.messages.find((m) => m.channel === channel && m.ts === messageTs && !m.ephemeralTo);
-    if (original && body.delete_original === true) ws.messages.splice(ws.messages.indexOf(original), 1);
+    const original = space.messages.find((m) => m.channel === channel && m.ts === messageTs && !m.ephemeralTo);
+    if (original && body.delete_original === true) space.messages.splice(space.messages.indexOf(original), 1);
     else if (original && body.replace_original === true) {
       Object.assign(original, { text: body.text ?? '', blocks: body.blocks ?? [], edited: true });
     }
@@ -245,6 +298,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     const path = new URL(req.url ?? '/', 'http://emulator').pathname;
     const apiMatch = /^\/api\/([\w.]+)$/.exec(path);
     const responseMatch = /^\/response\/([0-9a-f]+)$/.exec(path);
+    if (req.method === 'GET' && path === '/oauth/v2/authorize') return authorizePage(installs, req, res);
     const handle =
       req.method === 'POST' && apiMatch
         ? api(apiMatch[1], req, res)
@@ -265,26 +319,41 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     ...ids,
     calls: (method) => (method ? recorded.filter((c) => c.method === method) : [...recorded]),
     lastView: () => views[views.length - 1],
-    view: (id) => ws.views.get(id),
+    view: (id) => spaceOfView(id).views.get(id),
     homeOf: (userId) => {
-      const id = ws.homes.get(userId);
-      return id ? ws.views.get(id) : undefined;
+      const space = spaceOfUser(userId);
+      const id = space.homes.get(userId);
+      return id ? space.views.get(id) : undefined;
     },
     messagesIn: (channel) => {
-      const id = ws.resolveChannel(channel)?.id ?? channel;
-      return ws.messages.filter((m) => m.channel === id);
+      const space = all().find((s) => s.channels.has(channel)) ?? spaceOfUser(channel);
+      const id = space.resolveChannel(channel)?.id ?? channel;
+      return space.messages.filter((m) => m.channel === id);
     },
-    responses: () => [...ws.responses],
+    responses: () => all().flatMap((s) => s.responses),
     setUsers,
     setChannels,
     rateLimit: (method, o = {}) =>
       rateLimits.set(method, { times: o.times ?? 1, retryAfterSeconds: o.retryAfterSeconds ?? 1 }),
     failNext: (method, error, times = 1) => failures.set(method, { error, times }),
-    issueTrigger: (userId) => ws.issueTrigger(userId),
-    expireTriggers: () => ws.expireTriggers(),
-    issueResponseUrl: (target) => `${url}/response/${ws.issueResponseUrl(target)}`,
-    applySubmissionAck: (viewId, ack) => applySubmissionAck(ws, views, viewId, ack),
-    closeView: (viewId) => ws.pop(viewId),
+    issueTrigger: (userId) => spaceOfUser(userId).issueTrigger(userId),
+    expireTriggers: () => {
+      for (const s of all()) s.expireTriggers();
+    },
+    issueResponseUrl: (target) => `${url}/response/${spaceOfUser(target.userId).issueResponseUrl(target)}`,
+    applySubmissionAck: (viewId, ack) => applySubmissionAck(spaceOfView(viewId), views, viewId, ack),
+    closeView: (viewId) => spaceOfView(viewId).pop(viewId),
+    space: (id) => {
+      const found = all().find((s) => s.teamId === id || s.enterpriseId === id || s.teams.includes(id));
+      if (!found) throw new Error(`the emulator has no workspace or org ${id}`);
+      return found;
+    },
+    spaceOf: spaceOfUser,
+    uninstall: (installedIn) => installs.uninstall(installedIn),
+    setTokenLifetime: (seconds) => {
+      installs.lifetimeSeconds = seconds;
+    },
+    refreshes: () => installs.refreshesUsed(),
     reset,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -292,6 +361,25 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
         server.close((e) => (e ? reject(e) : resolve()));
       }),
   };
+}
+
+/** Credentials sent as HTTP Basic, which `oauth.v2.access` accepts instead of form fields. */
+function basicAuth(header: string | undefined): { id: string; secret: string } | undefined {
+  if (!header?.startsWith('Basic ')) return undefined;
+  const [id, ...rest] = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':');
+  return { id, secret: rest.join(':') };
+}
+
+/** Slack's authorize page: redirects back to the app with a code, or shows why it cannot. */
+function authorizePage(installs: Installs, req: IncomingMessage, res: ServerResponse) {
+  const outcome = installs.authorize(new URL(req.url ?? '/', 'http://emulator').searchParams);
+  if ('redirect' in outcome) {
+    res.writeHead(302, { location: outcome.redirect });
+    res.end();
+    return;
+  }
+  res.writeHead(outcome.status, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(outcome.error);
 }
 
 function applySubmissionAck(ws: Workspace, history: EmulatedView[], viewId: string, ack: unknown) {

@@ -17,6 +17,10 @@ export interface EmulatedUser {
   isRestricted?: boolean;
   deleted?: boolean;
   tz?: string;
+  /** In an Enterprise Grid org: the workspace the person belongs to (default: the org's first). */
+  teamId?: string;
+  /** In an Enterprise Grid org: an org-level role (users.info `enterprise_user.is_owner` / `is_admin`). */
+  orgRole?: 'owner' | 'admin';
 }
 
 export interface EmulatedChannel {
@@ -83,11 +87,24 @@ export const RESPONSE_URL_USES = 5;
 
 const id = (prefix: string, length = 10) => prefix + randomBytes(length).toString('hex').slice(0, length).toUpperCase();
 
+/** A standalone workspace, or an Enterprise Grid org: its workspaces share people, channels and ids. */
+export interface SpaceIds {
+  teamId: string;
+  botUserId: string;
+  botId: string;
+  appId: string;
+  /** Set for a Grid org: the org's id (E…); `teams` lists its workspaces, the first being `teamId`. */
+  enterpriseId?: string;
+  teams?: string[];
+}
+
 export class Workspace {
   readonly teamId: string;
   readonly botUserId: string;
   readonly botId: string;
   readonly appId: string;
+  readonly enterpriseId?: string;
+  readonly teams: string[];
   users = new Map<string, EmulatedUser>();
   channels = new Map<string, EmulatedChannel>();
   messages: EmulatedMessage[] = [];
@@ -101,7 +118,7 @@ export class Workspace {
   private tsCounter = 0;
 
   constructor(
-    ids: { teamId: string; botUserId: string; botId: string; appId: string },
+    ids: SpaceIds,
     private readonly triggerTtlMs: number,
     private readonly now: () => number,
   ) {
@@ -109,6 +126,13 @@ export class Workspace {
     this.botUserId = ids.botUserId;
     this.botId = ids.botId;
     this.appId = ids.appId;
+    this.enterpriseId = ids.enterpriseId;
+    this.teams = ids.teams ?? [ids.teamId];
+  }
+
+  /** The workspace a person acts in: their own in a Grid org, else this one. */
+  teamOf(userId: string): string {
+    return this.users.get(userId)?.teamId ?? this.teamId;
   }
 
   nextTs(): string {

@@ -1,11 +1,12 @@
 import type { BlockAction } from '@slack/bolt';
 import type { Actor } from '../../services/model.ts';
+import { installationOf, type PayloadOrigin } from '../installation-key.ts';
 import type { ModalMetadata } from '../metadata.ts';
 
 /** Who acted and where the button was, read from a `block_actions` payload. */
 
-export const actorOf = (body: { team?: { id: string } | null; user: { id: string; team_id?: string } }): Actor => ({
-  teamId: body.team?.id ?? body.user.team_id ?? '',
+export const actorOf = (body: PayloadOrigin & { user: { id: string } }): Actor => ({
+  teamId: installationOf(body),
   userId: body.user.id,
 });
 

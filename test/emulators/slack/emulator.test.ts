@@ -7,7 +7,7 @@ import { noticeModal } from '../../../src/slack/views/notice.ts';
 import { groupsModal, settingsModal } from '../../../src/slack/views/setup.ts';
 import { DEFAULT_MAPPING } from '../../../src/sync/mapping.ts';
 import { T0 } from '../../slack/fixtures.ts';
-import { webClientFor } from '../../slack/harness.ts';
+import { slackError, webClientFor } from '../../slack/harness.ts';
 
 let emulator: SlackEmulator;
 let web: ReturnType<typeof webClientFor>;
@@ -18,16 +18,6 @@ beforeAll(async () => {
 });
 afterAll(() => emulator?.close());
 beforeEach(() => emulator.reset());
-
-/** The Slack error code of a failed call. */
-async function slackError(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-  } catch (error) {
-    return (error as { data?: { error?: string } }).data?.error ?? String(error);
-  }
-  throw new Error('the call succeeded');
-}
 
 const modal = noticeModal('Hello', 'Hi there');
 const alert = alertMessage({

@@ -2,6 +2,7 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { WhoisDeps } from '../../../services/whois.ts';
 import { slackIdentityLookup } from '../../identity-lookup.ts';
 import { SHOW_PERSON_ACTION, WHOIS_ACTIONS } from '../../ids.ts';
+import { installationOf } from '../../installation-key.ts';
 import { personCardReply, sharedCardReply } from '../../whois-replies.ts';
 
 /** The buttons of /whois cards: open another person's card in place, or share the card with the channel. */
@@ -11,7 +12,7 @@ export function register(app: App, deps: WhoisDeps): void {
     client: Parameters<typeof slackIdentityLookup>[0],
     warn: (m: string) => void,
   ) => ({
-    teamId: body.team?.id ?? body.user.team_id ?? '',
+    teamId: installationOf(body),
     identity: deps.identity ?? slackIdentityLookup(client),
     warn,
   });

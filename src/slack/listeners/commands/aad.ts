@@ -3,6 +3,7 @@ import type { Actor } from '../../../services/model.ts';
 import type { ListenerDeps } from '../../deps.ts';
 import { openSignIn } from '../../flows/setup.ts';
 import { commandReplies, enableWithProgress, startSync } from '../../flows/sync.ts';
+import { installationOf } from '../../installation-key.ts';
 import type { MessagePayload } from '../../views/kit.ts';
 import { disabledMessage, enabledMessage, helpMessage, problemMessage, statusMessage } from '../../views/replies.ts';
 
@@ -31,7 +32,7 @@ export function aadCommand(deps: ListenerDeps): Middleware<SlackCommandMiddlewar
   };
 
   async function run({ command, ack, respond, client }: Parameters<Middleware<SlackCommandMiddlewareArgs>>[0]) {
-    const actor: Actor = { teamId: command.team_id, userId: command.user_id };
+    const actor: Actor = { teamId: installationOf(command), userId: command.user_id };
     const { name } = parseSubcommand(command.text);
     switch (name) {
       case '':

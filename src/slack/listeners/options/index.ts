@@ -2,6 +2,7 @@ import type { App, Middleware, SlackOptionsMiddlewareArgs } from '@slack/bolt';
 import { adminOnly } from '../../admin.ts';
 import type { ListenerDeps } from '../../deps.ts';
 import { actionIds, optionValues } from '../../ids.ts';
+import { installationOf } from '../../installation-key.ts';
 import { option } from '../../views/kit.ts';
 import { groupOption, MAX_GROUPS } from '../../views/setup.ts';
 
@@ -25,8 +26,7 @@ async function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | null> 
 export const groupSearch =
   (deps: ListenerDeps, budgetMs = SEARCH_BUDGET_MS): Middleware<SlackOptionsMiddlewareArgs<'block_suggestion'>> =>
   async ({ ack, body, payload }) => {
-    const teamId = body.team?.id ?? body.user.team_id ?? '';
-    const search = deps.services.searchGroups(teamId, payload.value.trim()).catch((error: unknown) => {
+    const search = deps.services.searchGroups(installationOf(body), payload.value.trim()).catch((error: unknown) => {
       deps.logger.error({ err: error }, 'group search failed');
       return { ok: false as const, message: 'Search failed: try again' };
     });
