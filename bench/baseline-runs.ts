@@ -5,7 +5,7 @@ import { addSource, type Bench, changeOnePercent, control, graphRequests, runChi
 /**
  * The baseline (bench/baseline.ts) through the same scenarios as bench/sync.ts, on the same seeded tenants,
  * each run in a child process: a fresh full sync at 0 ms, the re-run with nothing changed, the re-run after
- * 1% of users changed, a quiet re-run, a fresh full sync at 100 ms per request, and photos. Lacking delta
+ *  1% of users changed, a quiet re-run, fresh full syncs at 100 ms per request (and + 1 ms per object), and photos. Lacking delta
  * queries and change detection, its "delta" runs are full re-reads and rewrites: that is the point.
  */
 
@@ -57,6 +57,8 @@ export async function runBaselineBenchmarks(
     await step(main, 'sync_unchanged_delta', sourceId);
     await control(main, 'POST', 'faults', { latencyMs: 100 });
     await step(main, 'sync_full_100ms', await addSource(main));
+    await control(main, 'POST', 'faults', { latencyMs: 100, latencyPerItemMs: 1 });
+    await step(main, 'sync_full_latency_per_item', await addSource(main));
   } finally {
     await main.stop();
   }

@@ -1,4 +1,4 @@
-import { type CustomRoute, webApi } from '@slack/bolt';
+import type { CustomRoute } from '@slack/bolt';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import { openDatabase } from './db/open.ts';
@@ -152,10 +152,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       logger,
       customRoutes: routes,
       processBeforeResponse: options.processBeforeResponse,
-    });
-    const client = slack.app.client;
-    client.on(webApi.WebClientEvent.RATE_LIMITED, (_retryAfter: number, { url }: { url: string }) => {
-      metrics.slackApiErrors.inc({ method: url, error: 'ratelimited' });
+      onRateLimited: (url) => metrics.slackApiErrors.inc({ method: url, error: 'ratelimited' }),
     });
 
     const alerts = createRunAlerts({

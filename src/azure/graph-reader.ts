@@ -4,6 +4,7 @@ import { getGroup, groupUserMembers, searchGroups } from './groups.ts';
 import { photos } from './photos.ts';
 import { countUsers } from './user-count.ts';
 import { usersDelta } from './users-delta.ts';
+import { type FullReadOptions, usersFull } from './users-full.ts';
 
 /**
  * Read-only access to one tenant's directory through Microsoft Graph. Collections stream page by page
@@ -12,6 +13,11 @@ import { usersDelta } from './users-delta.ts';
  */
 export interface GraphReader {
   usersDelta(input: { select: readonly string[]; deltaLink?: string }): AsyncGenerator<UsersDeltaPage>;
+  /**
+   * Everyone in the tenant, read in parallel partitions (users-full.ts); the last page carries the delta
+   * link taken before the read. Throws PartitionMismatchError when the partitions missed someone.
+   */
+  usersFull(input: FullReadOptions): AsyncGenerator<UsersDeltaPage>;
   groupUserMembers(
     groupId: string,
     select: readonly string[],
@@ -24,13 +30,17 @@ export interface GraphReader {
   countUsers(): Promise<number>;
 }
 
-export type GraphReaderOptions = GraphTransportOptions;
+export interface GraphReaderOptions extends GraphTransportOptions {
+  /** Full reads: false for one sequential read; concurrency bound of partitioned ones. */
+  fullReads?: Pick<FullReadOptions, 'partitioned' | 'maxConcurrency' | 'minPartitionedUsers'>;
+}
 
 export function createGraphReader(options: GraphReaderOptions): GraphReader {
   const transport = createGraphTransport(options);
   const { send } = transport;
   return {
     usersDelta: (input) => usersDelta(send, input),
+    usersFull: (input) => usersFull(send, { ...options.fullReads, ...input }),
     groupUserMembers: (groupId, select, opts) => groupUserMembers(send, groupId, select, opts),
     getGroup: (id) => getGroup(send, id),
     searchGroups: (text, opts) => searchGroups(send, text, opts),

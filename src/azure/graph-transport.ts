@@ -49,6 +49,8 @@ export interface GraphCall {
   accept?: readonly number[];
   /** What the request was for, in words: "reading group members". */
   purpose: string;
+  /** Sees every HTTP answer, retries included (parallel reads adapt their concurrency to it). */
+  observe?: (status: number, headers: Headers) => void;
 }
 
 export interface GraphAnswer {
@@ -182,6 +184,7 @@ export function createGraphTransport(options: GraphTransportOptions): GraphTrans
       }
       const durationMs = performance.now() - started;
       options.onRequest?.({ path, method: call.method, status: response?.status ?? 0, durationMs });
+      if (response) call.observe?.(response.status, response.headers);
 
       let retryAfterMs: number | undefined;
       let why: string;

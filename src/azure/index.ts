@@ -13,3 +13,4 @@ export { type AppRegistration, appRegistration } from './msal-client.ts';
 export * from './permissions.ts';
 export { DEFAULT_RETRY, type RetryOptions } from './retry-policy.ts';
 export { createTokenCacheStore, type TokenCacheStore } from './token-cache-store.ts';
+export { type FullReadReport, newFullReadReport, PartitionMismatchError } from './users-full.ts';

@@ -40,12 +40,36 @@ function toUser(item: DeltaItem): GraphUser {
   return user;
 }
 
+/** What every delta round selects: the mapped properties, the id, and the manager. */
+function deltaSelect(select: readonly string[]): string {
+  return [...new Set(['id', ...select, 'manager'])].join(',');
+}
+
+/**
+ * A delta link for "from now on" without listing anyone (`$deltatoken=latest`, Graph's "sync from now"),
+ * with the same `$select` as a full round: taken before a full read, so whatever changes while the read
+ * runs is replayed by the next delta round.
+ */
+export async function usersDeltaLatest(send: GraphSend, select: readonly string[]): Promise<string> {
+  const answer = await send({
+    method: 'GET',
+    url: `/users/delta${queryString({ $select: deltaSelect(select), $deltatoken: 'latest' })}`,
+    purpose: 'starting to track changes',
+  });
+  const link = (answer.body as DeltaBody | undefined)?.['@odata.deltaLink'];
+  if (!link) {
+    throw new AzureError('graph_unavailable', 'Microsoft Graph answered "sync from now" without a delta link.', {
+      path: '/users/delta',
+    });
+  }
+  return link;
+}
+
 export async function* usersDelta(
   send: GraphSend,
   input: { select: readonly string[]; deltaLink?: string },
 ): AsyncGenerator<UsersDeltaPage> {
-  const select = [...new Set(['id', ...input.select, 'manager'])].join(',');
-  let url: string | undefined = input.deltaLink ?? `/users/delta${queryString({ $select: select })}`;
+  let url: string | undefined = input.deltaLink ?? `/users/delta${queryString({ $select: deltaSelect(input.select) })}`;
   while (url) {
     const answer = await send({ method: 'GET', url, accept: [400, 410], purpose: 'reading users' });
     if (answer.status === 410 || answer.status === 400) {

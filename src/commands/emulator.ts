@@ -16,12 +16,14 @@ export async function run(ctx: CommandContext): Promise<number> {
     groups: { type: 'string' },
     seed: { type: 'string' },
     'latency-ms': { type: 'string' },
+    'latency-per-item-ms': { type: 'string' },
     'redirect-uri': { type: 'string', multiple: true },
   });
   const port = whole(values.port, 'port', DEFAULT_PORT, 0, 65535);
   const users = whole(values.users, 'users', DEFAULT_USERS, 1, MAX_USERS);
   const groups = whole(values.groups, 'groups', DEFAULT_GROUPS, 0, 10_000);
   const latencyMs = whole(values['latency-ms'], 'latency-ms', 0, 0, 60_000);
+  const latencyPerItemMs = whole(values['latency-per-item-ms'], 'latency-per-item-ms', 0, 0, 1_000);
   const redirectUris = (values['redirect-uri'] ?? []).map(checkRedirectUri);
 
   let emulator: Awaited<ReturnType<typeof startEntraEmulator>>;
@@ -32,6 +34,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       groups,
       seed: values.seed ?? DEFAULT_SEED,
       latencyMs,
+      latencyPerItemMs,
       redirectUris,
     });
   } catch (error) {

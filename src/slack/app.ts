@@ -43,6 +43,8 @@ export interface SlackAppOptions {
   timeoutMs?: number;
   /** How long an un-acked request may wait before Bolt answers it (Slack itself waits 3 s). */
   unhandledRequestTimeoutMs?: number;
+  /** Told of each Web API call Slack answered 429, by the app's client and the per-installation ones. */
+  onRateLimited?: (url: string) => void;
 }
 
 export const DEFAULT_RETRY: webApi.RetryOptions = {
@@ -141,11 +143,18 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
   // auth.test once, now: a wrong token or API URL stops start-up with Slack's own error instead of failing later.
   await app.init();
 
+  const watched = (client: webApi.WebClient) => {
+    const report = options.onRateLimited;
+    if (report)
+      client.on(webApi.WebClientEvent.RATE_LIMITED, (_after: number, { url }: { url: string }) => report(url));
+    return client;
+  };
+  watched(app.client);
   const install = options.install;
   const clientFor = install
     ? async (installation: string) => {
         const bot = await install.installations.botFor(installation);
-        return bot ? new webApi.WebClient(bot.token, clientOptions) : undefined;
+        return bot ? watched(new webApi.WebClient(bot.token, clientOptions)) : undefined;
       }
     : async () => app.client;
 

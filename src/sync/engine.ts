@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { DeltaExpiredError } from '../azure/index.ts';
+import { DeltaExpiredError, PartitionMismatchError } from '../azure/index.ts';
 import type { Db, Sql } from '../db/client.ts';
 import { type RunMode, type RunTrigger, type Source, sourceGroups, sources } from '../db/schema.ts';
 import { ProfileStage, type RemovalPlan, type StagedPhoto } from '../directory/profile-stage.ts';
@@ -170,6 +170,8 @@ class Run {
   details: Record<string, unknown> = {};
   lost = false;
   private expected: number | undefined;
+  /** Why this run's full read is sequential: its parallel partitions missed someone. */
+  private sequentialRead: string | undefined;
   private readonly graph = { requests: 0, throttled: 0, failedResponses: 0 };
   /** Milliseconds per phase, for the run report and the benchmarks. */
   private readonly timings: Record<string, number> = {};
@@ -224,6 +226,11 @@ class Run {
       try {
         return await this.readAndApply(stage, reader, readMode, groups, mapping, scope);
       } catch (error) {
+        if (error instanceof PartitionMismatchError && !this.sequentialRead) {
+          this.sequentialRead = `${error.message}: read again in one sequential read`;
+          this.counts = { ...NO_COUNTS };
+          continue;
+        }
         if (readMode !== 'delta' || !(error instanceof DeltaExpiredError || error instanceof RestartAsFull))
           throw error;
         await this.restartAsFull(error instanceof RestartAsFull ? error.message : 'the delta link expired');
@@ -260,6 +267,7 @@ class Run {
         mapping,
         groups,
         deltaLink: this.source.usersDeltaLink,
+        sequential: this.sequentialRead !== undefined,
         activeGraphIds,
         knownIgnoredIds,
         onRead: (read) => {
@@ -270,6 +278,8 @@ class Run {
       }),
     );
     if (result.needsFull) throw new RestartAsFull(result.needsFull);
+    if (result.fullRead)
+      this.details.fullRead = { ...result.fullRead, ...(this.sequentialRead ? { fallback: this.sequentialRead } : {}) };
     const sealed = await this.timed('seal', () => stage.seal());
     for (const d of sealed.duplicates)
       result.ignored.add(`same Unique Identifier as another person (${d.externalId})`, d.who);

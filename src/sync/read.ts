@@ -1,4 +1,4 @@
-import { AzureError, type GraphUser } from '../azure/index.ts';
+import { AzureError, type FullReadReport, type GraphUser, newFullReadReport } from '../azure/index.ts';
 import type { ProfileStage, StagedProfile } from '../directory/profile-stage.ts';
 import { SyncFailure } from './errors.ts';
 import { IgnoredTally } from './ignored.ts';
@@ -9,9 +9,9 @@ import type { SourceReader } from './reader.ts';
  * The reading half of a run: people stream from Graph page by page into the stage, validated on the way,
  * so memory holds one page plus id sets, and the database ingests while Graph is still answering.
  *
- * Scope: no groups → every user of the tenant (`/users/delta`). Groups → the transitive user members of
- * each (ids only, read every run), intersected with `/users/delta`, which carries the attributes and the
- * manager. A delta round only reports people whose attributes changed, so someone who merely joined a
+ * Scope: no groups → every user of the tenant (a full read: parallel partitions of `/users`, see
+ * azure/users-full.ts; an incremental one: `/users/delta`). Groups → the transitive user members of each
+ * (ids only, read every run), intersected with that read, which carries the attributes and the manager. A delta round only reports people whose attributes changed, so someone who merely joined a
  * group is invisible to it: when such newcomers exist the run needs a full read instead.
  */
 
@@ -22,6 +22,8 @@ export interface ReadInput {
   mapping: Mapping;
   groups: readonly { groupId: string; displayName: string }[];
   deltaLink: string | null;
+  /** Full reads: one sequential read instead of parallel partitions (after the partitions missed someone). */
+  sequential?: boolean;
   /** Group-scoped delta reads: who is active now, and who was found invalid before (null: unknown). */
   activeGraphIds?: ReadonlySet<string>;
   knownIgnoredIds?: ReadonlySet<string> | null;
@@ -36,6 +38,8 @@ export interface ReadResult {
   ignoredIds: string[] | null;
   /** Set when a delta read cannot be trusted and the run must restart as a full one. */
   needsFull?: string;
+  /** Full reads: how the tenant was read (partitions, concurrency, throttling, any fallback). */
+  fullRead?: FullReadReport;
 }
 
 /** Beyond this many, ignored ids are not remembered and group-scoped runs with newcomers read in full. */
@@ -51,10 +55,12 @@ export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
   let read = 0;
   let deltaLink: string | null = null;
 
-  const pages = reader.usersDelta({
-    select: graphSelect(mapping),
-    deltaLink: mode === 'delta' ? (input.deltaLink ?? undefined) : undefined,
-  });
+  const select = graphSelect(mapping);
+  const fullRead = mode === 'full' ? newFullReadReport() : undefined;
+  const pages =
+    mode === 'full'
+      ? reader.usersFull({ select, report: fullRead, ...(input.sequential ? { partitioned: false } : {}) })
+      : reader.usersDelta({ select, deltaLink: input.deltaLink ?? undefined });
   for await (const page of pages) {
     if (mode === 'delta') stage.markRemoved(page.removed.map((r) => r.id));
     const batch: StagedProfile[] = [];
@@ -98,7 +104,7 @@ export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
     }
   }
   const ids = remembered && remembered.size <= MAX_REMEMBERED_IGNORED ? [...remembered] : null;
-  return { read, ignored, deltaLink, ignoredIds: trackIds ? ids : null, needsFull };
+  return { read, ignored, deltaLink, ignoredIds: trackIds ? ids : null, needsFull, fullRead };
 }
 
 function whoIs(user: GraphUser): string {

@@ -2,13 +2,14 @@ import {
   type AzureAuth,
   createGraphReader,
   type GraphReader,
+  type GraphReaderOptions,
   type GraphRequestReport,
   type RetryOptions,
 } from '../azure/index.ts';
 import type { Source } from '../db/schema.ts';
 
 /** What a run reads a source through: the Graph reader, or anything shaped like it. */
-export type SourceReader = Pick<GraphReader, 'usersDelta' | 'groupUserMembers' | 'photos'>;
+export type SourceReader = Pick<GraphReader, 'usersDelta' | 'usersFull' | 'groupUserMembers' | 'photos'>;
 
 export interface ReaderHooks {
   /** Called for every HTTP exchange with Graph (run details count requests and throttling). */
@@ -23,6 +24,7 @@ export function graphReaderFactory(options: {
   graphBaseUrl: string;
   retry?: Partial<RetryOptions>;
   timeoutMs?: number;
+  fullReads?: GraphReaderOptions['fullReads'];
 }): ReaderFactory {
   return (source, hooks) =>
     createGraphReader({
@@ -31,5 +33,6 @@ export function graphReaderFactory(options: {
       onRequest: hooks.onRequest,
       retry: options.retry,
       timeoutMs: options.timeoutMs,
+      fullReads: options.fullReads,
     });
 }

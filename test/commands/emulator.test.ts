@@ -71,6 +71,12 @@ describe('aad-sync emulator', () => {
     const badUri = await runCli(['emulator', '--redirect-uri', 'not a url']);
     expect(badUri.code).toBe(2);
   });
+
+  it('rejects a latency per object outside 0–1000 ms', async () => {
+    const slow = await runCli(['emulator', '--latency-per-item-ms', '5000']);
+    expect(slow.code).toBe(2);
+    expect(slow.stderr).toContain('--latency-per-item-ms must be a whole number from 0 to 1000');
+  });
 });
 
 async function announceOnce(extra: string[]): Promise<Announcement> {

@@ -253,6 +253,30 @@ describe('token rotation across replicas', () => {
 });
 
 describe('uninstall', () => {
+  it('ignores a tokens_revoked that names only user tokens: the bot keeps working', async () => {
+    const before = await snapshot();
+    const event = {
+      type: 'event_callback',
+      team_id: ALPHA.team,
+      api_app_id: f.slack.appId,
+      event_id: 'Ev0USERTOKENS',
+      event_time: Math.floor(Date.now() / 1000),
+      event: { type: 'tokens_revoked', tokens: { oauth: [ALPHA.admin], bot: [] } },
+      authorizations: [
+        {
+          enterprise_id: null,
+          team_id: ALPHA.team,
+          user_id: 'U0BOTT0ALPHA',
+          is_bot: true,
+          is_enterprise_install: false,
+        },
+      ],
+    };
+    expect((await f.client.send(JSON.stringify(event), 'application/json')).status).toBe(200);
+    expect(await snapshot()).toEqual(before);
+    expect(await f.db.sql`select id from slack_installations where id = ${ALPHA.team}`).toHaveLength(1);
+  });
+
   it("deletes that installation's tokens, schedule, people, photos, runs and settings, and nothing else", async () => {
     const others = (await snapshot()).filter((s) => s.slack_team_id !== BETA.team);
     const replies = await f.client.uninstall(BETA.team);

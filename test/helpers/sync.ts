@@ -34,6 +34,8 @@ export interface SyncFixture {
 
 export interface DepsOptions {
   retry?: Partial<RetryOptions>;
+  /** Full reads: sequential instead of partitioned, or another concurrency bound. */
+  fullReads?: { partitioned?: boolean; maxConcurrency?: number; minPartitionedUsers?: number };
   timing?: Partial<SyncTiming>;
   clientSecret?: string;
 }
@@ -82,6 +84,7 @@ export async function startSyncFixture(
       auth: options.clientSecret ? authWith(options.clientSecret) : auth,
       graphBaseUrl: emu.emulator.graphBaseUrl,
       retry: options.retry ?? FAST_RETRY,
+      fullReads: options.fullReads,
     }),
     timing: { heartbeatMs: 200, ...options.timing },
   });

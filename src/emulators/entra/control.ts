@@ -22,8 +22,10 @@ import { blankUser, type EmulatedGroup, type EmulatedUser } from './tenant.ts';
  *   POST   /_emulator/consent                    {"roles"?: [...]} grant application consent without a browser;
  *                                                {"granted": false} withdraws it
  *   POST   /_emulator/revoke                     refresh + access tokens die, application consent withdrawn
- *   POST   /_emulator/faults                     {"latencyMs","throttleEvery","retryAfterSeconds","failEvery","status",
- *                                                "tokenThrottleEvery"}; omitted fields keep their value
+ *   POST   /_emulator/faults                     {"latencyMs","latencyPerItemMs","throttleEvery","retryAfterSeconds",
+ *                                                "failEvery","status","tokenThrottleEvery"}; omitted fields keep their value
+ *   POST   /_emulator/throttle                   {"enabled"?, "limit"?: RU or null, "windowSeconds"?}: Graph's
+ *                                                resource-unit bucket (graph/throttle.ts); on by default
  *   POST   /_emulator/expire-delta-tokens        {"style"?: "syncStateNotFound" | "gone"}: every delta/skip token dies
  *   POST   /_emulator/clock                      {"advanceSeconds": N}: moves the emulator's clock (token expiry)
  *   POST   /_emulator/reset                      back to the seeded tenant and start-up settings
@@ -124,6 +126,12 @@ const ROUTES: Record<string, Handler> = {
     const problems = state.faults.update(body as Record<string, unknown>);
     return problems.length > 0 ? problem(400, problems.join('; ')) : json(200, { faults: state.faults.faults });
   },
+  'POST throttle': (state, request) => {
+    const body = jsonBody(request) ?? {};
+    if (typeof body !== 'object' || Array.isArray(body)) return problem(400, 'send a JSON object of throttle settings');
+    const problems = state.throttle.update(body as Record<string, unknown>);
+    return problems.length > 0 ? problem(400, problems.join('; ')) : json(200, { throttle: state.throttle.settings });
+  },
   'POST expire-delta-tokens': (state, request) => {
     const body = (jsonBody(request) ?? {}) as { style?: unknown };
     const style = body.style ?? 'syncStateNotFound';
@@ -166,6 +174,7 @@ function snapshot(state: EmulatorState): Record<string, unknown> {
     appRoles: state.appRoles,
     delegatedGrant: [...state.delegatedGrant],
     faults: state.faults.faults,
+    throttle: { ...state.throttle.settings, throttled: state.throttle.throttled },
     clock: new Date(state.now()).toISOString(),
   };
 }

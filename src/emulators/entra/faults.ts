@@ -1,11 +1,13 @@
 /**
- * Injected trouble: latency on every Graph request, a 429 every N-th Graph request (each `$batch` item
+ * Injected trouble: latency on every Graph request (a fixed part plus a part per object returned, see
+ * latency.ts), a 429 every N-th Graph request (each `$batch` item
  * counts as one, as Graph throttles items separately), a 5xx every N-th, and a 429 every N-th token
  * request. Counting is deterministic so a test knows exactly which request fails.
  */
 
 export interface Faults {
   latencyMs: number;
+  latencyPerItemMs: number;
   throttleEvery: number;
   retryAfterSeconds: number;
   failEvery: number;
@@ -19,6 +21,7 @@ export type Trouble =
 
 const NO_FAULTS: Faults = {
   latencyMs: 0,
+  latencyPerItemMs: 0,
   throttleEvery: 0,
   retryAfterSeconds: 1,
   failEvery: 0,

@@ -18,6 +18,8 @@ export interface EntraEmulatorOptions {
   groups?: number;
   seed?: string | number;
   latencyMs?: number;
+  /** Added to `latencyMs` per object in a Graph answer (users in a page, …). */
+  latencyPerItemMs?: number;
   /** 0 or undefined: a free port. */
   port?: number;
   /** Extra registered redirect URIs; http://localhost:<any>/azure/callback and http://127.0.0.1:<any>/azure/callback always are. */
@@ -76,6 +78,7 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
       seed,
       photoShare: options.photoShare ?? 0.6,
       latencyMs: options.latencyMs ?? 0,
+      latencyPerItemMs: options.latencyPerItemMs ?? 0,
     });
   } catch (error) {
     await listener.close();

@@ -8,6 +8,7 @@ import { token } from './auth/token.ts';
 import { serveControl } from './control.ts';
 import { serveGraph } from './graph/router.ts';
 import { type EmulatorReply, type EmulatorRequest, html, json, readRequest } from './http.ts';
+import { latencyOf } from './latency.ts';
 import type { EmulatorState } from './state.ts';
 
 /** The HTTPS listener and the top-level split: control API, Graph v1.0, and the Entra endpoints. */
@@ -16,10 +17,10 @@ export async function dispatch(state: EmulatorState, request: EmulatorRequest): 
   const { path } = request;
   if (path === '/_emulator' || path.startsWith('/_emulator/')) return serveControl(state, request);
   if (/^\/v1\.0(\/|$)/i.test(path)) {
-    const { latencyMs } = state.faults.faults;
-    if (latencyMs > 0) await sleep(latencyMs);
     const { template, reply } = await serveGraph(state, request);
     state.count(template);
+    const latency = latencyOf(reply, state.faults.faults);
+    if (latency > 0) await sleep(latency);
     return reply;
   }
   return serveEntra(state, request);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { FaultInjector } from './faults.ts';
 import { generateTenant } from './generate.ts';
+import { ResourceUnitBucket } from './graph/throttle.ts';
 import { TokenSigner } from './jwt.ts';
 import { TenantStore } from './tenant.ts';
 
@@ -19,6 +20,7 @@ export interface EmulatorSettings {
   seed: string | number;
   photoShare: number;
   latencyMs: number;
+  latencyPerItemMs: number;
 }
 
 export type SignInOutcome = 'consent' | 'deny' | 'non_admin';
@@ -75,6 +77,7 @@ export class EmulatorState {
   readonly requests = new Map<string, number>();
   tokensIssued = 0;
   faults!: FaultInjector;
+  throttle!: ResourceUnitBucket;
 
   constructor(settings: EmulatorSettings) {
     this.settings = settings;
@@ -95,7 +98,7 @@ export class EmulatorState {
   }
 
   reset(): void {
-    const { users, groups, seed, photoShare, tenantId, latencyMs } = this.settings;
+    const { users, groups, seed, photoShare, tenantId, latencyMs, latencyPerItemMs } = this.settings;
     const generated = generateTenant({ users, groups, seed, photoShare, tenantId });
     this.store = new TenantStore(generated.tenant);
     this.adminId = generated.adminId;
@@ -112,7 +115,8 @@ export class EmulatorState {
     this.refreshTokens.clear();
     this.requests.clear();
     this.tokensIssued = 0;
-    this.faults = new FaultInjector({ latencyMs });
+    this.faults = new FaultInjector({ latencyMs, latencyPerItemMs });
+    this.throttle = new ResourceUnitBucket();
   }
 
   /**

@@ -16,6 +16,29 @@ export function arraySource<T>(items: readonly T[]): PageSource<T> {
   return { size: items.length, at: (position) => items[position] };
 }
 
+/** A page from the ascending positions an index found to match: costs the page, not the collection. */
+function indexedPage<T>(
+  source: PageSource<T>,
+  matches: readonly number[],
+  start: number,
+  limit: number,
+): { items: T[]; next: number | null } {
+  let low = 0;
+  let high = matches.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (matches[mid] < start) low = mid + 1;
+    else high = mid;
+  }
+  const items: T[] = [];
+  let i = low;
+  for (; i < matches.length && items.length < limit; i++) {
+    const item = source.at(matches[i]);
+    if (item !== undefined) items.push(item);
+  }
+  return { items, next: i < matches.length ? matches[i] : null };
+}
+
 function collectPage<T>(
   source: PageSource<T>,
   start: number,
@@ -82,13 +105,18 @@ export interface Listing<T> {
   path: string;
   resource: string;
   shape: (item: T) => Record<string, unknown>;
+  /** Ascending positions of exactly the items `keep` accepts, when an index knows them. */
+  matches?: readonly number[];
 }
 
 /** One page of a Graph collection in Graph's envelope. */
 export function listPage<T>(context: GraphContext, listing: Listing<T>): EmulatorReply {
-  const page = collectPage(listing.source, listing.start, listing.limit, listing.keep);
+  const { matches } = listing;
+  const page = matches
+    ? indexedPage(listing.source, matches, listing.start, listing.limit)
+    : collectPage(listing.source, listing.start, listing.limit, listing.keep);
   const body: Record<string, unknown> = { '@odata.context': listing.contextUrl };
-  if (listing.count) body['@odata.count'] = countMatching(listing.source, listing.keep);
+  if (listing.count) body['@odata.count'] = matches ? matches.length : countMatching(listing.source, listing.keep);
   if (page.next !== null) {
     body['@odata.nextLink'] = context.link(listing.path, ['$skiptoken'], {
       $skiptoken: pageToken(context, listing.resource, page.next),

@@ -2,6 +2,7 @@ import { type EmulatorReply, header } from '../http.ts';
 import type { EmulatedUser } from '../tenant.ts';
 import { isReply } from './collection.ts';
 import type { GraphContext } from './context.ts';
+import { deltaFilterIds, FilterError } from './filter.ts';
 import { readQuery, resolveSelect, USER_SHAPE, view } from './odata.ts';
 import { USER_READ } from './users.ts';
 
@@ -14,6 +15,7 @@ import { USER_READ } from './users.ts';
  * ignored; pages hold at most 200 users (`Prefer: odata.maxpagesize=N` may ask for fewer); tokens older
  * than 7 days, from before a reset or /_emulator/expire-delta-tokens, or not issued here are refused with
  * 400 `syncStateNotFound` (or 410 `resyncRequired` with a Location header, when the emulator is told so).
+ * `$filter` takes object ids only (`id eq '…' or …`, `id in (…)`, ≤ 50), which scope the round to them.
  */
 
 const MAX_PAGE = 200;
@@ -32,6 +34,8 @@ interface DeltaToken {
   position: number | null;
   since: number;
   upto: number;
+  /** `$filter=id eq '…'` / `id in (…)`: the only users this round tracks. */
+  ids?: string[];
 }
 
 export function usersDelta(context: GraphContext): EmulatorReply {
@@ -40,7 +44,6 @@ export function usersDelta(context: GraphContext): EmulatorReply {
   const query = readQuery(context, ['$select', '$top', '$filter', '$skiptoken', '$deltatoken', '$expand', '$orderby']);
   if (isReply(query)) return query;
   if (query.expand !== null) return context.unsupported('$expand is not supported on delta queries of users.');
-  if (query.filter !== null) return context.unsupported('The emulator supports no $filter on users/delta.');
   const { state } = context;
   const now = state.now();
   const pageSize = preferredPageSize(context);
@@ -48,7 +51,7 @@ export function usersDelta(context: GraphContext): EmulatorReply {
   let token: DeltaToken;
   const presented = query.skiptoken ?? query.deltatoken;
   if (presented === 'latest' && query.deltatoken !== null) {
-    const fresh = initialToken(context, query.select);
+    const fresh = initialToken(context, query.select, query.filter);
     if (isReply(fresh)) return fresh;
     const latest = { ...fresh, phase: 'c' as const, since: state.store.seq, upto: state.store.seq };
     return deltaPage(context, [], { deltaLink: seal(context, latest) }, pageSize);
@@ -64,24 +67,27 @@ export function usersDelta(context: GraphContext): EmulatorReply {
       token = { ...token, phase: 'c', position: null, since: token.upto, upto: state.store.seq };
     }
   } else {
-    const fresh = initialToken(context, query.select);
+    const fresh = initialToken(context, query.select, query.filter);
     if (isReply(fresh)) return fresh;
     token = fresh;
   }
 
   const { store } = state;
+  const tracked = token.ids ? new Set(token.ids) : null;
   const items: Record<string, unknown>[] = [];
   let next: number | null;
   if (token.phase === 'i') {
     let position = token.position ?? 0;
     for (; position < store.userSlots && items.length < pageSize; position++) {
       const user = store.userAt(position);
-      if (user) items.push(represent(user, token, user.managerId ? { id: user.managerId } : null));
+      if (user && (!tracked || tracked.has(user.id)))
+        items.push(represent(user, token, user.managerId ? { id: user.managerId } : null));
     }
     next = position < store.userSlots ? position : null;
   } else {
     const page = store.changesAfter(token.since, token.upto, token.position, pageSize);
     for (const change of page.changes) {
+      if (tracked && !tracked.has(change.user.id)) continue;
       if (change.removed) {
         items.push({ id: change.user.id, '@removed': { reason: change.removed } });
         continue;
@@ -104,9 +110,22 @@ export function usersDelta(context: GraphContext): EmulatorReply {
   return deltaPage(context, items, { deltaLink: seal(context, end) }, pageSize);
 }
 
-function initialToken(context: GraphContext, select: string[] | null): DeltaToken | EmulatorReply {
+function initialToken(
+  context: GraphContext,
+  select: string[] | null,
+  filter: string | null,
+): DeltaToken | EmulatorReply {
   const names = resolveSelect(context, USER_SHAPE, select, true);
   if (isReply(names)) return names;
+  let ids: string[] | undefined;
+  if (filter !== null) {
+    try {
+      ids = [...deltaFilterIds(filter)];
+    } catch (error) {
+      if (error instanceof FilterError) return context.error(400, error.code, error.message);
+      throw error;
+    }
+  }
   const manager = names.includes('manager');
   const properties = names.filter((n) => n !== 'manager');
   if (!properties.includes('id')) properties.unshift('id');
@@ -121,6 +140,7 @@ function initialToken(context: GraphContext, select: string[] | null): DeltaToke
     position: 0,
     since: -1,
     upto: state.store.seq,
+    ...(ids ? { ids } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ export interface FilterRules {
   properties: Map<string, string>;
   /** Properties Graph filters only in advanced queries. */
   advancedOnly: Set<string>;
+  /** Properties `startsWith` works on (Graph refuses it on the others, e.g. `id`); absent: every filterable one. */
+  startsWith?: Set<string>;
   advanced: boolean;
 }
 
@@ -149,6 +151,12 @@ export function parseFilter(text: string, rules: FilterRules): Predicate {
       position++;
       expect('(');
       const path = property();
+      if (rules.startsWith && !rules.startsWith.has(path)) {
+        throw new FilterError(
+          `Unsupported or invalid query filter clause specified for property '${path}' of resource '${rules.resource}'.`,
+          'Request_UnsupportedQuery',
+        );
+      }
       expect(',');
       const value = literal();
       expect(')');
@@ -211,4 +219,55 @@ function equal(actual: unknown, expected: unknown): boolean {
   if (typeof actual === 'string' && typeof expected === 'string')
     return actual.toLowerCase() === expected.toLowerCase();
   return actual === expected;
+}
+
+/** Graph's delta queries take one kind of `$filter` only ("Use delta query to track changes in Microsoft Graph data"). */
+export const MAX_DELTA_IDS = 50;
+
+/**
+ * The object ids of a delta `$filter`: `id eq '…'` joined by `or`, or `id in ('…', …)`, at most 50 ids
+ * (user: delta). Anything else is Graph's `Request_UnsupportedQuery`.
+ */
+export function deltaFilterIds(text: string): Set<string> {
+  const unsupported = () => new FilterError('Unsupported Query.', 'Request_UnsupportedQuery');
+  const tokens = tokenize(text);
+  const ids = new Set<string>();
+  let position = 0;
+  const word = (expected: string) => {
+    const token = tokens[position++];
+    if (token?.kind !== 'name' || token.text.toLowerCase() !== expected) throw unsupported();
+  };
+  const punct = (expected: string) => {
+    if (tokens[position++]?.text !== expected) throw unsupported();
+  };
+  const value = () => {
+    const token = tokens[position++];
+    if (token?.kind !== 'string') throw unsupported();
+    ids.add(token.text.toLowerCase());
+  };
+  word('id');
+  if (tokens[position]?.kind === 'name' && tokens[position].text.toLowerCase() === 'in') {
+    position++;
+    punct('(');
+    value();
+    while (tokens[position]?.text === ',') {
+      position++;
+      value();
+    }
+    punct(')');
+  } else {
+    word('eq');
+    value();
+    while (position < tokens.length) {
+      word('or');
+      word('id');
+      word('eq');
+      value();
+    }
+  }
+  if (position !== tokens.length) throw unsupported();
+  if (ids.size > MAX_DELTA_IDS) {
+    throw new FilterError(`A delta $filter may name at most ${MAX_DELTA_IDS} object ids.`, 'Request_UnsupportedQuery');
+  }
+  return ids;
 }

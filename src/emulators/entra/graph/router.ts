@@ -1,10 +1,12 @@
 import type { EmulatorReply, EmulatorRequest } from '../http.ts';
 import type { EmulatorState } from '../state.ts';
 import { batch } from './batch.ts';
+import { isReply } from './collection.ts';
 import { authenticate, GraphContext } from './context.ts';
 import { usersDelta } from './delta.ts';
 import { getGroup, listGroups, listMembers } from './groups.ts';
 import { photoMetadata, photoValue } from './photos.ts';
+import { meter } from './throttle.ts';
 import { getManager, getUser, listUsers } from './users.ts';
 
 /**
@@ -125,7 +127,7 @@ export interface GraphOutcome {
 
 /**
  * One Graph request: injected faults first (a `$batch` envelope is exempt: its items are counted
- * instead), then the bearer token, then the route.
+ * instead), then the bearer token, then the resource-unit bucket (throttle.ts), then the route.
  */
 export async function serveGraph(state: EmulatorState, request: EmulatorRequest): Promise<GraphOutcome> {
   const route = matchGraph(request.path);
@@ -168,5 +170,8 @@ export async function serveGraph(state: EmulatorState, request: EmulatorRequest)
       context.error(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'),
     );
   }
-  return respond(await route.handle(context));
+  const metered = meter(context, route.template);
+  if (isReply(metered)) return respond(metered);
+  const reply = await route.handle(context);
+  return respond({ ...reply, headers: { ...reply.headers, ...metered } });
 }

@@ -5,6 +5,7 @@ import type { GraphContext } from './context.ts';
 import { type FilterRules, type Predicate, parseFilter } from './filter.ts';
 import { type ODataQuery, context as odataContext, readQuery, resolveSelect, USER_SHAPE, view } from './odata.ts';
 import { parseSearch } from './search.ts';
+import { upnIndex, upnPrefixOf } from './upn-index.ts';
 
 /** GET /users, /users/{id}, /users/{id}/manager (and /me through the router). */
 
@@ -34,15 +35,37 @@ const FILTERABLE = [
   ...Array.from({ length: 15 }, (_, i) => `onPremisesExtensionAttributes/extensionAttribute${i + 1}`),
 ];
 const USER_FILTER_PROPERTIES = new Map(FILTERABLE.map((p) => [p.toLowerCase(), p]));
+// From "Advanced query capabilities on Microsoft Entra ID objects" (filter support by property of users).
 const ADVANCED_ONLY = new Set(
-  FILTERABLE.filter((p) => p.startsWith('onPremises') || p === 'officeLocation' || p === 'mobilePhone'),
+  FILTERABLE.filter(
+    (p) =>
+      p.startsWith('onPremises') ||
+      ['officeLocation', 'mobilePhone', 'companyName', 'employeeType', 'preferredLanguage'].includes(p),
+  ),
 );
+/** Graph refuses `startsWith` on id, accountEnabled, userType, jobTitle and the extension attributes. */
+const STARTS_WITH = new Set(
+  FILTERABLE.filter(
+    (p) => !['id', 'accountEnabled', 'userType', 'jobTitle'].includes(p) && !p.startsWith('onPremises'),
+  ),
+);
+/**
+ * `$expand` on directory objects "returns a maximum of 100 objects" (Graph known issue 13635): a page of
+ * users with their managers expanded holds at most 100, whatever `$top` asks for.
+ */
+export const MAX_EXPANDED_PAGE = 100;
 const SEARCHABLE = new Map(
   ['displayName', 'mail', 'userPrincipalName', 'givenName', 'surname', 'jobTitle'].map((p) => [p.toLowerCase(), p]),
 );
 
 export function userFilterRules(advanced: boolean): FilterRules {
-  return { resource: 'User', properties: USER_FILTER_PROPERTIES, advancedOnly: ADVANCED_ONLY, advanced };
+  return {
+    resource: 'User',
+    properties: USER_FILTER_PROPERTIES,
+    advancedOnly: ADVANCED_ONLY,
+    startsWith: STARTS_WITH,
+    advanced,
+  };
 }
 
 /** Checks shared by Graph's directory collections: advanced-query headers, $filter and $search. */
@@ -80,11 +103,13 @@ export function listUsers(context: GraphContext): EmulatorReply {
   if (isReply(start)) return start;
 
   const { store } = context.state;
+  const prefix = query.search === null ? upnPrefixOf(query.filter) : null;
   return listPage<EmulatedUser>(context, {
+    matches: prefix === null ? undefined : upnIndex(store).slotsWithPrefix(prefix),
     source: { size: store.userSlots, at: (p) => store.userAt(p) },
     keep,
     start,
-    limit: query.top ?? DEFAULT_PAGE,
+    limit: Math.min(query.top ?? DEFAULT_PAGE, expand === null ? Number.POSITIVE_INFINITY : MAX_EXPANDED_PAGE),
     count: query.count,
     contextUrl: odataContext(context.base, 'users', query.select && select),
     path: 'users',
