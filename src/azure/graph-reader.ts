@@ -32,7 +32,7 @@ export interface GraphReader {
 
 export interface GraphReaderOptions extends GraphTransportOptions {
   /** Full reads: false for one sequential read; concurrency bound of partitioned ones. */
-  fullReads?: Pick<FullReadOptions, 'partitioned' | 'maxConcurrency' | 'minPartitionedUsers'>;
+  fullReads?: Pick<FullReadOptions, 'partitioned' | 'maxConcurrency' | 'minPartitionedUsers' | 'splitAbove'>;
 }
 
 export function createGraphReader(options: GraphReaderOptions): GraphReader {

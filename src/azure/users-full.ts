@@ -63,6 +63,8 @@ export interface FullReadOptions {
   maxConcurrency?: number;
   /** Tenants up to this many people are read sequentially (default 2,000). */
   minPartitionedUsers?: number;
+  /** Partitions above this many people split by the second character (default: see `plan`; tests make it small). */
+  splitAbove?: number;
   /** Filled in as the read goes, for the run record. */
   report?: FullReadReport;
 }
@@ -154,7 +156,7 @@ export async function* usersFull(send: GraphSend, options: FullReadOptions): Asy
     yield* sequential(send, options.select, report);
     return;
   }
-  const partitions = plan(counts, total, max);
+  const partitions = plan(counts, options.splitAbove ?? Math.max(10 * PAGE, Math.ceil((1.5 * total) / max)));
   report.partitions = partitions.length;
   report.expected = total;
   const seen = new Set<string>();
@@ -193,12 +195,11 @@ async function* sequential(
 }
 
 /**
- * One partition per first character; those holding more than a reader's share of the tenant split by the
- * second character (each split costs ~45 requests, many for near-empty prefixes, so only the big ones
- * are). Largest first, so the longest chain of pages starts first.
+ * One partition per first character; those above `share` split by the second character. A split costs ~45
+ * requests, many for near-empty prefixes, so only partitions well above a reader's share of the tenant
+ * (1.5 ×) and of at least ten pages are split. Largest first, so the longest chain of pages starts first.
  */
-function plan(counts: number[], total: number, max: number): Partition[] {
-  const share = Math.max(PAGE, Math.ceil(total / max));
+function plan(counts: number[], share: number): Partition[] {
   const partitions: Partition[] = [];
   UPN_FIRST_CHARACTERS.forEach((first, i) => {
     const estimate = counts[i];

@@ -35,7 +35,7 @@ export interface SyncFixture {
 export interface DepsOptions {
   retry?: Partial<RetryOptions>;
   /** Full reads: sequential instead of partitioned, or another concurrency bound. */
-  fullReads?: { partitioned?: boolean; maxConcurrency?: number; minPartitionedUsers?: number };
+  fullReads?: { partitioned?: boolean; maxConcurrency?: number; minPartitionedUsers?: number; splitAbove?: number };
   timing?: Partial<SyncTiming>;
   clientSecret?: string;
 }

@@ -16,7 +16,7 @@ let sequential: SyncDeps;
 
 beforeAll(async () => {
   f = await startSyncFixture({ users: 1000, groups: 5, seed: 'full-read', photoShare: 0 });
-  partitioned = f.depsWith({ fullReads: { minPartitionedUsers: 0, maxConcurrency: 16 } });
+  partitioned = f.depsWith({ fullReads: { minPartitionedUsers: 0, maxConcurrency: 16, splitAbove: 100 } });
   sequential = f.depsWith({ fullReads: { partitioned: false } });
 });
 afterAll(async () => {
