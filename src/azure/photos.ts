@@ -1,6 +1,7 @@
 import { AzureError } from './errors.ts';
 import type { GraphTransport } from './graph-transport.ts';
 import type { PhotoRequest, PhotoResult } from './graph-types.ts';
+import { imageSize } from './image-size.ts';
 import { pathSegment } from './odata-query.ts';
 import { decideRetry, parseRetryAfter, RETRYABLE_STATUSES } from './retry-policy.ts';
 
@@ -9,6 +10,9 @@ import { decideRetry, parseRetryAfter, RETRYABLE_STATUSES } from './retry-policy
  * changed: a photo we hold is checked by its metadata (`@odata.mediaEtag`) and downloaded only when the
  * etag moved; a photo we do not hold is downloaded directly. Items Graph throttles inside a batch are
  * retried in a later batch after their own Retry-After.
+ *
+ * Someone without a photo is a 404 ImageNotFound — or, from some tenants, a 1×1 image whose
+ * `@odata.mediaEtag` is empty. That placeholder is "no photo" too: it is never stored or shown.
  */
 
 const BATCH_LIMIT = 20;
@@ -41,6 +45,16 @@ function decodeContent(body: unknown): Uint8Array | null {
   // JSON batching carries binary bodies as base64 strings.
   if (typeof body !== 'string') return null;
   return new Uint8Array(Buffer.from(body, 'base64'));
+}
+
+/** Graph's stand-in for a missing photo: an empty etag or a 1×1 picture. */
+function isPlaceholder(meta: Record<string, unknown>): boolean {
+  return meta['@odata.mediaEtag'] === '' || (meta.width === 1 && meta.height === 1);
+}
+
+function isPlaceholderImage(bytes: Uint8Array): boolean {
+  const size = imageSize(bytes);
+  return size !== null && size.width <= 1 && size.height <= 1;
 }
 
 function reasonOf(item: BatchItemResponse): string {
@@ -94,7 +108,9 @@ export async function* photos(
       if (item.status === 200 && pending.step === 'metadata') {
         const meta = (item.body ?? {}) as Record<string, unknown>;
         const etag = typeof meta['@odata.mediaEtag'] === 'string' ? meta['@odata.mediaEtag'] : null;
-        if (etag !== null && etag === pending.knownEtag) {
+        if (isPlaceholder(meta)) {
+          yield { kind: 'none', userId };
+        } else if (etag !== null && etag === pending.knownEtag) {
           yield { kind: 'unchanged', userId, etag };
         } else {
           const contentType =
@@ -105,6 +121,10 @@ export async function* photos(
         const bytes = decodeContent(item.body);
         if (!bytes) {
           yield { kind: 'failed', userId, status: 200, reason: 'the photo came back in a form aad-sync cannot read' };
+          continue;
+        }
+        if (isPlaceholderImage(bytes)) {
+          yield { kind: 'none', userId };
           continue;
         }
         const contentType = header(item.headers, 'content-type') ?? pending.contentType ?? 'image/jpeg';

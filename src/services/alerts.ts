@@ -155,6 +155,7 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
       data.missingGroups = (await groupsOf(q, source.id)).filter((group) => message.includes(group.id));
     }
     if (code === 'no_valid_people' && run) data.peopleRead = run.readCount;
+    if (code === 'reauth_required') data.lastSuccessAt = source.lastSuccessAt;
     if (code === 'held' && run) data.held = heldRemovals(run) ?? undefined;
     return data;
   }

@@ -119,7 +119,12 @@ export async function createSlackApp(options: SlackAppOptions): Promise<SlackApp
       logger,
       customRoutes,
       ...installer,
-      installerOptions: { ...installer.installerOptions, port: options.socketModeRoutesPort ?? 3000 },
+      // Without clientOptions the Socket Mode client asks slack.com for its WebSocket URL whatever SLACK_API_URL says.
+      installerOptions: {
+        ...installer.installerOptions,
+        port: options.socketModeRoutesPort ?? 3000,
+        clientOptions,
+      },
     });
   } else {
     receiver = new HTTPReceiver({

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Mapping, PROFILE_FIELDS } from './mapping.ts';
+import { graphSelect, type Mapping, PROFILE_FIELDS } from './mapping.ts';
 
 /**
  * Which kind of read a run does. A delta read is only trusted when it continues a read of the same scope
@@ -15,6 +15,7 @@ export function deltaScopeOf(groupIds: readonly string[], mapping: Mapping): str
   const canonical = JSON.stringify({
     groups: [...groupIds].sort(),
     mapping: PROFILE_FIELDS.map((f) => [f.key, mapping[f.key]]),
+    select: [...graphSelect(mapping)].sort(),
   });
   return createHash('sha256').update(canonical).digest('base64url');
 }

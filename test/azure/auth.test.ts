@@ -171,7 +171,7 @@ describe('delegated mode', () => {
     const auth = createAzureAuth(app(), store);
     const { source } = await signIn(auth, await newSource());
     await auth.acquireGraphToken(source);
-    await emu.control('POST', 'revoke');
+    await emu.control('POST', 'revoke', { immediate: true });
 
     const failure = await failureOf(readerFor(auth, source).searchGroups(''), AzureError);
     expect(failure.code).toBe('reauth_required');
@@ -349,6 +349,16 @@ describe('application mode', () => {
     await createTokenCacheStore(db.db, Buffer.alloc(32, 3)).writeCache(source.id, '{}');
     const auth = createAzureAuth(app(), store);
     expect(await groupsSeen(auth, source)).toBe(emu.emulator.tenant.groups.size);
+  });
+
+  it('waits out the seconds a fresh consent takes to reach the token endpoint (AADSTS700016 meanwhile)', async () => {
+    await emu.control('POST', 'faults', { consentDelaySeconds: 2 });
+    const auth = createAzureAuth(app(), store);
+    const source = await newSource('application');
+    const { tenantId } = await consent(auth, source.id, 'st-delay');
+    expect(tenantId).toBe(emu.emulator.tenantId);
+    // Refused while replicating, then granted: more than one token request.
+    expect((await emulatorState()).requests['/{tenant}/oauth2/v2.0/token']).toBeGreaterThan(1);
   });
 
   it('refuses a consent redirect with the wrong state, without asking Microsoft', async () => {

@@ -52,10 +52,14 @@ const syncNow = () => syncNowAndWait(f, sourceId);
 
 describe('a revoked sign-in', () => {
   it('posts one alert for the whole streak, and Reauthorize brings a sync and a "recovered" reply', async () => {
-    await f.entra.control('POST', 'revoke');
+    await f.entra.control('POST', 'revoke', { immediate: true });
     const [alert] = await waitFor(() => (alerts().length > 0 ? alerts() : null), { what: 'the alert' });
     expect(alert.text).toBe('aad-sync: Entra ID sign-in expired: syncing has stopped');
     expect(buttonsOf(alert).map((b) => b.action_id)).toEqual([actionIds.reauthorize]);
+    // It says when the authorization was lost: the first refusal, after the last sync that worked.
+    expect(JSON.stringify(alert.blocks)).toMatch(
+      /Microsoft stopped accepting the saved sign-in <!date\^\d+\^[^>]+>; the last sync that worked finished <!date\^\d+/,
+    );
     // Where the message is becomes known only when Slack answers the post: the row follows it.
     const streak = await waitFor(
       async () => {

@@ -156,7 +156,7 @@ describe('the group type-ahead', () => {
       },
     ]);
     await f.entra.control('POST', 'faults', { latencyMs: 0 });
-    await f.entra.control('POST', 'revoke');
+    await f.entra.control('POST', 'revoke', { immediate: true });
     expect(await only('sales')).toEqual([
       {
         text: { type: 'plain_text', text: 'The Microsoft sign-in expired: Reauthorize first', emoji: true },

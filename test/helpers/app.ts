@@ -50,6 +50,8 @@ export interface AppFixtureOptions {
   groups?: number;
   seed?: string;
   server?: StartServerOptions;
+  /** Run the app in Socket Mode (SLACK_APP_TOKEN set): Slack's payloads arrive over its WebSocket. */
+  socketMode?: boolean;
 }
 
 /** Quick scheduler and engine pace so runs start and report within a test's patience. */
@@ -101,6 +103,7 @@ export async function startAppFixture(options: AppFixtureOptions = {}): Promise<
       PORT: String(port),
       METRICS_TOKEN: METRICS_TOKEN,
       LOG_LEVEL: 'info',
+      ...(options.socketMode ? { SLACK_APP_TOKEN: slack.socketMode.appToken } : {}),
     });
   const start = (mode: 'delegated' | 'application', extra: StartServerOptions = {}) =>
     startServer(configFor(mode), { ...FAST, ...extra, port, logger, database: db });
@@ -109,7 +112,12 @@ export async function startAppFixture(options: AppFixtureOptions = {}): Promise<
     entra,
     slack,
     server: await start(options.mode ?? 'delegated', options.server),
-    client: createSlackClient({ appUrl: `${publicUrl}/slack/events`, signingSecret: SIGNING_SECRET, emulator: slack }),
+    client: createSlackClient({
+      appUrl: `${publicUrl}/slack/events`,
+      signingSecret: SIGNING_SECRET,
+      emulator: slack,
+      socketMode: options.socketMode,
+    }),
     publicUrl,
     logs,
     async restart(mode, extra) {
@@ -178,11 +186,22 @@ export async function openSetup(
   userId = ADMIN,
   channelId = ADMIN_CHANNEL,
 ): Promise<EmulatedView> {
+  const before = slack.lastView();
   const reply = await client.command('/aad', 'setup', { userId, channelId });
   expect(reply.status).toBe(200);
-  const modal = slack.lastView()!;
+  // Over HTTP the ack waits for the listener; in Socket Mode the modal may open just after it.
+  const modal = await waitFor(() => (slack.lastView() !== before ? slack.lastView() : undefined), {
+    what: 'the setup modal',
+  });
   expect(modal.callback_id).toBe(callbackIds.setupAuthorize);
-  return modal;
+  // The personal sign-in link replaces "Preparing…" in an update right after the modal opens.
+  return waitFor(
+    () => {
+      const shown = slack.view(modal.id);
+      return shown?.blocks.some((b) => b.block_id === blockIds.authorizeActions) ? shown : undefined;
+    },
+    { what: 'the sign-in link on the setup modal' },
+  );
 }
 
 /** The first source (of `installation`, when given: a workspace id, or an org id for an org-wide install). */

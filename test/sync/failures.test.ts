@@ -47,7 +47,7 @@ describe('authorization failures', () => {
   it('a revoked delegated sign-in fails with reauth_required and the source needs reauthorization', async () => {
     const synced = await syncedSource({ authMode: 'delegated' });
     await f.emu.control('POST', 'users', [{ id: [...f.emu.emulator.tenant.users.keys()][5], jobTitle: 'Changed' }]);
-    await f.emu.control('POST', 'revoke');
+    await f.emu.control('POST', 'revoke', { immediate: true });
     const outcome = await sync(synced.sourceId);
     expect(outcome, outcome.errorMessage).toMatchObject({ status: 'failed', errorCode: 'reauth_required' });
     await expectUntouched(synced, 'needs_reauth');
@@ -55,11 +55,28 @@ describe('authorization failures', () => {
 
   it('withdrawn application consent fails with reauth_required', async () => {
     const synced = await syncedSource({ authMode: 'application' });
-    await f.emu.control('POST', 'revoke');
+    await f.emu.control('POST', 'revoke', { immediate: true });
     const outcome = await sync(synced.sourceId);
     expect(outcome, outcome.errorMessage).toMatchObject({ status: 'failed', errorCode: 'reauth_required' });
     await expectUntouched(synced, 'needs_reauth');
   });
+
+  for (const authMode of ['delegated', 'application'] as const) {
+    it(`${authMode}: a revoke without CAE lets the held token finish its hour, then the next refresh needs reauthorization`, async () => {
+      const synced = await syncedSource({ authMode });
+      const changed = [...f.emu.emulator.tenant.users.values()].find((u) => u.givenName && u.mail)!;
+      await f.emu.control('POST', 'users', [{ id: changed.id, jobTitle: 'Changed after the revoke' }]);
+      await f.emu.control('POST', 'revoke');
+      // Entra kills the refresh token (or the consent) now, but the access token in the cache lives on.
+      const right = await sync(synced.sourceId);
+      expect(right, right.errorMessage).toMatchObject({ status: 'succeeded', mode: 'delta', counts: { updated: 1 } });
+
+      await f.emu.control('POST', 'clock', { advanceSeconds: 3600 });
+      const after = await sync(synced.sourceId);
+      expect(after, after.errorMessage).toMatchObject({ status: 'failed', errorCode: 'reauth_required' });
+      expect(await source(synced.sourceId)).toMatchObject({ status: 'needs_reauth' });
+    });
+  }
 
   it('a wrong client secret fails with app_misconfigured', async () => {
     const synced = await syncedSource();
@@ -75,12 +92,30 @@ describe('authorization failures', () => {
 
   it('a later success brings the source back to active', async () => {
     const synced = await syncedSource();
-    await f.emu.control('POST', 'revoke');
+    await f.emu.control('POST', 'revoke', { immediate: true });
     expect((await sync(synced.sourceId)).status).toBe('failed');
     await f.emu.control('POST', 'consent', {});
     expect((await sync(synced.sourceId)).status).toBe('succeeded');
     expect((await source(synced.sourceId)).status).toBe('active');
   });
+});
+
+describe('Entra throttling its token endpoint', () => {
+  for (const [authMode, shape] of [
+    ['delegated', 'invalid_grant AADSTS50196'],
+    ['application', '429 with Retry-After: 60'],
+  ] as const) {
+    it(`${authMode}: ${shape} is transient — the run fails as unavailable, nobody has to reauthorize`, async () => {
+      const synced = await syncedSource({ authMode });
+      await f.emu.control('POST', 'faults', { tokenThrottleEvery: 1 });
+      // The held access token has expired for Graph: the run must ask Entra for a new one.
+      await f.emu.control('POST', 'clock', { advanceSeconds: 3600 });
+      const outcome = await sync(synced.sourceId);
+      expect(outcome, outcome.errorMessage).toMatchObject({ status: 'failed', errorCode: 'graph_unavailable' });
+      expect(outcome.errorMessage).toMatch(/AADSTS50196|slow down/);
+      await expectUntouched(synced, 'failing');
+    });
+  }
 });
 
 describe('Graph throttling and outages', () => {

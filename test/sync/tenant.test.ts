@@ -218,7 +218,8 @@ describe('tenant-wide sync', () => {
     expect(again.counts).toMatchObject({ photos: 0, created: 0, updated: 0 });
     expect(await f.fingerprint(sourceId)).toBe(before);
 
-    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de', 'hex');
+    // Someone else's photo at 96×96, uploaded as this person's new one.
+    const png = [...f.emu.emulator.tenant.photos.values()].find((p) => p.contentType === 'image/png')!.bytesAt(96);
     const response = await fetch(`${f.emu.emulator.graphBaseUrl}/_emulator/users/${withPhotos[0]}/photo`, {
       method: 'PUT',
       headers: { 'content-type': 'image/png' },
@@ -232,5 +233,29 @@ describe('tenant-wide sync', () => {
       where p.source_id = ${sourceId} and p.external_id = ${withPhotos[0]}`;
     expect(stored.content_type).toBe('image/png');
     expect(Buffer.compare(stored.bytes, png)).toBe(0);
+  });
+
+  it('stores no placeholder: a 1×1 image with an empty mediaEtag means "no photo", and removes one held', async () => {
+    await f.emu.control('POST', 'no-photo', { style: 'placeholder' });
+    const sourceId = await f.createSource({ photoSync: true });
+    const first = await sync(sourceId);
+    const withPhotos = [...expectedDirectory().keys()].filter((id) => f.emu.emulator.tenant.photos.has(id));
+    expect(first.counts.photos).toBe(withPhotos.length);
+    const stored = async () =>
+      f.database.sql`
+        select p.graph_id, length(ph.bytes) as size from profile_photos ph join profiles p on p.id = ph.profile_id
+        where p.source_id = ${sourceId}`;
+    expect((await stored()).map((r) => r.graph_id).sort()).toEqual([...withPhotos].sort());
+    expect(Math.min(...(await stored()).map((r) => Number(r.size)))).toBeGreaterThan(1_000);
+
+    // The photo is deleted in Entra ID: Graph now shows the placeholder, and the stored photo goes.
+    const gone = withPhotos[0];
+    expect(
+      (await fetch(`${f.emu.emulator.graphBaseUrl}/_emulator/users/${gone}/photo`, { method: 'DELETE' })).status,
+    ).toBe(204);
+    const after = await sync(sourceId, { mode: 'full' });
+    expect(after.status).toBe('succeeded');
+    expect((await stored()).map((r) => r.graph_id)).not.toContain(gone);
+    expect((await stored()).length).toBe(withPhotos.length - 1);
   });
 });

@@ -21,12 +21,17 @@ import { blankUser, type EmulatedGroup, type EmulatedUser } from './tenant.ts';
  *                                                following authorize/adminconsent requests ({} = back to default)
  *   POST   /_emulator/consent                    {"roles"?: [...]} grant application consent without a browser;
  *                                                {"granted": false} withdraws it
- *   POST   /_emulator/revoke                     refresh + access tokens die, application consent withdrawn
+ *   POST   /_emulator/revoke                     refresh tokens die and application consent is withdrawn; access
+ *                                                tokens live until they expire, except those of CAE clients (cp1),
+ *                                                which get a 401 claims challenge; {"immediate": true} kills all
  *   POST   /_emulator/faults                     {"latencyMs","latencyPerItemMs","throttleEvery","retryAfterSeconds",
- *                                                "failEvery","status","tokenThrottleEvery"}; omitted fields keep their value
+ *                                                "failEvery","status","bareEvery","tokenThrottleEvery",
+ *                                                "consentDelaySeconds"}; omitted fields keep their value
  *   POST   /_emulator/throttle                   {"enabled"?, "limit"?: RU or null, "windowSeconds"?}: Graph's
  *                                                resource-unit bucket (graph/throttle.ts); on by default
  *   POST   /_emulator/expire-delta-tokens        {"style"?: "syncStateNotFound" | "gone"}: every delta/skip token dies
+ *   POST   /_emulator/no-photo                   {"style": "notFound" | "placeholder"}: how Graph answers for
+ *                                                people without a photo (404 ImageNotFound, or 1×1 with empty etag)
  *   POST   /_emulator/clock                      {"advanceSeconds": N}: moves the emulator's clock (token expiry)
  *   POST   /_emulator/reset                      back to the seeded tenant and start-up settings
  */
@@ -113,11 +118,14 @@ const ROUTES: Record<string, Handler> = {
     if (!isStringArray(roles) || roles.some((r) => !APPLICATION_PERMISSIONS.includes(r))) {
       return problem(400, `roles must be Graph application permissions: ${APPLICATION_PERMISSIONS.join(', ')}`);
     }
-    state.appRoles = [...roles];
+    state.consent([...roles]);
     return json(200, { appRoles: state.appRoles });
   },
-  'POST revoke': (state) => {
-    state.revoke();
+  'POST revoke': (state, request) => {
+    const body = (jsonBody(request) ?? {}) as { immediate?: unknown };
+    if (body.immediate !== undefined && typeof body.immediate !== 'boolean')
+      return problem(400, 'immediate must be true or false');
+    state.revoke(body.immediate === true);
     return noContent();
   },
   'POST faults': (state, request) => {
@@ -140,6 +148,13 @@ const ROUTES: Record<string, Handler> = {
     state.deltaGeneration++;
     state.deltaExpiryStyle = style;
     return noContent();
+  },
+  'POST no-photo': (state, request) => {
+    const body = (jsonBody(request) ?? {}) as { style?: unknown };
+    if (body.style !== 'notFound' && body.style !== 'placeholder')
+      return problem(400, 'style must be notFound or placeholder');
+    state.noPhoto = body.style;
+    return json(200, { noPhoto: state.noPhoto });
   },
   'POST clock': (state, request) => {
     const body = (jsonBody(request) ?? {}) as { advanceSeconds?: unknown };

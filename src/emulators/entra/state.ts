@@ -48,10 +48,16 @@ export interface RefreshGrant {
   userId: string;
   graphScopes: string[];
   generation: number;
+  /** `revocations` when issued: a revoke after that kills the refresh token. */
+  revocation: number;
+  /** The client declared continuous access evaluation (`xms_cc` with `cp1`) when it got the grant. */
+  cae: boolean;
   lastUsedAt: number;
 }
 
 export type DeltaExpiryStyle = 'syncStateNotFound' | 'gone';
+/** How Graph answers for someone without a photo: 404 ImageNotFound, or a 1×1 image with an empty etag. */
+export type NoPhotoStyle = 'notFound' | 'placeholder';
 
 export class EmulatorState {
   readonly settings: EmulatorSettings;
@@ -67,10 +73,15 @@ export class EmulatorState {
   appRoles: string[] | null = null;
   /** Delegated permissions an admin has granted for the whole tenant. */
   readonly delegatedGrant = new Set<string>();
-  /** Tokens carry the generation they were issued in; revoke and reset start a new one. */
+  /** Tokens carry the generation they were issued in; reset and an immediate revoke start a new one. */
   tokenGeneration = 1;
+  /** Revocations so far: refresh tokens (and access tokens of CAE clients) from before the last one die. */
+  revocations = 0;
+  /** When consent was last granted (emulator clock, ms). */
+  consentedAt = 0;
   deltaGeneration = 1;
   deltaExpiryStyle: DeltaExpiryStyle = 'syncStateNotFound';
+  noPhoto: NoPhotoStyle = 'notFound';
   readonly codes = new Map<string, AuthorizationCode>();
   readonly redeemedCodes = new Set<string>();
   readonly refreshTokens = new Map<string, RefreshGrant>();
@@ -108,8 +119,11 @@ export class EmulatorState {
     this.appRoles = null;
     this.delegatedGrant.clear();
     this.tokenGeneration++;
+    this.revocations++;
+    this.consentedAt = 0;
     this.deltaGeneration++;
     this.deltaExpiryStyle = 'syncStateNotFound';
+    this.noPhoto = 'notFound';
     this.codes.clear();
     this.redeemedCodes.clear();
     this.refreshTokens.clear();
@@ -120,11 +134,27 @@ export class EmulatorState {
   }
 
   /**
-   * What POST /_emulator/revoke does: every refresh and access token issued so far dies (they carry an
-   * older generation) and the application-mode consent is withdrawn.
+   * What POST /_emulator/revoke does, as Entra does it ("Continuous access evaluation",
+   * learn.microsoft.com/entra/identity/conditional-access/concept-continuous-access-evaluation): refresh
+   * tokens and the application-mode consent die at once; access tokens already issued keep working until
+   * they expire (about an hour) — except for clients that declared CAE (`cp1`), whose tokens Graph now
+   * answers with a 401 claims challenge. `immediate` kills every access token too (the explicit control).
    */
-  revoke(): void {
-    this.tokenGeneration++;
+  revoke(immediate = false): void {
+    this.revocations++;
+    if (immediate) this.tokenGeneration++;
     this.appRoles = null;
+  }
+
+  /** Application consent granted now; with a propagation delay, client credentials fail for a few seconds. */
+  consent(roles: string[]): void {
+    this.appRoles = roles;
+    this.consentedAt = this.now();
+  }
+
+  /** Still inside the consent-propagation delay (fault `consentDelaySeconds`). */
+  get consentPropagating(): boolean {
+    const delay = this.faults.faults.consentDelaySeconds;
+    return delay > 0 && this.now() - this.consentedAt < delay * 1000;
   }
 }

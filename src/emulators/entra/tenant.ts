@@ -108,16 +108,26 @@ export type RemovalReason = 'changed' | 'deleted';
 interface UserRecord {
   user: EmulatedUser;
   seq: number;
-  /** When the manager link last changed, and what it pointed to before (for `manager@delta`). */
-  managerSeq: number;
+  /** What the manager link pointed to before its last change (for `manager@delta`). */
   formerManagerId: string | null;
   removed: RemovalReason | null;
+  /** Log position of this user's latest entry; -1 before the first. */
+  lastPosition: number;
 }
+
+/**
+ * What one change touched: top-level property names (`manager` for the manager link), or `'all'` for a
+ * creation, restore or removal. Graph's delta reports a user only when a change touched a property the
+ * round tracks ("Use delta query to track changes in Microsoft Graph data", optional query parameters:
+ * with `$select`, change tracking covers only the selected properties).
+ */
+export type Touched = ReadonlySet<string> | 'all';
 
 export interface UserChange {
   user: EmulatedUser;
   removed: RemovalReason | null;
-  managerChangedSince: (seq: number) => boolean;
+  /** Everything this user's changes inside the round touched. */
+  touched: Touched;
   formerManagerId: string | null;
 }
 
@@ -128,6 +138,12 @@ export class TenantStore {
   private readonly idByUpn = new Map<string, string>();
   private readonly logSeq: number[] = [];
   private readonly logRecord: UserRecord[] = [];
+  private readonly logTouched: Touched[] = [];
+  /** Per log entry: the position of the same user's previous entry (-1: none), and the seq of the next (∞: none). */
+  private readonly logPrevious: number[] = [];
+  private readonly logNextSeq: number[] = [];
+  /** Per log entry: the user's removal state right after that change. */
+  private readonly logRemoved: (RemovalReason | null)[] = [];
   private seqCounter = 0;
   /** Bumped on any membership change, so cached transitive member lists know they are stale. */
   private membershipVersion = 0;
@@ -172,22 +188,24 @@ export class TenantStore {
       const user = { ...fields, id } as EmulatedUser;
       this.tenant.users.set(id, user);
       const created = this.addRecord(user, seq);
-      if (user.managerId) created.managerSeq = seq;
-      this.log(created);
+      this.log(created, 'all');
       return user;
     }
     const { user } = record;
+    const touched = new Set<string>();
+    for (const [key, value] of Object.entries(fields)) {
+      if (key !== 'id' && JSON.stringify(value) !== JSON.stringify(user[key])) {
+        touched.add(key === 'managerId' ? 'manager' : key);
+      }
+    }
     if (user.userPrincipalName && fields.userPrincipalName !== undefined) {
       this.idByUpn.delete(user.userPrincipalName.toLowerCase());
     }
-    if (fields.managerId !== undefined && fields.managerId !== user.managerId) {
-      record.formerManagerId = user.managerId;
-      record.managerSeq = seq;
-    }
+    if (touched.has('manager')) record.formerManagerId = user.managerId;
     Object.assign(user, fields, { id });
     this.idByUpn.set(user.userPrincipalName.toLowerCase(), id);
     record.seq = seq;
-    this.log(record);
+    this.log(record, touched);
     return user;
   }
 
@@ -211,7 +229,7 @@ export class TenantStore {
     }
     this.membershipVersion++;
     record.seq = ++this.seqCounter;
-    this.log(record);
+    this.log(record, 'all');
     return true;
   }
 
@@ -226,11 +244,14 @@ export class TenantStore {
     record.removed = null;
     this.membershipVersion++;
     record.seq = ++this.seqCounter;
-    this.log(record);
+    this.log(record, 'all');
     return user;
   }
 
-  /** Changes after `since` (up to and including `upto`), starting at log position `from`; deduplicated. */
+  /**
+   * Changes after `since` (up to and including `upto`), starting at log position `from`: one per user, at
+   * that user's last entry inside the window, with everything its entries inside the window touched.
+   */
   changesAfter(
     since: number,
     upto: number,
@@ -240,13 +261,12 @@ export class TenantStore {
     let position = from ?? this.firstLogPositionAfter(since);
     const changes: UserChange[] = [];
     while (position < this.logSeq.length && this.logSeq[position] <= upto && changes.length < limit) {
-      const record = this.logRecord[position];
-      // Only a user's latest change inside the window is reported; earlier log entries for them are skipped.
-      if (record.seq === this.logSeq[position]) {
+      if (this.logNextSeq[position] > upto) {
+        const record = this.logRecord[position];
         changes.push({
           user: record.user,
-          removed: record.removed,
-          managerChangedSince: (seq) => record.managerSeq > seq,
+          removed: this.logRemoved[position],
+          touched: this.touchedInWindow(position, since),
           formerManagerId: record.formerManagerId,
         });
       }
@@ -254,6 +274,16 @@ export class TenantStore {
     }
     const more = position < this.logSeq.length && this.logSeq[position] <= upto;
     return { changes, next: more ? position : null };
+  }
+
+  private touchedInWindow(position: number, since: number): Touched {
+    const touched = new Set<string>();
+    for (let p = position; p >= 0 && this.logSeq[p] > since; p = this.logPrevious[p]) {
+      const entry = this.logTouched[p];
+      if (entry === 'all') return 'all';
+      for (const name of entry) touched.add(name);
+    }
+    return touched;
   }
 
   // ---- groups ----
@@ -323,16 +353,23 @@ export class TenantStore {
   }
 
   private addRecord(user: EmulatedUser, seq: number): UserRecord {
-    const record: UserRecord = { user, seq, managerSeq: 0, formerManagerId: null, removed: null };
+    const record: UserRecord = { user, seq, formerManagerId: null, removed: null, lastPosition: -1 };
     this.records.push(record);
     this.recordById.set(user.id, record);
     this.idByUpn.set(user.userPrincipalName.toLowerCase(), user.id);
     return record;
   }
 
-  private log(record: UserRecord): void {
+  private log(record: UserRecord, touched: Touched): void {
+    const position = this.logSeq.length;
+    if (record.lastPosition >= 0) this.logNextSeq[record.lastPosition] = record.seq;
     this.logSeq.push(record.seq);
     this.logRecord.push(record);
+    this.logTouched.push(touched);
+    this.logPrevious.push(record.lastPosition);
+    this.logNextSeq.push(Number.POSITIVE_INFINITY);
+    this.logRemoved.push(record.removed);
+    record.lastPosition = position;
   }
 
   private firstLogPositionAfter(seq: number): number {

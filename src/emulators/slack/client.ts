@@ -12,12 +12,14 @@ import {
   type Who,
 } from './payloads.ts';
 import type { SlackEmulator } from './server.ts';
+import type { Envelope } from './socket-mode.ts';
 import type { EmulatedMessage, EmulatedView, Workspace } from './workspace.ts';
 
 /**
  * Sends what Slack sends to the app: signed slash commands, block actions, view submissions, options
  * loads and events, with trigger ids and response URLs issued by the emulator so the app's answers
- * land there. Variants send a wrong signature or an old timestamp.
+ * land there. Variants send a wrong signature or an old timestamp. With `socketMode`, the same payloads
+ * travel as Socket Mode envelopes over the app's WebSocket instead, and the acknowledgement is the reply.
  */
 
 export interface SlackReply {
@@ -37,6 +39,8 @@ export interface SlackClientOptions {
   appUrl: string;
   signingSecret: string;
   emulator: SlackEmulator;
+  /** Deliver over the app's Socket Mode connection instead of signed HTTP requests. */
+  socketMode?: boolean;
 }
 
 export interface SlackTestClient {
@@ -88,11 +92,12 @@ export function createSlackClient(
     const space = em.spaceOf(userId);
     return { userId, teamId: teamId ?? space.teamOf(userId), enterpriseId: space.enterpriseId };
   };
-  const eventIn = (space: Workspace, event: Record<string, unknown>, teamId = space.teamId) =>
-    send(
-      JSON.stringify(eventEnvelope(event, teamId, em.appId, space.botUserId, space.enterpriseId)),
-      'application/json',
-    );
+  const eventIn = (space: Workspace, event: Record<string, unknown>, teamId = space.teamId) => {
+    const envelope = eventEnvelope(event, teamId, em.appId, space.botUserId, space.enterpriseId);
+    return options.socketMode
+      ? deliver({ type: 'events_api', payload: envelope })
+      : send(JSON.stringify(envelope), 'application/json');
+  };
 
   async function send(body: string, contentType: string): Promise<SlackReply> {
     const timestamp = Math.floor(Date.now() / 1000) + (variant.offset ?? 0);
@@ -119,8 +124,15 @@ export function createSlackClient(
     return { status: res.status, body: parsed, text };
   }
 
-  const interactive = (payload: unknown) =>
-    send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), FORM);
+  async function deliver(envelope: Envelope): Promise<SlackReply> {
+    const ack = await em.socketMode.deliver(envelope);
+    return { status: 200, body: ack, text: JSON.stringify(ack) };
+  }
+
+  const interactive = (payload: Record<string, unknown>) =>
+    options.socketMode
+      ? deliver({ type: 'interactive', payload })
+      : send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), FORM);
 
   const client: SlackTestClient = {
     async command(command, text, who) {
@@ -136,7 +148,9 @@ export function createSlackClient(
         responseUrl,
         triggerId,
       });
-      const reply = await send(new URLSearchParams(form).toString(), FORM);
+      const reply = options.socketMode
+        ? await deliver({ type: 'slash_commands', payload: form })
+        : await send(new URLSearchParams(form).toString(), FORM);
       return { ...reply, triggerId, responseUrl };
     },
 

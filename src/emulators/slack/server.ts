@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Installs, type OAuthAppOptions } from './installs.ts';
 import { type Answer, type Args, methods } from './methods.ts';
+import { createSocketModeHub, type SocketModeHub } from './socket-mode.ts';
 import {
   type EmulatedChannel,
   type EmulatedMessage,
@@ -22,6 +23,8 @@ import {
 
 export interface SlackEmulatorOptions {
   botToken?: string;
+  /** The app-level token (`xapp-…`) Socket Mode's `apps.connections.open` takes. */
+  appToken?: string;
   teamId?: string;
   botUserId?: string;
   botId?: string;
@@ -64,6 +67,8 @@ export interface SlackEmulator {
   /** What the app's `SLACK_API_URL` should be: `${url}/api/`. */
   apiUrl: string;
   botToken: string;
+  /** Socket Mode: the app-level token, the connections, and envelopes sent over them. */
+  socketMode: SocketModeHub;
   teamId: string;
   botUserId: string;
   botId: string;
@@ -108,6 +113,7 @@ export interface SlackEmulator {
 
 export const EMULATOR_DEFAULTS = {
   botToken: 'xoxb-emulated-bot-token',
+  appToken: 'xapp-1-A0AADSYNC-1-emulated-app-token',
   teamId: 'T0AADSYNC',
   botUserId: 'U0AADBOT',
   botId: 'B0AADBOT',
@@ -256,10 +262,15 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     const handler = methods[method];
     const injected = take(failures, method);
     let answer: Answer;
-    // oauth.v2.access authenticates with the app's client id and secret, not with a token.
+    // oauth.v2.access authenticates with the app's client id and secret, not with a token;
+    // apps.connections.open takes only the app-level token (Socket Mode), which no other method takes.
+    const appLevel = method === 'apps.connections.open';
     if (method === 'oauth.v2.access') answer = installs.access(args, basicAuth(auth));
-    else if (!token || !grant) answer = { ok: false, error: 'not_authed' };
+    else if (token && token === hub.appToken) {
+      answer = appLevel ? hub.open() : { ok: false, error: 'not_allowed_token_type' };
+    } else if (!token || !grant) answer = { ok: false, error: 'not_authed' };
     else if (!known) answer = grant as Answer;
+    else if (appLevel) answer = { ok: false, error: 'not_allowed_token_type' };
     else if (!handler && method !== 'auth.test') answer = { ok: false, error: 'unknown_method' };
     else if (injected) answer = { ok: false, error: injected.error };
     else if (method === 'auth.test') answer = installs.authTest(known);
@@ -311,11 +322,20 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const hub = createSocketModeHub({
+    baseUrl: url,
+    appId: ids.appId,
+    appToken: options.appToken ?? EMULATOR_DEFAULTS.appToken,
+  });
+  server.on('upgrade', (request, socket, head) => {
+    if (!hub.upgrade(request, socket, head)) socket.destroy();
+  });
 
   return {
     url,
     apiUrl: `${url}/api/`,
     botToken,
+    socketMode: hub,
     ...ids,
     calls: (method) => (method ? recorded.filter((c) => c.method === method) : [...recorded]),
     lastView: () => views[views.length - 1],
@@ -357,6 +377,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     reset,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        hub.close();
         server.closeAllConnections();
         server.close((e) => (e ? reject(e) : resolve()));
       }),

@@ -50,6 +50,8 @@ export interface AlertData {
   envVar?: string;
   /** `no_valid_people`: how many people were read. */
   peopleRead?: number;
+  /** `reauth_required`: when the last sync that worked finished (null: none ever did). */
+  lastSuccessAt?: Date | null;
   /** `held`: what would be removed. */
   held?: HeldRemovals;
   resolution?: AlertResolution;
@@ -69,7 +71,7 @@ function wording(a: AlertData): Wording {
       return {
         headline: ':red_circle: *Entra ID sign-in expired: syncing has stopped*',
         body:
-          'Microsoft no longer accepts the saved sign-in. This happens when the admin who authorized leaves, ' +
+          `${authorizationLost(a)} This happens when the admin who authorized leaves, ` +
           'loses the admin role, or consent is withdrawn. The directory stays as it was. ' +
           `Press *Reauthorize* and sign in as an administrator.${details}`,
         buttons: [
@@ -127,6 +129,17 @@ function wording(a: AlertData): Wording {
         buttons: [retry],
       };
   }
+}
+
+/**
+ * When the authorization was lost, as far as aad-sync can know: Entra keeps an access token alive for up to
+ * an hour after a revoke, so the first refusal can come well after the revoke, and the last good sync bounds it.
+ */
+function authorizationLost(a: AlertData): string {
+  const refused = `Microsoft stopped accepting the saved sign-in ${slackDate(a.firstAt)}`;
+  if (a.lastSuccessAt === undefined) return `${refused}.`;
+  if (a.lastSuccessAt === null) return `${refused}, before any sync succeeded.`;
+  return `${refused}; the last sync that worked finished ${slackDate(a.lastSuccessAt)}, and changes made in Entra ID since then are not in the directory yet.`;
 }
 
 function heldWording(a: AlertData): Wording {

@@ -96,6 +96,35 @@ describe('/users/delta', () => {
     ]);
   });
 
+  it('tracks only the selected properties: a change to anything else does not make the user appear', async () => {
+    const { deltaLink } = await round('/users/delta?$select=displayName,onPremisesExtensionAttributes,manager');
+    const [quiet, named, extended, managed, both] = [...t.emulator.tenant.users.values()].slice(20, 25);
+    await t.control('POST', 'users', [
+      { id: quiet.id, employeeType: 'Contractor', department: 'Not selected' },
+      { id: named.id, displayName: 'Tracked Rename' },
+      { id: extended.id, onPremisesExtensionAttributes: { extensionAttribute3: 'tracked' } },
+      { id: managed.id, manager: { id: named.id } },
+      { id: both.id, jobTitle: 'Untracked first' },
+      // Setting a value to what it already is changes nothing, so it is not a change either.
+      { id: named.id, userPrincipalName: named.userPrincipalName },
+    ]);
+    await t.control('POST', 'users', [{ id: both.id, displayName: 'Then tracked' }]);
+    const { items, deltaLink: next } = await round(deltaLink);
+    expect(items.map((u) => u.id).sort()).toEqual([named.id, extended.id, managed.id, both.id].sort());
+    expect(items.find((u) => u.id === both.id)).toMatchObject({ displayName: 'Then tracked' });
+
+    // The untracked change is not carried over to a later round either.
+    await t.control('POST', 'users', [{ id: quiet.id, mobilePhone: '+1 555 0100' }]);
+    expect((await round(next)).items).toEqual([]);
+    // Without $select, the default properties are the tracked ones.
+    const defaults = await round('/users/delta');
+    await t.control('POST', 'users', [
+      { id: quiet.id, employeeType: 'Employee' },
+      { id: named.id, jobTitle: 'Default property' },
+    ]);
+    expect((await round(defaults.deltaLink)).items.map((u) => u.id)).toEqual([named.id]);
+  });
+
   it('pages large change sets and honours Prefer: odata.maxpagesize', async () => {
     const { deltaLink } = await round('/users/delta?$select=displayName');
     const changed = [...t.emulator.tenant.users.values()]

@@ -146,28 +146,69 @@ describe('members', () => {
 });
 
 describe('photos', () => {
-  it('returns metadata with @odata.mediaEtag and the PNG bytes; 404 ImageNotFound without a photo', async () => {
-    const withPhoto = [...t.emulator.tenant.users.values()].find((u) => t.emulator.tenant.photos.has(u.id))!;
+  it('returns metadata with @odata.mediaEtag and the JPEG bytes at 648×648; 404 ImageNotFound without a photo', async () => {
+    const withPhoto = [...t.emulator.tenant.users.values()].find(
+      (u) => t.emulator.tenant.photos.get(u.id)?.contentType === 'image/jpeg',
+    )!;
     const without = [...t.emulator.tenant.users.values()].find((u) => !t.emulator.tenant.photos.has(u.id))!;
     const photo = t.emulator.tenant.photos.get(withPhoto.id)!;
 
     const meta = await graph.api(`/users/${withPhoto.id}/photo`).get();
     expect(meta).toMatchObject({
-      '@odata.mediaContentType': 'image/png',
+      '@odata.mediaContentType': 'image/jpeg',
       '@odata.mediaEtag': photo.etag,
-      width: 96,
-      height: 96,
+      id: '648X648',
+      width: 648,
+      height: 648,
     });
     const blob = (await graph.api(`/users/${withPhoto.id}/photo/$value`).get()) as Blob;
     const bytes = Buffer.from(await blob.arrayBuffer());
-    expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(bytes.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
     expect(bytes.equals(photo.bytes)).toBe(true);
 
-    for (const path of [`/users/${without.id}/photo`, `/users/${without.id}/photo/$value`]) {
+    for (const path of [
+      `/users/${without.id}/photo`,
+      `/users/${without.id}/photo/$value`,
+      `/users/${without.id}/photos`,
+    ]) {
       const missing = await graphError(graph.api(path).get());
       expect(missing.statusCode).toBe(404);
       expect(missing.code).toBe('ImageNotFound');
     }
+  });
+
+  it('lists the sizes kept at /photos and serves each at /photos/{size}/$value', async () => {
+    const user = [...t.emulator.tenant.users.values()].find((u) => t.emulator.tenant.photos.has(u.id))!;
+    const photo = t.emulator.tenant.photos.get(user.id)!;
+    const list = (await graph.api(`/users/${user.id}/photos`).get()) as { value: { id: string; width: number }[] };
+    expect(list.value.map((p) => p.id)).toEqual([
+      '48X48',
+      '64X64',
+      '96X96',
+      '120X120',
+      '240X240',
+      '360X360',
+      '432X432',
+      '504X504',
+      '648X648',
+    ]);
+    expect(await graph.api(`/users/${user.id}/photos/240x240`).get()).toMatchObject({ id: '240X240', width: 240 });
+    const blob = (await graph.api(`/users/${user.id}/photos/48x48/$value`).get()) as Blob;
+    expect(Buffer.from(await blob.arrayBuffer()).equals(photo.bytesAt(48))).toBe(true);
+    expect((await graphError(graph.api(`/users/${user.id}/photos/50x50/$value`).get())).statusCode).toBe(404);
+  });
+
+  it('can answer for someone without a photo with a 1×1 image and an empty mediaEtag, when told to', async () => {
+    const without = [...t.emulator.tenant.users.values()].find((u) => !t.emulator.tenant.photos.has(u.id))!;
+    await t.control('POST', 'no-photo', { style: 'placeholder' });
+    expect(await graph.api(`/users/${without.id}/photo`).get()).toMatchObject({
+      '@odata.mediaEtag': '',
+      width: 1,
+      height: 1,
+    });
+    const blob = (await graph.api(`/users/${without.id}/photo/$value`).get()) as Blob;
+    expect(blob.size).toBeGreaterThan(0);
+    expect((await t.control('POST', 'no-photo', { style: 'blank' })).status).toBe(400);
   });
 
   it('a changed photo has a new etag', async () => {
@@ -202,7 +243,7 @@ describe('$batch', () => {
       const photo = t.emulator.tenant.photos.get(user.id);
       if (photo) {
         expect(item.status).toBe(200);
-        expect(item.headers['Content-Type']).toBe('image/png');
+        expect(item.headers['Content-Type']).toBe(photo.contentType);
         expect(Buffer.from(item.body as string, 'base64').equals(photo.bytes)).toBe(true);
       } else {
         expect(item.status).toBe(404);

@@ -134,7 +134,7 @@ describe('bearer tokens', () => {
     expect((await graphError(forged.api('/users').get())).code).toBe('InvalidAuthenticationToken');
 
     await graph.api('/users').top(1).get();
-    await t.control('POST', 'revoke');
+    await t.control('POST', 'revoke', { immediate: true });
     const revoked = await graphError(graph.api('/users').top(1).get());
     expect(revoked.statusCode).toBe(401);
     expect(revoked.code).toBe('InvalidAuthenticationToken');

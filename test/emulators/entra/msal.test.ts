@@ -89,6 +89,20 @@ async function signIn(
   );
 }
 
+/** A client-credentials token request without MSAL, to see the status and headers as sent. */
+function clientCredentials(tenant: string, scope: string): Promise<Response> {
+  return fetch(`${t.emulator.authorityHost}/${tenant}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      client_id: t.emulator.clientId,
+      client_secret: t.emulator.clientSecret,
+      grant_type: 'client_credentials',
+      scope,
+    }),
+  });
+}
+
 async function expectError(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
   try {
     await promise;
@@ -366,16 +380,10 @@ describe('client credentials (application mode)', () => {
   it('refuses common/organizations for client credentials (AADSTS50059) and non-.default scopes', async () => {
     await t.control('POST', 'consent', {});
     const post = (tenant: string, scope: string) =>
-      fetch(`${t.emulator.authorityHost}/${tenant}/oauth2/v2.0/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          client_id: t.emulator.clientId,
-          client_secret: t.emulator.clientSecret,
-          grant_type: 'client_credentials',
-          scope,
-        }),
-      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: string; error_codes: number[] } }));
+      clientCredentials(tenant, scope).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { error: string; error_codes: number[] },
+      }));
     expect(await post('organizations', 'https://graph.microsoft.com/.default')).toMatchObject({
       status: 400,
       body: { error: 'invalid_request', error_codes: [50059] },
@@ -387,12 +395,23 @@ describe('client credentials (application mode)', () => {
     expect((await post(t.emulator.tenantId, 'https://graph.microsoft.com/.default')).status).toBe(200);
   });
 
-  it('answers 429 with Retry-After when told to throttle the token endpoint', async () => {
+  it("throttles the token endpoint in Entra's two shapes: 429 Retry-After 60 for apps, invalid_grant 50196 for users", async () => {
     await t.control('POST', 'consent', {});
-    await t.control('POST', 'faults', { tokenThrottleEvery: 1, retryAfterSeconds: 2 });
-    const error = await expectError(t.msal().acquireTokenByClientCredential({ scopes: appScopes, skipCache: true }));
-    expect(error).toBeInstanceOf(ServerError);
-    expect(error).toMatchObject({ errorCode: 'temporarily_unavailable', status: 429 });
+    const cca = t.msal();
+    const user = await signIn(cca);
+    await t.control('POST', 'faults', { tokenThrottleEvery: 1 });
+    const app = await expectError(t.msal().acquireTokenByClientCredential({ scopes: appScopes, skipCache: true }));
+    expect(app).toBeInstanceOf(ServerError);
+    expect(app).toMatchObject({ errorCode: 'temporarily_unavailable', status: 429 });
+    const raw = await clientCredentials(t.emulator.tenantId, appScopes[0]);
+    expect(raw.status).toBe(429);
+    expect(raw.headers.get('retry-after')).toBe('60');
+
+    const refresh = await expectError(
+      cca.acquireTokenSilent({ account: user.account!, scopes: SCOPES, forceRefresh: true }),
+    );
+    expect(refresh).toBeInstanceOf(ServerError);
+    expect(refresh).toMatchObject({ errorCode: 'invalid_grant', errorNo: 50196 });
   });
 });
 

@@ -1,4 +1,5 @@
 import { inflateSync } from 'node:zlib';
+import jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { generateTenant } from '../../../src/emulators/entra/generate.ts';
 import { crc32 } from '../../../src/emulators/entra/photos.ts';
@@ -93,7 +94,7 @@ describe('generateTenant', () => {
     expect([...engineering.members].sort()).toEqual(engineers.map((u) => u.id).sort());
   });
 
-  it('gives a share of members real PNG photos, none to guests', () => {
+  it('gives a share of members real JPEG and PNG photos up to 648×648, tens of kB, none to guests', () => {
     const { tenant } = generateTenant(options);
     const members = [...tenant.users.values()].filter((u) => u.userType === 'Member');
     expect(tenant.photos.size / members.length).toBeGreaterThan(0.5);
@@ -101,9 +102,21 @@ describe('generateTenant', () => {
     expect([...tenant.users.values()].filter((u) => u.userType === 'Guest').some((u) => tenant.photos.has(u.id))).toBe(
       false,
     );
-    const photo = tenant.photos.values().next().value!;
-    expect(photo.etag).toMatch(/^"[0-9A-F]{8}"$/);
-    expect(decodePng(photo.bytes)).toEqual({ width: 96, height: 96, pixels: 96 * (1 + 96 * 3) });
+    const photos = [...tenant.photos.values()];
+    const jpegPhoto = photos.find((p) => p.contentType === 'image/jpeg')!;
+    const pngPhoto = photos.find((p) => p.contentType === 'image/png')!;
+    expect(photos.filter((p) => p.contentType === 'image/jpeg').length).toBeGreaterThan(photos.length / 2);
+    expect(jpegPhoto.etag).toMatch(/^"[0-9A-F]{8}"$/);
+    expect(jpegPhoto.sizes).toEqual([48, 64, 96, 120, 240, 360, 432, 504, 648]);
+    const decoded = jpeg.decode(jpegPhoto.bytes);
+    expect([decoded.width, decoded.height]).toEqual([648, 648]);
+    expect(jpegPhoto.bytes.length).toBeGreaterThan(20_000);
+    expect(jpegPhoto.bytes.length).toBeLessThan(100_000);
+    expect(jpeg.decode(jpegPhoto.bytesAt(96)).width).toBe(96);
+    expect(decodePng(pngPhoto.bytes)).toEqual({ width: 648, height: 648, pixels: 648 * (1 + 648 * 3) });
+    // Two people's photos differ in their bytes, not only in their etags.
+    const twin = photos.find((p) => p !== jpegPhoto && p.contentType === 'image/jpeg')!;
+    expect(twin.bytes.equals(jpegPhoto.bytes)).toBe(false);
   });
 });
 
@@ -146,7 +159,7 @@ describe('TenantStore change log', () => {
     expect(third.next).toBeNull();
     const ids = [...first.changes, ...second.changes, ...third.changes].map((ch) => ch.user.id);
     expect(ids).toEqual(users.slice(1, 11).map((u) => u.id));
-    expect(first.changes[0].managerChangedSince(start)).toBe(true);
+    expect(first.changes[0].touched).toEqual(new Set(['manager']));
   });
 
   it('permanent deletion removes the user from groups and photos', () => {

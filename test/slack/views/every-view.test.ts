@@ -119,6 +119,8 @@ const alertBase: AlertData = {
 
 const alerts: [string, AlertData][] = [
   ['reauth_required', alertBase],
+  ['reauth_required after a success', { ...alertBase, lastSuccessAt: minutes(-50) }],
+  ['reauth_required, never synced', { ...alertBase, lastSuccessAt: null }],
   ['reauth_required streak', { ...alertBase, count: 37, lastAt: minutes(60 * 37) }],
   [
     'app_misconfigured',

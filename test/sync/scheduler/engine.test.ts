@@ -199,7 +199,7 @@ describe('authorization lost', () => {
     await scheduler.enableSource(sourceId);
     await waitFor(async () => (await runsOf(sourceId))[0]?.status === 'succeeded', { what: 'the first run' });
 
-    await f.emu.control('POST', 'revoke');
+    await f.emu.control('POST', 'revoke', { immediate: true });
     await waitFor(
       async () =>
         (await f.database.sql`select 1 from sources where id = ${sourceId} and status = 'needs_reauth'`).length,

@@ -199,7 +199,7 @@ export function adminConsent(
   if (problem) return fail(problem);
   if (!state.store.tenant.adminIds.has(user.id)) return fail(NEEDS_ADMIN);
 
-  state.appRoles = [...REGISTERED_APPLICATION];
+  state.consent([...REGISTERED_APPLICATION]);
   for (const permission of REGISTERED_DELEGATED) state.delegatedGrant.add(permission);
   const params: Record<string, string> = { admin_consent: 'True', tenant: state.tenantId };
   if (version === 'v2') params.scope = REGISTERED_APPLICATION.map((p) => `${GRAPH_RESOURCE}/${p}`).join(' ');

@@ -24,21 +24,6 @@ export function token(state: EmulatorState, request: EmulatorRequest, segment: s
     entraError(state, request, status, error, code, message, { suberror });
   if (request.method !== 'POST')
     return fail(400, 'invalid_request', 900561, 'The endpoint only accepts POST requests.');
-  const trouble = state.faults.nextTokenRequest();
-  if (trouble) {
-    const retryAfter = String(trouble.retryAfterSeconds);
-    return entraError(
-      state,
-      request,
-      429,
-      'temporarily_unavailable',
-      50196,
-      'The server is temporarily unavailable because of too many requests.',
-      {
-        headers: { 'retry-after': retryAfter },
-      },
-    );
-  }
   const kind = resolveTenant(state, segment);
   if (!kind) return fail(400, 'invalid_request', 90002, `Tenant '${segment}' not found.`);
 
@@ -47,6 +32,7 @@ export function token(state: EmulatorState, request: EmulatorRequest, segment: s
   if (client) return client;
 
   const grantType = form.get('grant_type');
+  if (state.faults.nextTokenRequest()) return throttled(state, request, grantType, fail);
   if (grantType === 'authorization_code') return redeemCode(state, form, fail);
   if (grantType === 'refresh_token') return redeemRefreshToken(state, form, fail);
   if (grantType === 'client_credentials') {
@@ -66,6 +52,54 @@ export function token(state: EmulatorState, request: EmulatorRequest, segment: s
     70003,
     `The app requested an unsupported grant type '${grantType ?? ''}'.`,
   );
+}
+
+/**
+ * Entra's two throttling answers ("Client and server throttling", MSAL.NET docs,
+ * learn.microsoft.com/entra/msal/dotnet/advanced/client-and-server-throttling): the client-credentials
+ * grant gets 429 with `Retry-After: 60`; user-facing grants (code, refresh) get `invalid_grant` with
+ * AADSTS50196, which MSAL.NET surfaces as "UI required" although signing in again does not help.
+ */
+function throttled(
+  state: EmulatorState,
+  request: EmulatorRequest,
+  grantType: string | null,
+  fail: Fail,
+): EmulatorReply {
+  if (grantType === 'client_credentials') {
+    return entraError(
+      state,
+      request,
+      429,
+      'temporarily_unavailable',
+      50196,
+      'The server terminated an operation because it encountered a client request loop. Please contact your app vendor.',
+      { headers: { 'retry-after': '60' } },
+    );
+  }
+  return fail(
+    400,
+    'invalid_grant',
+    50196,
+    'The server terminated an operation because it encountered a client request loop. Please contact your app vendor.',
+  );
+}
+
+/**
+ * Whether the token request declares continuous access evaluation: MSAL sends `clientCapabilities`
+ * as `claims={"access_token":{"xms_cc":{"values":["cp1"]}}}` ("Claims challenges, claims requests and client
+ * capabilities", learn.microsoft.com/entra/identity-platform/claims-challenge).
+ */
+function declaresCae(form: URLSearchParams): boolean {
+  const claims = form.get('claims');
+  if (!claims) return false;
+  try {
+    const values = (JSON.parse(claims) as { access_token?: { xms_cc?: { values?: unknown } } }).access_token?.xms_cc
+      ?.values;
+    return Array.isArray(values) && values.includes('cp1');
+  } catch {
+    return false;
+  }
 }
 
 /** Null when the client is who it says; otherwise the error reply. */
@@ -159,11 +193,13 @@ function redeemCode(state: EmulatorState, form: URLSearchParams, fail: Fail): Em
   const { user, refused } = activeUser(state, grant.userId, fail);
   if (refused) return refused;
   const oidc = new Set(grant.oidcScopes);
-  const refresh = oidc.has('offline_access') ? issueRefreshToken(state, user.id, grant.graphScopes) : undefined;
+  const cae = declaresCae(form);
+  const refresh = oidc.has('offline_access') ? issueRefreshToken(state, user.id, grant.graphScopes, cae) : undefined;
   return delegatedTokens(state, form, user, grant.graphScopes, {
     refreshToken: refresh,
     idToken: oidc.has('openid'),
     nonce: grant.nonce,
+    cae,
   });
 }
 
@@ -173,7 +209,7 @@ function redeemRefreshToken(state: EmulatorState, form: URLSearchParams, fail: F
   if (!grant || grant.clientId !== state.settings.clientId) {
     return fail(400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.');
   }
-  if (grant.generation < state.tokenGeneration) {
+  if (grant.generation < state.tokenGeneration || grant.revocation < state.revocations) {
     return fail(
       400,
       'invalid_grant',
@@ -206,8 +242,9 @@ function redeemRefreshToken(state: EmulatorState, form: URLSearchParams, fail: F
   }
   grant.lastUsedAt = state.now();
   // Entra hands out a new refresh token on every use; the old one stays valid until it expires.
-  const refresh = issueRefreshToken(state, user.id, wanted);
-  return delegatedTokens(state, form, user, wanted, { refreshToken: refresh, idToken: true, nonce: null });
+  const cae = declaresCae(form);
+  const refresh = issueRefreshToken(state, user.id, wanted, cae);
+  return delegatedTokens(state, form, user, wanted, { refreshToken: refresh, idToken: true, nonce: null, cae });
 }
 
 function clientCredentials(state: EmulatorState, form: URLSearchParams, fail: Fail): EmulatorReply {
@@ -221,7 +258,9 @@ function clientCredentials(state: EmulatorState, form: URLSearchParams, fail: Fa
       `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
     );
   }
-  if (!state.appRoles) {
+  if (!state.appRoles || state.consentPropagating) {
+    // Also right after consent while the service principal replicates ("Error AADSTS700016", Microsoft
+    // troubleshooting: a just-created or just-consented app may take a while to reach every region).
     return fail(
       400,
       'unauthorized_client',
@@ -231,7 +270,7 @@ function clientCredentials(state: EmulatorState, form: URLSearchParams, fail: Fa
   }
   const now = Math.floor(state.now() / 1000);
   const accessToken = state.signer.sign({
-    ...commonAccessClaims(state, now),
+    ...commonAccessClaims(state, now, declaresCae(form)),
     idtyp: 'app',
     oid: servicePrincipalId(state),
     sub: servicePrincipalId(state),
@@ -267,13 +306,15 @@ function activeUser(state: EmulatorState, userId: string, fail: Fail): Active {
   return { user };
 }
 
-function issueRefreshToken(state: EmulatorState, userId: string, graphScopes: string[]): string {
+function issueRefreshToken(state: EmulatorState, userId: string, graphScopes: string[], cae: boolean): string {
   const value = `1.emu.${randomBytes(64).toString('base64url')}`;
   const grant: RefreshGrant = {
     clientId: state.settings.clientId,
     userId,
     graphScopes,
     generation: state.tokenGeneration,
+    revocation: state.revocations,
+    cae,
     lastUsedAt: state.now(),
   };
   state.refreshTokens.set(value, grant);
@@ -285,12 +326,12 @@ function delegatedTokens(
   form: URLSearchParams,
   user: EmulatedUser,
   graphScopes: string[],
-  extras: { refreshToken?: string; idToken: boolean; nonce: string | null },
+  extras: { refreshToken?: string; idToken: boolean; nonce: string | null; cae: boolean },
 ): EmulatorReply {
   const now = Math.floor(state.now() / 1000);
   const tid = state.tenantId;
   const accessToken = state.signer.sign({
-    ...commonAccessClaims(state, now),
+    ...commonAccessClaims(state, now, extras.cae),
     idtyp: 'user',
     name: user.displayName,
     oid: user.id,
@@ -332,7 +373,7 @@ function delegatedTokens(
   return json(200, body, noStore());
 }
 
-function commonAccessClaims(state: EmulatorState, now: number): Record<string, unknown> {
+function commonAccessClaims(state: EmulatorState, now: number, cae: boolean): Record<string, unknown> {
   const tid = state.tenantId;
   return {
     aud: GRAPH_RESOURCE,
@@ -345,8 +386,11 @@ function commonAccessClaims(state: EmulatorState, now: number): Record<string, u
     tid,
     uti: randomUUID(),
     ver: '1.0',
-    // Not an Entra claim: lets the emulated Graph reject tokens issued before a revoke or reset.
+    ...(cae ? { xms_cc: ['cp1'] } : {}),
+    // Not Entra claims: let the emulated Graph reject tokens issued before a reset or an immediate revoke,
+    // and tokens of CAE clients issued before any revoke.
     xms_emu_gen: state.tokenGeneration,
+    xms_emu_rev: state.revocations,
   };
 }
 

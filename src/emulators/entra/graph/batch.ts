@@ -7,7 +7,7 @@ import type { GraphContext } from './context.ts';
  * POST /v1.0/$batch: up to 20 requests with relative URLs, answered together with a status, headers
  * and body each. Items go through the same faults, token check and routes as direct requests, so an item
  * can be throttled on its own (429 with its own Retry-After) while its neighbours succeed. An item whose
- * `dependsOn` failed gets 424. Binary bodies (photos) come back base64-encoded.
+ * `dependsOn` failed gets 424. Binary bodies (photos) come back base64-encoded. Answers come in any order.
  */
 
 const MAX_REQUESTS = 20;
@@ -67,7 +67,21 @@ export async function batch(context: GraphContext, serve: Serve): Promise<Emulat
     statuses.set(item.id, reply.status);
     responses.push({ id: item.id, status: reply.status, headers: itemHeaders(reply), body: itemBody(reply.body) });
   }
-  return context.ok({ responses });
+  return context.ok({ responses: shuffled(responses) });
+}
+
+/**
+ * Graph answers batch items in no particular order ("Combine multiple HTTP requests using JSON batching",
+ * learn.microsoft.com/graph/json-batching: responses may come back in a different order than the requests),
+ * so clients must match them by `id`; shuffling makes a client that relies on the order fail here too.
+ */
+function shuffled<T>(items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
 }
 
 function validate(requests: unknown[]): string | null {

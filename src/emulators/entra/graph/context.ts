@@ -150,15 +150,24 @@ export function authenticate(context: GraphContext): EmulatorReply | null {
       challenge,
     );
   }
-  if (typeof claims.xms_emu_gen !== 'number' || claims.xms_emu_gen < state.tokenGeneration) {
+  // Continuous access evaluation ("Claims challenges, claims requests and client capabilities",
+  // learn.microsoft.com/entra/identity-platform/claims-challenge): only a client that declared `cp1` gets the
+  // 401 with a claims challenge after a revoke; everyone else's token lives until it expires.
+  const cae = Array.isArray(claims.xms_cc) && claims.xms_cc.includes('cp1');
+  const killed = typeof claims.xms_emu_gen !== 'number' || claims.xms_emu_gen < state.tokenGeneration;
+  const revoked = typeof claims.xms_emu_rev !== 'number' || claims.xms_emu_rev < state.revocations;
+  if (cae && (killed || revoked)) {
     return context.error(
       401,
       'InvalidAuthenticationToken',
       'Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokensRevoked',
       {
-        'www-authenticate': `Bearer realm="", authorization_uri="${state.settings.publicBase}/common/oauth2/authorize", error="insufficient_claims", claims="${Buffer.from('{"access_token":{"nbf":{"essential":true}}}').toString('base64')}"`,
+        'www-authenticate': `Bearer realm="", authorization_uri="${state.settings.publicBase}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000", error="insufficient_claims", claims="${Buffer.from('{"access_token":{"nbf":{"essential":true,"value":"' + Math.floor(state.now() / 1000) + '"}}}').toString('base64')}"`,
       },
     );
+  }
+  if (killed) {
+    return context.error(401, 'InvalidAuthenticationToken', 'Access token validation failure.', challenge);
   }
   const now = state.now() / 1000;
   if (

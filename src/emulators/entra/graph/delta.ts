@@ -1,5 +1,5 @@
 import { type EmulatorReply, header } from '../http.ts';
-import type { EmulatedUser } from '../tenant.ts';
+import type { EmulatedUser, Touched } from '../tenant.ts';
 import { isReply } from './collection.ts';
 import type { GraphContext } from './context.ts';
 import { deltaFilterIds, FilterError } from './filter.ts';
@@ -92,7 +92,8 @@ export function usersDelta(context: GraphContext): EmulatorReply {
         items.push({ id: change.user.id, '@removed': { reason: change.removed } });
         continue;
       }
-      const managerChanged = token.manager && change.managerChangedSince(token.since);
+      if (!tracks(token, change.touched)) continue;
+      const managerChanged = token.manager && (change.touched === 'all' || change.touched.has('manager'));
       const manager = !managerChanged
         ? null
         : change.user.managerId
@@ -108,6 +109,17 @@ export function usersDelta(context: GraphContext): EmulatorReply {
     return deltaPage(context, items, { nextLink: seal(context, { ...token, position: next }) }, pageSize);
   const end: DeltaToken = { ...token, phase: 'c', position: null, since: token.upto, upto: token.upto };
   return deltaPage(context, items, { deltaLink: seal(context, end) }, pageSize);
+}
+
+/**
+ * Whether a change shows in this round: with `$select`, Graph tracks changes to the selected properties
+ * only ("Use delta query to track changes in Microsoft Graph data", learn.microsoft.com/graph/delta-query-overview,
+ * optional query parameters), so a change to anything else does not make the user appear.
+ */
+function tracks(token: DeltaToken, touched: Touched): boolean {
+  if (touched === 'all') return true;
+  if (token.manager && touched.has('manager')) return true;
+  return token.select.some((name) => touched.has(name));
 }
 
 function initialToken(

@@ -1,3 +1,4 @@
+import type { Trouble } from '../faults.ts';
 import type { EmulatorReply, EmulatorRequest } from '../http.ts';
 import type { EmulatorState } from '../state.ts';
 import { batch } from './batch.ts';
@@ -5,7 +6,7 @@ import { isReply } from './collection.ts';
 import { authenticate, GraphContext } from './context.ts';
 import { usersDelta } from './delta.ts';
 import { getGroup, listGroups, listMembers } from './groups.ts';
-import { photoMetadata, photoValue } from './photos.ts';
+import { photoList, photoMetadata, photoValue } from './photos.ts';
 import { meter } from './throttle.ts';
 import { getManager, getUser, listUsers } from './users.ts';
 
@@ -88,6 +89,13 @@ function userRoute(path: string, self: boolean): Route {
   if (segments.length === 4 && lower[2] === 'photo' && lower[3] === '$value') {
     return get(`${prefix}/photo/$value`, (c) => photoValue(c, id, self));
   }
+  if (segments.length === 3 && lower[2] === 'photos') return get(`${prefix}/photos`, (c) => photoList(c, id, self));
+  if (segments.length === 4 && lower[2] === 'photos') {
+    return get(`${prefix}/photos/{size}`, (c) => photoMetadata(c, id, self, segments[3]));
+  }
+  if (segments.length === 5 && lower[2] === 'photos' && lower[4] === '$value') {
+    return get(`${prefix}/photos/{size}/$value`, (c) => photoValue(c, id, self, segments[3]));
+  }
   return unknownSegment(segments[2] ?? '');
 }
 
@@ -126,39 +134,21 @@ export interface GraphOutcome {
 }
 
 /**
- * One Graph request: injected faults first (a `$batch` envelope is exempt: its items are counted
- * instead), then the bearer token, then the resource-unit bucket (throttle.ts), then the route.
+ * One Graph request: the bearer token first, then injected faults (a `$batch` envelope is exempt: its
+ * items are counted instead), then the resource-unit bucket (throttle.ts), then the route. Graph checks the
+ * token before anything can go wrong behind it, so a request with a bad token gets its 401 even while the
+ * service is throttling.
  */
 export async function serveGraph(state: EmulatorState, request: EmulatorRequest): Promise<GraphOutcome> {
   const route = matchGraph(request.path);
   const context = new GraphContext(state, request);
   const respond = (reply: EmulatorReply): GraphOutcome => ({ template: route.template, reply });
-  if (route.template !== '/v1.0/$batch') {
-    const trouble = state.faults.nextGraphRequest();
-    if (trouble?.kind === 'throttle') {
-      return respond(
-        context.error(429, 'TooManyRequests', 'Too many requests. Please retry after the time given in Retry-After.', {
-          'retry-after': String(trouble.retryAfterSeconds),
-          'x-ms-throttle-scope': 'Tenant_Application/ReadWrite/00000000-0000-0000-0000-000000000000',
-          'x-ms-throttle-information': 'ResourceUnitLimitExceeded',
-        }),
-      );
-    }
-    if (trouble?.kind === 'fail') {
-      return respond(
-        context.error(
-          trouble.status,
-          trouble.status === 503 ? 'serviceNotAvailable' : 'generalException',
-          'The service is temporarily unavailable.',
-          {
-            'retry-after': String(trouble.retryAfterSeconds),
-          },
-        ),
-      );
-    }
-  }
   const unauthenticated = authenticate(context);
   if (unauthenticated) return respond(unauthenticated);
+  if (route.template !== '/v1.0/$batch') {
+    const trouble = state.faults.nextGraphRequest();
+    if (trouble) return respond(troubleReply(context, trouble));
+  }
   if (request.method !== route.method) {
     if (request.method === 'GET' || request.method === 'HEAD') {
       return respond(
@@ -174,4 +164,32 @@ export async function serveGraph(state: EmulatorState, request: EmulatorRequest)
   if (isReply(metered)) return respond(metered);
   const reply = await route.handle(context);
   return respond({ ...reply, headers: { ...reply.headers, ...metered } });
+}
+
+/**
+ * An injected 429 or 5xx. Graph's throttling guidance ("Microsoft Graph throttling guidance",
+ * learn.microsoft.com/graph/throttling) says Retry-After may be missing, and clients must then back off
+ * exponentially: `trouble.retryAfterSeconds` is null for those answers.
+ */
+function troubleReply(context: GraphContext, trouble: Trouble): EmulatorReply {
+  const retryAfter: Record<string, string> =
+    trouble.retryAfterSeconds === null ? {} : { 'retry-after': String(trouble.retryAfterSeconds) };
+  if (trouble.kind === 'throttle') {
+    return context.error(
+      429,
+      'TooManyRequests',
+      'Too many requests. Please retry after the time given in Retry-After.',
+      {
+        ...retryAfter,
+        'x-ms-throttle-scope': 'Tenant_Application/ReadWrite/00000000-0000-0000-0000-000000000000',
+        'x-ms-throttle-information': 'ResourceUnitLimitExceeded',
+      },
+    );
+  }
+  return context.error(
+    trouble.status,
+    trouble.status === 503 ? 'serviceNotAvailable' : 'generalException',
+    'The service is temporarily unavailable.',
+    retryAfter,
+  );
 }
