@@ -102,8 +102,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
     // The Slack client exists only once the Bolt app does, and the Bolt app takes the routes: they reach it late.
     let onAuthorized: (result: CompletedAuthorization) => Promise<boolean> = async () => false;
+    let schedulerWedged: () => string | undefined = () => undefined;
     const routes: CustomRoute[] = [
-      ...healthRoutes({ sql }),
+      // The scheduler starts after the routes exist; until then nothing can be wedged.
+      ...healthRoutes({ sql, wedged: () => schedulerWedged() }),
       // On the public port only behind METRICS_TOKEN; with METRICS_PORT it gets a server of its own below.
       ...(config.metricsToken && config.metricsPort === undefined
         ? [{ path: '/metrics', method: 'GET', handler: metricsHandler(metrics, config.metricsToken) }]
@@ -215,6 +217,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       ...options.schedulerOptions,
     });
     watch = createRunWatch({ db, scheduler, logger });
+    schedulerWedged = () => scheduler.wedged();
 
     const services = createAdminServices({
       db,

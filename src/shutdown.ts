@@ -60,3 +60,19 @@ export function installLastResort(options: { logger: Logger; exit?: (code: numbe
     process.off('unhandledRejection', onRejection);
   };
 }
+
+/**
+ * For short commands (demo, migrate): Ctrl-C or SIGTERM runs `cleanup` (stop what the command started, the
+ * embedded database included) and exits 130. Returns the uninstaller, for when the command ends by itself.
+ */
+export function exitOnInterrupt(cleanup: () => Promise<unknown>, exit = (code: number) => process.exit(code)) {
+  const onSignal = () => {
+    cleanup().finally(() => exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}

@@ -5,6 +5,7 @@ import { runDemoScript } from '../demo/script.ts';
 import { ADMIN, ADMIN_CHANNEL, DEMO_TENANT, type DemoStack, MEMBER, startDemoStack } from '../demo/stack.ts';
 import { Transcript } from '../demo/transcript.ts';
 import { rerunUnlessTrusted } from '../demo/trust.ts';
+import { exitOnInterrupt } from '../shutdown.ts';
 
 /**
  * `aad-sync demo [--story setup|install] [--log-level LEVEL]` (npm run demo): the whole product on this machine
@@ -44,6 +45,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   );
 
   let stack: DemoStack | undefined;
+  // Ctrl-C stops the servers and deletes the demo's database folder before exiting.
+  const uninstall = exitOnInterrupt(async () => stack?.stop());
   try {
     stack = await startDemoStack({
       logs: ctx.stderr,
@@ -77,6 +80,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stderr.write(`\naad-sync demo: stopped after ${seconds()}: ${(error as Error).message}${cause}\n`);
     return 1;
   } finally {
+    uninstall();
     await stack?.stop();
   }
 }

@@ -146,9 +146,12 @@ export class ProfileStage {
         p.keepManager ? 't' : 'f',
       ]);
     }
-    this.copying = this.copy(lines, people.length).catch((error) => {
-      this.failure ??= error;
-    });
+    // Chained: a COPY holds the connection until it ends, so pages from concurrent callers queue behind it.
+    this.copying = this.copying
+      .then(() => (this.failure ? undefined : this.copy(lines, people.length)))
+      .catch((error) => {
+        this.failure ??= error;
+      });
   }
 
   /** Delta mode: people (by Entra object id) who left, were deleted or disabled, or fell out of scope. */

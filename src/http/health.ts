@@ -89,6 +89,8 @@ export function healthRoutes(options: {
   journal?: JournalEntry[];
   /** Below the probe's own timeout, so the probe gets a reason instead of a closed connection. */
   readinessTimeoutMs?: number;
+  /** Why the scheduler is wedged (a run in flight far past any run's deadline), or undefined. */
+  wedged?: () => string | undefined;
 }): Route[] {
   const journal = options.journal ?? readMigrationJournal();
   const timeoutMs = options.readinessTimeoutMs ?? 2_000;
@@ -103,6 +105,8 @@ export function healthRoutes(options: {
       path: '/readyz',
       method: 'GET',
       handler: (_req, res) => {
+        const wedged = options.wedged?.();
+        if (wedged) return sendJson(res, 503, { status: 'not_ready', reason: wedged });
         void checkReadiness(options.sql, journal, timeoutMs).then((readiness) =>
           readiness.ready
             ? sendJson(res, 200, { status: 'ready', migrations: readiness.migrations })

@@ -25,9 +25,22 @@ export interface SyncTiming {
   /** A running run without a heartbeat for this long is dead. */
   staleAfterMs: number;
   progressMs: number;
+  /**
+   * A run that made no progress (no page, no photo, no phase) for this long is ended as `stalled` and its
+   * lock released, even when the call it waits on never returns. Graph may ask for a 300 s wait per call.
+   */
+  stallAfterMs: number;
+  /** No run lasts longer than this, progress or not. */
+  deadlineMs: number;
 }
 
-export const DEFAULT_TIMING: SyncTiming = { heartbeatMs: 5_000, staleAfterMs: 120_000, progressMs: 500 };
+export const DEFAULT_TIMING: SyncTiming = {
+  heartbeatMs: 5_000,
+  staleAfterMs: 120_000,
+  progressMs: 500,
+  stallAfterMs: 15 * 60_000,
+  deadlineMs: 6 * 3_600_000,
+};
 
 export interface SyncDeps {
   db: Db;
@@ -117,14 +130,50 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
     },
     (error) => deps.logger?.warn({ err: error, runId: run.id }, 'sync heartbeat failed'),
   );
+  const watchdog = watch(run, timing);
   try {
     // Read again under the lock: a run that finished meanwhile may have moved the delta link.
-    return await run.execute(await prepare(deps, request.sourceId, requested));
-  } catch (error) {
-    return await run.fail(error);
+    const executed = (async () => run.execute(await prepare(deps, request.sourceId, requested)))().catch((error) =>
+      run.fail(error),
+    );
+    return await Promise.race([executed, watchdog.ended]);
   } finally {
+    watchdog.stop();
     stopHeartbeat();
   }
+}
+
+/**
+ * Ends a run that stopped making progress, or outlived the deadline, without waiting for the call it is
+ * stuck in: the run is recorded as failed (lock released) and the caller gets its outcome. Should the
+ * stuck call return later, the run finds its record closed and applies nothing (`takenOver`).
+ */
+function watch(run: Run, timing: SyncTiming): { ended: Promise<RunOutcome>; stop(): void } {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const ended = new Promise<RunOutcome>((resolve) => {
+    timer = setInterval(
+      () => {
+        const now = Date.now();
+        const minutes = (ms: number) => `${Math.round(ms / 60_000)} minute${Math.round(ms / 60_000) === 1 ? '' : 's'}`;
+        let why: string | undefined;
+        if (now - started > timing.deadlineMs) {
+          why = `The sync ran longer than its ${minutes(timing.deadlineMs)} limit and was stopped; nothing was applied.`;
+        } else if (now - run.progressAt > timing.stallAfterMs) {
+          why =
+            `The sync made no progress for ${minutes(timing.stallAfterMs)} (Microsoft Graph or the database stopped ` +
+            'answering) and was stopped; nothing was applied.';
+        }
+        if (!why) return;
+        clearInterval(timer);
+        run.lost = true;
+        resolve(run.fail(new SyncFailure('stalled', why)));
+      },
+      Math.max(20, Math.min(timing.stallAfterMs, timing.deadlineMs) / 4),
+    );
+    timer.unref();
+  });
+  return { ended, stop: () => clearInterval(timer) };
 }
 
 /** The source and what a run of it reads: groups, mapping, scope, and the kind of read. */
@@ -169,6 +218,9 @@ class Run {
   ignored: IgnoredReason[] = [];
   details: Record<string, unknown> = {};
   lost = false;
+  /** When the run last moved: a page read, a photo checked, a phase begun. */
+  progressAt = Date.now();
+  private finished = false;
   private expected: number | undefined;
   /** Why this run's full read is sequential: its parallel partitions missed someone. */
   private sequentialRead: string | undefined;
@@ -186,7 +238,11 @@ class Run {
     readonly id: number,
     public mode: RunMode,
   ) {
-    this.report = throttledProgress(request.progress, timing.progressMs);
+    const report = throttledProgress(request.progress, timing.progressMs);
+    this.report = (progress, force) => {
+      this.progressAt = Date.now();
+      report(progress, force);
+    };
     this.details.graph = this.graph;
     this.details.timingsMs = this.timings;
   }
@@ -318,13 +374,20 @@ class Run {
 
   async fail(error: unknown): Promise<RunOutcome> {
     const { code, message } = classifyFailure(error);
+    // Ended once: a run already ended by the watchdog says nothing more when its stuck call comes back.
+    if (this.finished) return { ...this.outcome('failed'), errorCode: code, errorMessage: message };
+    this.finished = true;
     const log = this.deps.logger;
     if (code === 'internal_error') log?.error({ err: error, runId: this.id }, 'sync failed unexpectedly');
     else log?.warn({ runId: this.id, code, message }, 'sync failed');
     try {
-      await recordRunEnd(this.deps.sql, this.id, { ...this.end('failed'), errorCode: code, errorMessage: message });
+      const recorded = await recordRunEnd(this.deps.sql, this.id, {
+        ...this.end('failed'),
+        errorCode: code,
+        errorMessage: message,
+      });
       // A run taken over as dead, or cancelled, says nothing about the source's health.
-      if (this.mode !== 'preview' && code !== 'stale' && code !== 'cancelled') {
+      if (recorded && this.mode !== 'preview' && code !== 'stale' && code !== 'cancelled') {
         await this.deps.sql`
           update sources set updated_at = now(),
             status = case when status = 'disabled' then status else ${statusAfterFailure(code)} end

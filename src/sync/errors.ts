@@ -14,6 +14,8 @@ export type FailureCode =
   | 'stale'
   /** Stopped on request (Ctrl-C, shutdown) before applying anything. */
   | 'cancelled'
+  /** No progress for too long, or past the run deadline: ended without waiting for the stuck call. */
+  | 'stalled'
   /** A fault of aad-sync itself or its database; the message says what. */
   | 'internal_error';
 

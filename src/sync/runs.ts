@@ -42,6 +42,11 @@ export type StartResult =
   | { started: true; runId: number; startedAt: Date; tookOverRunId?: number }
   | { started: false; running: RunningRun };
 
+/** A scheduled run of a source whose syncing was disabled (its first write found out). */
+export class SourceDisabledError extends Error {
+  override name = 'SourceDisabledError';
+}
+
 const LOCK_INDEX = 'sync_runs_one_running_per_source';
 
 function isLockConflict(error: unknown): boolean {
@@ -58,10 +63,15 @@ export async function startRun(
   // Each pass either starts, reports the live run, or clears a dead one; a dead one is cleared at most once.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
+      // A scheduled run checks that syncing is still enabled in this very write: `/aad disable` answered
+      // before it means no run, however close the tick was.
       const [row] = await sql`
         insert into sync_runs (source_id, trigger, requested_by, mode, status)
-        values (${input.sourceId}, ${input.trigger}, ${input.requestedBy}, ${input.mode}, 'running')
+        select ${input.sourceId}, ${input.trigger}, ${input.requestedBy}, ${input.mode}, 'running'
+        where ${input.trigger} <> 'schedule' or exists (select 1 from sources where id = ${input.sourceId} and sync_enabled)
         returning id, started_at`;
+      if (!row)
+        throw new SourceDisabledError(`syncing source ${input.sourceId} is disabled: the scheduled run did not start`);
       return { started: true, runId: Number(row.id), startedAt: row.started_at, tookOverRunId };
     } catch (error) {
       if (!isLockConflict(error)) throw error;

@@ -121,7 +121,12 @@ describe('aad-sync sync', () => {
     expect(dead).toBeDefined();
 
     await sleep(1_200);
-    const next = await runSync(f.depsWith({ timing: { staleAfterMs: 1_000 } }), { sourceId, trigger: 'schedule' });
+    // A manual run: the source registered from the terminal has no schedule (scheduled runs need sync_enabled).
+    const next = await runSync(f.depsWith({ timing: { staleAfterMs: 1_000 } }), {
+      sourceId,
+      trigger: 'manual',
+      requestedBy: 'cli',
+    });
     expect(next).toMatchObject({ status: 'succeeded', counts: { updated: inDirectory, created: 0, removed: 0 } });
     expect((await getRunStatus(f.database.db, next.runId))!.details.tookOverStaleRun).toBe(Number(dead.id));
     expect(await getRunStatus(f.database.db, Number(dead.id))).toMatchObject({ status: 'failed', errorCode: 'stale' });

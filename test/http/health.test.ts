@@ -102,6 +102,18 @@ describe('/healthz and /readyz against a real PostgreSQL', () => {
     }
   });
 
+  it('is not ready while the scheduler is wedged, and says so', async () => {
+    const reason = "a sync run has been in flight since 2026-01-01T00:00:00.000Z, past every run's deadline";
+    const other = await serve(healthRoutes({ sql: database.sql, wedged: () => reason }));
+    try {
+      const response = await get(`${other.url}/readyz`);
+      expect(response.status).toBe(503);
+      expect(JSON.parse(response.text)).toEqual({ status: 'not_ready', reason });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('stays ready when a newer release has already migrated further (rolling update, rollback)', async () => {
     await database.sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('newer', 4102444800000)`;
     try {

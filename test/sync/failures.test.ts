@@ -139,6 +139,33 @@ describe('Graph throttling and outages', () => {
   });
 });
 
+describe('liveness', () => {
+  it('ends a run stuck on a Graph call as stalled, releases its lock, and the next run succeeds', async () => {
+    const synced = await syncedSource();
+    await f.emu.control('POST', 'users', [{ id: [...f.emu.emulator.tenant.users.keys()][3], jobTitle: 'Changed' }]);
+    // Every Graph answer now takes 20 s; the run may go 1 s without progress.
+    await f.emu.control('POST', 'faults', { latencyMs: 20_000 });
+    const started = Date.now();
+    const outcome = await sync(synced.sourceId, f.depsWith({ timing: { stallAfterMs: 1_000 } }));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(outcome).toMatchObject({ status: 'failed', errorCode: 'stalled' });
+    expect(outcome.errorMessage).toMatch(/made no progress for .* nothing was applied/);
+    expect(await getRunStatus(f.database.db, outcome.runId)).toMatchObject({ status: 'failed', errorCode: 'stalled' });
+    await expectUntouched(synced, 'failing');
+    await f.emu.control('POST', 'faults', { latencyMs: 0 });
+    expect((await sync(synced.sourceId)).status).toBe('succeeded');
+  });
+
+  it('ends a run that keeps going past its deadline', async () => {
+    const synced = await syncedSource();
+    await f.emu.control('POST', 'faults', { latencyMs: 300 });
+    const outcome = await sync(synced.sourceId, f.depsWith({ timing: { deadlineMs: 200 } }));
+    expect(outcome).toMatchObject({ status: 'failed', errorCode: 'stalled' });
+    expect(outcome.errorMessage).toMatch(/longer than its .* limit/);
+    await expectUntouched(synced, 'failing');
+  });
+});
+
 describe('deletion safety', () => {
   async function removeFromTenant(sourceId: string, count: number): Promise<string[]> {
     const rows = await f.database.sql`

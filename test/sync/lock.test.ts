@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runSync } from '../../src/sync/engine.ts';
-import { getRunStatus, listRecentRuns } from '../../src/sync/runs.ts';
+import { getRunStatus, listRecentRuns, SourceDisabledError } from '../../src/sync/runs.ts';
 import { type SyncFixture, startSyncFixture } from '../helpers/sync.ts';
 
 /** One run at a time per source, decided by the database; dead runs are found and replaced. */
@@ -39,6 +39,14 @@ describe('the run lock', () => {
     expect(runs).toHaveLength(1);
     // Every Graph request took 100 ms, so the recorded run lasted at least that long.
     expect(runs[0].finishedAt!.getTime() - runs[0].startedAt.getTime()).toBeGreaterThanOrEqual(100);
+  });
+
+  it('starts no scheduled run of a source disabled before its first write; a manual one still runs', async () => {
+    const sourceId = await f.createSource();
+    await f.database.sql`update sources set sync_enabled = false where id = ${sourceId}`;
+    await expect(runSync(f.deps, { sourceId, trigger: 'schedule' })).rejects.toBeInstanceOf(SourceDisabledError);
+    expect(await listRecentRuns(f.database.db, sourceId)).toEqual([]);
+    expect((await runSync(f.deps, { sourceId, trigger: 'manual', requestedBy: 'U1' })).status).toBe('succeeded');
   });
 
   it('takes over from a run whose heartbeat stopped, and refuses while a live run beats', async () => {

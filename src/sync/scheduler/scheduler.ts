@@ -4,6 +4,8 @@ import { Agenda, type Job } from 'agenda';
 import type { Sql } from '../../db/client.ts';
 import type { RunTrigger } from '../../db/schema.ts';
 import type { Logger } from '../../logger.ts';
+import { DEFAULT_TIMING } from '../engine.ts';
+import { SourceDisabledError } from '../runs.ts';
 import { chooseJobStore, type OpenedJobStore, openJobStore } from './job-store.ts';
 import {
   failInterruptedRun,
@@ -76,6 +78,8 @@ export interface SchedulerOptions {
   staleRunAfterMs?: number;
   /** How long a run may keep going after its abort signal before stop() records it as failed. */
   abortGraceMs?: number;
+  /** A run in flight for longer than this (the engine's deadline, plus margin) means the scheduler is wedged. */
+  wedgedAfterMs?: number;
   /** Called after every job, whatever happened; failures here are logged and ignored. */
   onRunFinished?: (request: RunRequest, result: RunResult) => void | Promise<void>;
   /** Identifies this replica in Agenda's job rows; defaults to host, pid and a random suffix. */
@@ -93,6 +97,8 @@ export interface Scheduler {
     request?: { requestedBy?: string; trigger?: Exclude<RunTrigger, 'schedule'>; context?: Record<string, string> },
   ): Promise<SyncNowResult>;
   nextRunAt(sourceId: string): Promise<Date | null>;
+  /** Why this replica's scheduler is wedged: a run still in flight long after any run must have ended. */
+  wedged(): string | undefined;
   stop(options?: { timeoutMs?: number }): Promise<StopResult>;
 }
 
@@ -135,6 +141,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const concurrency = options.concurrency ?? 1;
   const staleRunAfterMs = options.staleRunAfterMs ?? 2 * 60_000;
   const abortGraceMs = options.abortGraceMs ?? 5_000;
+  const wedgedAfterMs = options.wedgedAfterMs ?? DEFAULT_TIMING.deadlineMs + 15 * 60_000;
   const instanceName = options.instanceName ?? `${os.hostname()}#${process.pid}#${randomBytes(3).toString('hex')}`;
   const choice = chooseJobStore({ databaseUrl: options.databaseUrl, mongodbUrl: options.mongodbUrl });
   const inFlight = new Map<string, InFlight>();
@@ -230,7 +237,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     try {
       result = (await gate(job, request)) ?? { kind: 'ran', outcome: await runSync(request) };
     } catch (error) {
-      result = { kind: 'crashed', error: asError(error) };
+      result =
+        error instanceof SourceDisabledError
+          ? { kind: 'skipped', reason: 'disabled' }
+          : { kind: 'crashed', error: asError(error) };
     } finally {
       clearInterval(keepAlive);
     }
@@ -353,34 +363,46 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async syncNow(sourceId, { requestedBy, trigger = 'manual', context } = {}) {
       const current = accepting();
-      const source = await loadSourceState(sql, sourceId);
-      if (!source) return { started: false, reason: 'unknown_source' };
-      if (source.status === 'needs_reauth') return { started: false, reason: 'needs_reauth' };
-      const active = await findRunningRun(sql, sourceId, staleRunAfterMs);
-      if (active) return { started: false, reason: 'already_running', running: active };
-      const waiting = (await current.queryJobs({ name: SYNC_NOW_JOB, data: { sourceId } })).jobs.find(
-        (job) => job.nextRunAt !== null,
-      );
-      if (waiting) {
-        const data = waiting.data as JobData;
-        const queued: SyncInProgress = {
-          runId: null,
-          startedAt: data.requestedAt ? new Date(data.requestedAt) : new Date(),
-          trigger: data.trigger,
-          requestedBy: data.requestedBy ?? null,
-        };
-        return { started: false, reason: 'already_running', running: queued };
-      }
-      // Two replicas can both get this far; the engine's lock lets one run and tells the other it is running.
-      const job = await current.now<JobData>(SYNC_NOW_JOB, {
-        sourceId,
-        trigger,
-        requestedBy,
-        requestedAt: new Date().toISOString(),
-        context,
+      if (!isSourceId(sourceId)) return { started: false, reason: 'unknown_source' };
+      // One decision per source at a time, on every replica: whoever holds the source's schedule lock checks
+      // for a running or queued run and queues one if there is none, so simultaneous callers all see the
+      // first one's run (and who asked for it) instead of queueing runs back to back.
+      return withScheduleLock(sourceId, async (tx): Promise<SyncNowResult> => {
+        const source = await loadSourceState(tx, sourceId);
+        if (!source) return { started: false, reason: 'unknown_source' };
+        if (source.status === 'needs_reauth') return { started: false, reason: 'needs_reauth' };
+        const active = await findRunningRun(tx, sourceId, staleRunAfterMs);
+        if (active) return { started: false, reason: 'already_running', running: active };
+        const waiting = (await current.queryJobs({ name: SYNC_NOW_JOB, data: { sourceId } })).jobs.find(
+          (job) => job.nextRunAt !== null || justPickedUp(job),
+        );
+        if (waiting) {
+          const data = waiting.data as JobData;
+          const queued: SyncInProgress = {
+            runId: null,
+            startedAt: data.requestedAt ? new Date(data.requestedAt) : new Date(),
+            trigger: data.trigger,
+            requestedBy: data.requestedBy ?? null,
+          };
+          return { started: false, reason: 'already_running', running: queued };
+        }
+        // Saved before the lock is released: the next caller finds it waiting (or running).
+        const job = await current.now<JobData>(SYNC_NOW_JOB, {
+          sourceId,
+          trigger,
+          requestedBy,
+          requestedAt: new Date().toISOString(),
+          context,
+        });
+        log.info({ sourceId, trigger, requestedBy }, 'sync queued');
+        return { started: true, jobId: String(job.attrs._id) };
       });
-      log.info({ sourceId, trigger, requestedBy }, 'sync queued');
-      return { started: true, jobId: String(job.attrs._id) };
+    },
+
+    wedged() {
+      const oldest = Math.min(...[...inFlight.values()].map((run) => run.dispatchedAt.getTime()));
+      if (!Number.isFinite(oldest) || Date.now() - oldest <= wedgedAfterMs) return undefined;
+      return `a sync run has been in flight since ${new Date(oldest).toISOString()}, past every run's deadline: restart this replica`;
     },
 
     async nextRunAt(sourceId) {
@@ -431,4 +453,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       await current.db.saveJobState({ ...job, lockedAt: undefined, nextRunAt }, { lastModifiedBy: instanceName });
     }
   }
+}
+
+/**
+ * Agenda clears a one-off job's nextRunAt as it starts it, a moment before the run records itself as running:
+ * a job locked in the last few seconds and not finished since counts as the run in progress. A lock older
+ * than that belongs to a run that recorded itself (then its run row answers) or to a replica that died.
+ */
+const PICKUP_GRACE_MS = 10_000;
+
+function justPickedUp(job: { lockedAt?: Date; lastFinishedAt?: Date }): boolean {
+  const lockedAt = job.lockedAt?.getTime();
+  if (lockedAt === undefined || Date.now() - lockedAt > PICKUP_GRACE_MS) return false;
+  return !job.lastFinishedAt || job.lastFinishedAt.getTime() < lockedAt;
 }

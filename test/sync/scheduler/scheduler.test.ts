@@ -314,26 +314,28 @@ describe('sync now', () => {
     expect(second).toMatchObject({ started: false, reason: 'already_running', running: { requestedBy: 'U0ADMIN' } });
   });
 
-  it('two replicas racing "Sync now" produce exactly one run', async () => {
+  it('20 simultaneous "Sync now" on two replicas queue exactly one run, and everyone else hears who started it', async () => {
     const finished: Finished[] = [];
     const runner = createLockRunner(database.sql, { durationMs: 400 });
     const a = await startReplica(runner, { finished, intervalMs: 60_000 });
     const b = await startReplica(runner, { finished, intervalMs: 60_000 });
     const sourceId = await insertSource(database.sql);
-    const answers = await Promise.all([
-      a.syncNow(sourceId, { requestedBy: 'U0A' }),
-      b.syncNow(sourceId, { requestedBy: 'U0B' }),
-    ]);
-    expect(answers.some((answer) => answer.started)).toBe(true);
-    const enqueued = answers.filter((answer) => answer.started).length;
-    await waitFor(() => finished.length === enqueued, { what: 'every enqueued job to finish' });
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).syncNow(sourceId, { requestedBy: `U${i}` })),
+    );
+    const started = answers.flatMap((answer, i) => (answer.started ? [`U${i}`] : []));
+    expect(started).toHaveLength(1);
+    for (const answer of answers.filter((x) => !x.started)) {
+      expect(answer).toMatchObject({ reason: 'already_running', running: { requestedBy: started[0] } });
+    }
+    await waitFor(() => finished.length === 1, { what: 'the one run to finish' });
     const runs = await runsOf(sourceId);
-    expect(runs).toHaveLength(1);
-    expect(runs[0].status).toBe('succeeded');
-    // If both enqueued, the loser was stopped by the engine lock, not by luck.
-    const outcomes = finished.map((f) => (f.result.kind === 'ran' ? f.result.outcome.status : f.result.kind)).sort();
-    expect(outcomes).toEqual(enqueued === 2 ? ['already_running', 'succeeded'] : ['succeeded']);
+    expect(runs.map((r) => [r.status, r.requested_by])).toEqual([['succeeded', started[0]]]);
+    // Once it is over, the next "Sync now" starts a new run.
+    expect((await a.syncNow(sourceId, { requestedBy: 'U99' })).started).toBe(true);
+    await waitFor(() => finished.length === 2, { what: 'the second run to finish' });
   });
+
   it("a replica's tick during another replica's manual run is turned away by the engine lock", async () => {
     const finished: Finished[] = [];
     const runner = createLockRunner(database.sql, { durationMs: 1_000 });
@@ -402,6 +404,25 @@ describe('runs that fail or would be pointless', () => {
     expect(runs.length).toBeGreaterThanOrEqual(2);
     expect(runs.every((run) => run.status === 'failed' && run.error_code === 'graph_unavailable')).toBe(true);
     expect(logLines.some((line) => line.includes('engine exploded') && line.includes('"level":50'))).toBe(true);
+  });
+});
+
+describe('a wedged scheduler', () => {
+  it('reports a run still in flight past every deadline, and nothing once it ends', async () => {
+    let release = () => {};
+    const never = new Promise<void>((resolve) => (release = resolve));
+    const runner: SyncRunner = async () => {
+      await never;
+      return { status: 'succeeded' };
+    };
+    const replica = await startReplica(runner, { intervalMs: 60_000, wedgedAfterMs: 300 });
+    const sourceId = await insertSource(database.sql);
+    expect(replica.wedged()).toBeUndefined();
+    expect((await replica.syncNow(sourceId, { requestedBy: 'U1' })).started).toBe(true);
+    await waitFor(() => replica.wedged() !== undefined, { what: 'the scheduler to report itself wedged' });
+    expect(replica.wedged()).toMatch(/^a sync run has been in flight since .*: restart this replica$/);
+    release();
+    await waitFor(() => replica.wedged() === undefined, { what: 'the run to end' });
   });
 });
 
