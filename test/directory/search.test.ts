@@ -198,7 +198,8 @@ describe('searchPeople: hostile input', () => {
     expect((await search('%')).kind).toBe('none');
     expect((await search('_')).kind).toBe('none');
     // In an address, `_` and `%` are characters, not LIKE wildcards.
-    const byAddress = (email: string) => exactPass(database.sql, scope, { text: email, email }, [], 6);
+    const byAddress = (email: string) =>
+      exactPass(database.sql, [contoso.sourceId], { key: '', words: [], lower: email, email }, 6);
     expect((await byAddress('percy_underwood@contoso.com')).map((r) => r.email)).toEqual([
       'percy_underwood@contoso.com',
     ]);
