@@ -6,7 +6,7 @@ import { photoSigningKey } from './directory/photo-links.ts';
 import { azureRoutes } from './http/azure-routes.ts';
 import { healthRoutes } from './http/health.ts';
 import { installPages } from './http/install-pages.ts';
-import { createMetrics, profileCounter } from './http/metrics.ts';
+import { createMetrics, metricsHandler, profileCounter, startMetricsServer } from './http/metrics.ts';
 import { createPhotoHandler } from './http/photos.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createAdminServices } from './services/admin.ts';
@@ -29,7 +29,8 @@ import { createScheduler, type SchedulerOptions } from './sync/scheduler/schedul
 /**
  * The composition root of `aad-sync serve` (and of the demo): the database, Microsoft sign-in and Graph,
  * the sync engine and its scheduler, the Bolt app with every listener, and the routes beside it
- * (`/azure/*`, `/photos/*`, `/healthz`, `/readyz`, `/metrics`) on one port.
+ * (`/azure/*`, `/photos/*`, `/healthz`, `/readyz`) on one port; `/metrics` on METRICS_PORT, or on that
+ * port behind METRICS_TOKEN.
  */
 
 export interface StartServerOptions {
@@ -59,6 +60,8 @@ export interface RunningServer {
   port: number;
   /** e.g. http://127.0.0.1:3000 — where `/slack/events`, `/healthz` … answer. */
   url: string;
+  /** The port /metrics answers on when METRICS_PORT is set (0 picks a free one). */
+  metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -101,10 +104,15 @@ export async function startServer(config: Config, options: StartServerOptions = 
     let schedulerWedged: () => string | undefined = () => undefined;
     const routes: CustomRoute[] = [
       // The scheduler starts after the routes exist; until then nothing can be wedged.
-      ...healthRoutes({ sql, metrics, wedged: () => schedulerWedged() }),
+      ...healthRoutes({ sql, wedged: () => schedulerWedged() }),
+      // On the public port only behind METRICS_TOKEN; with METRICS_PORT it gets a server of its own below.
+      ...(config.metricsToken && config.metricsPort === undefined
+        ? [{ path: '/metrics', method: 'GET', handler: metricsHandler(metrics, config.metricsToken) }]
+        : []),
       ...azureRoutes({
         authorization,
         publicUrl: config.publicUrl,
+        authorityHost: config.azure.authorityHost,
         logger,
         onAuthorized: afterAuthorization.completed,
       }),
@@ -206,11 +214,18 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
     await scheduler.start();
     closers.push(() => scheduler.stop({ timeoutMs: stopTimeoutMs }));
+    const metricsServer =
+      config.metricsPort === undefined
+        ? undefined
+        : await startMetricsServer(config.metricsPort, metricsHandler(metrics, config.metricsToken));
+    if (metricsServer) closers.push(() => metricsServer.close());
+    else if (!config.metricsToken) logger.info('/metrics is off: set METRICS_PORT or METRICS_TOKEN to serve it');
     const listening = await slack.start(port);
     const url = `http://127.0.0.1:${listening.port}`;
     logger.info(
       {
         port: listening.port,
+        metricsPort: metricsServer?.port,
         mode: config.slack.appToken ? 'socket' : 'http',
         publicUrl: config.publicUrl,
         jobStore: scheduler.jobStore,
@@ -222,6 +237,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     return {
       port: listening.port,
       url,
+      metricsPort: metricsServer?.port,
       stop() {
         stopping ??= (async () => {
           await slack.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack app failed'));
@@ -230,6 +246,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
             logger.warn({ sources: stopped.interrupted }, 'syncs interrupted by the stop');
           await services.drain(stopTimeoutMs);
           runEvents.close();
+          await metricsServer?.close();
           if (ownsDatabase) await database.close();
           logger.info('aad-sync stopped');
         })();

@@ -231,6 +231,11 @@ export const oauthRequests = pgTable(
     /** Encrypted (context: the request id). Set when the link is opened; application mode has none. */
     pkceVerifier: text('pkce_verifier'),
     nonce: text('nonce'),
+    /**
+     * Application mode: the tenant Microsoft's consent redirect named. Set between the consent and the
+     * sign-in that proves it; the request's `state`, nonce and verifier are then the sign-in's.
+     */
+    consentTenantId: text('consent_tenant_id'),
     createdAt: ts('created_at').notNull().defaultNow(),
     expiresAt: ts('expires_at').notNull(),
     openedAt: ts('opened_at'),

@@ -175,7 +175,7 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
     if (outcome.status === 'succeeded' && run) return { ok: true as const, run: runReport(run) };
     const message =
       outcome.status === 'held'
-        ? `Approved, but the sync now finds more people to remove (${outcome.held?.removals ?? 'more'}), so it was held again: answer the new alert.`
+        ? `Nobody was removed: the people the sync would remove now (${outcome.held?.removals ?? 'several'}) are not the ones you approved, so it was held again. Check the names in the new alert and answer it.`
         : `Approved, but the sync that applies it failed: ${outcome.errorMessage ?? 'see /aad status'} Nobody was removed.`;
     return { ok: false as const, message };
   }

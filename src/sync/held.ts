@@ -5,7 +5,8 @@ import { claimHeldDecision, type HeldDecision, replaceHeldDecision } from './run
 
 /**
  * An admin's answer to a run held for too many removals. Approve: a new run applies, with the threshold
- * lifted for as many removals as the held run found (more would hold again). Reject: nothing is removed
+ * lifted for exactly the people the held run listed: if the people it would now remove are not all among
+ * them (some came back and others left meanwhile), it is held again with the new list to approve. Reject: nothing is removed
  * and the source is active again; the people stay until Entra changes, so if the same removals are still
  * there at the next run, that run is held again and asks again.
  */
@@ -68,7 +69,8 @@ export async function approveHeldRun(
       trigger: 'manual',
       requestedBy: approvedBy,
       progress: options.progress,
-      approval: { heldRunId: runId, maxRemovals: held.removals },
+      // A run held before the list was kept has none: the new run then holds again, with its list.
+      approval: { heldRunId: runId, profileIds: held.profileIds ?? [] },
     });
   } catch (error) {
     await replaceHeldDecision(deps.sql, runId, null);

@@ -89,6 +89,7 @@ const TABLES = {
     'created_at',
     'expires_at',
     'consumed_at',
+    'consent_tenant_id',
   ],
   slack_installations: [
     'id',

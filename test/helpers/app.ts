@@ -13,7 +13,7 @@ import {
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/server.ts';
 import { actionIds, blockIds, callbackIds } from '../../src/slack/ids.ts';
 import { validateSurface } from '../../src/slack/views/limits.ts';
-import { TestBrowser } from './browser.ts';
+import { type Hop, TestBrowser } from './browser.ts';
 import { startTestDatabase, type TestDatabase } from './database.ts';
 import { startTestEmulator, type TestEmulator } from './emulator.ts';
 import { recordingLogger } from './logs.ts';
@@ -85,6 +85,7 @@ export async function startAppFixture(options: AppFixtureOptions = {}): Promise<
       PUBLIC_URL: publicUrl,
       ENCRYPTION_KEY: key,
       PORT: String(port),
+      METRICS_TOKEN: METRICS_TOKEN,
       LOG_LEVEL: 'info',
       ...(options.socketMode ? { SLACK_APP_TOKEN: slack.socketMode.appToken } : {}),
     });
@@ -147,11 +148,15 @@ export function authorizeUrl(view: EmulatedView): string {
 }
 
 /** Follows a sign-in link through the emulator's sign-in (or admin consent) to the callback page. */
+/** The bearer token the fixture's /metrics asks for (METRICS_TOKEN). */
+export const METRICS_TOKEN = 'fixture-metrics-token-0123456789';
+
 export async function signInThroughBrowser(url: string, browser = new TestBrowser()) {
   const hops = [];
   let next: string | null = url;
-  for (let i = 0; next && i < 5; i++) {
-    const hop = await browser.get(next);
+  for (let i = 0; next && i < 8; i++) {
+    // The link's page asks for a button press (a POST); everything after it is redirects.
+    const hop: Hop = i === 0 ? await browser.open(next) : await browser.get(next);
     hops.push(hop);
     next = hop.status >= 300 && hop.status < 400 ? hop.location : null;
   }

@@ -199,6 +199,41 @@ describe('deletion safety', () => {
     await expect(approveHeldRun(f.deps, held.runId, 'U-OTHER')).rejects.toMatchObject({ problem: 'already_decided' });
   });
 
+  it('approves the people shown, not a number: others leaving meanwhile are held again with their names', async () => {
+    const synced = await syncedSource();
+    const [{ active }] = await f.database.sql`
+      select count(*)::int as active from profiles where source_id = ${synced.sourceId} and active`;
+    const first = await removeFromTenant(synced.sourceId, Math.ceil(active * 0.15));
+    const held = await sync(synced.sourceId);
+    expect(held.held).toMatchObject({ removals: first.length });
+    expect(held.held!.profileIds).toHaveLength(first.length);
+
+    // Before anyone answers, the first people come back and as many others leave.
+    for (const id of first) expect((await f.emu.control('POST', `users/${id}/restore`)).status).toBe(200);
+    const [{ names }] = await f.database.sql`
+      select array_agg(display_name) as names from profiles
+      where source_id = ${synced.sourceId} and graph_id = any(${first})`;
+    const others = (await f.database.sql`
+      select graph_id, display_name from profiles
+      where source_id = ${synced.sourceId} and active and not (graph_id = any(${first}))
+      order by graph_id desc limit ${first.length}`) as unknown as { graph_id: string; display_name: string }[];
+    for (const o of others) expect((await f.emu.control('DELETE', `users/${o.graph_id}`)).status).toBe(204);
+
+    const approved = await approveHeldRun(f.deps, held.runId, 'U-APPROVER');
+    expect(approved.status).toBe('held');
+    expect(approved.held!.removals).toBe(others.length);
+    for (const person of approved.held!.sample) {
+      expect(others.map((o) => o.display_name)).toContain(person.displayName);
+      expect(names).not.toContain(person.displayName);
+    }
+    await expectUntouched(synced, 'held');
+
+    // A subset of the approved people is applied: some of the new list came back before Approve.
+    for (const o of others.slice(0, 3)) await f.emu.control('POST', `users/${o.graph_id}/restore`);
+    const applied = await approveHeldRun(f.deps, approved.runId, 'U-APPROVER');
+    expect(applied).toMatchObject({ status: 'succeeded', counts: { removed: others.length - 3 } });
+  });
+
   it('rejecting keeps everyone; the same removals are held again at the next run', async () => {
     const synced = await syncedSource();
     await removeFromTenant(synced.sourceId, 60);

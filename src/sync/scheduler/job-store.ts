@@ -51,6 +51,13 @@ export function redactUrl(url: string): string {
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** A connection error without what the driver hung on it: its message, and the server's code if any. */
+export function connectionProblem(error: Error): Error {
+  const code = (error as { code?: unknown }).code;
+  const problem = new Error(error.message);
+  return typeof code === 'string' ? Object.assign(problem, { code }) : problem;
+}
+
 /**
  * Connects the chosen store before Agenda sees it. Agenda's constructor calls `backend.connect()` without
  * a catch, so an unreachable server would otherwise crash the process instead of failing `start()`.
@@ -58,10 +65,12 @@ const describe = (error: unknown) => (error instanceof Error ? error.message : S
 export async function openJobStore(choice: JobStoreChoice, onError: (error: Error) => void): Promise<OpenedJobStore> {
   const backend = choice.kind === 'mongodb' ? await connectMongo(choice) : await connectPostgres(choice);
   // Idle pooled connections and the LISTEN connection report a server restart as an 'error' event;
-  // with no listener Node would turn it into an uncaught exception.
-  backend.notificationChannel?.on('error', onError);
+  // with no listener Node would turn it into an uncaught exception. pg attaches the whole Client to the
+  // error (connection parameters, the backend's cancel key): only a summary goes on.
+  const report = (error: Error) => onError(connectionProblem(error));
+  backend.notificationChannel?.on('error', report);
   if (backend instanceof PostgresBackend) {
-    (backend.repository as PostgresJobRepository).getPool().on('error', onError);
+    (backend.repository as PostgresJobRepository).getPool().on('error', report);
   }
   return {
     kind: choice.kind,
