@@ -20,6 +20,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
+# `aad-sync bench` ships with the image: it measures the product against the emulator on the target machine.
+COPY bench ./bench
 COPY migrations ./migrations
 # The one writable place in the image, for the embedded PostgreSQL when no DATABASE_URL is given.
 RUN mkdir -p /app/.data && chown node:node /app/.data

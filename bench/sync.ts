@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
-import { runMigrations } from '../src/db/migrate.ts';
+import { startThrowawayDatabase } from '../src/db/throwaway.ts';
 import { type EntraEmulator, startEntraEmulator } from '../src/emulators/entra/index.ts';
 import type { RunOutcome } from '../src/sync/engine.ts';
 
@@ -137,10 +136,7 @@ async function measure(
 }
 
 export async function startBench(users: number, photoShare: number): Promise<Bench & { stop(): Promise<void> }> {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'aad-sync-bench-'));
-  chmodSync(root, 0o755);
-  const server = await startEmbeddedPostgres({ dataDir: path.join(root, 'data'), persistent: false });
-  await runMigrations(server.url);
+  const server = await startThrowawayDatabase({ prefix: 'aad-sync-bench-' });
   const emulator = await startEntraEmulator({ users, groups: 40, seed: 'bench-sync', photoShare });
   const bench: Bench = {
     emulator,
@@ -167,7 +163,6 @@ export async function startBench(users: number, photoShare: number): Promise<Ben
       await bench.sql.end();
       await emulator.close();
       await server.stop();
-      rmSync(root, { recursive: true, force: true });
     },
   };
 }

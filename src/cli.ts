@@ -1,18 +1,10 @@
-import { parseArgs } from 'node:util';
+import { type CommandContext, UsageError } from './commands/args.ts';
 import { ConfigError } from './config.ts';
 
 /**
  * The `aad-sync` command line. Each command lives in src/commands/<name>.ts and is loaded only when
  * used, so `aad-sync whois` does not pay for Bolt or Agenda.
  */
-
-export interface CommandContext {
-  args: string[];
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
-
-export class UsageError extends Error {}
 
 interface CommandInfo {
   usage: string;
@@ -104,18 +96,5 @@ export async function main(argv: string[], io: Omit<CommandContext, 'args'>): Pr
     }
     io.stderr.write(`aad-sync ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
-  }
-}
-
-/** Parses `args` strictly, turning unknown flags into a usage error. */
-export function parseCommandArgs<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(
-  args: string[],
-  options: T,
-  allowPositionals = false,
-) {
-  try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
   }
 }

@@ -29,6 +29,8 @@ const WHERE = {
   PUBLIC_URL: 'the https:// address Slack and browsers reach this app at, e.g. https://aad-sync.example.com',
   ENCRYPTION_KEY: 'generate one with: node -e "console.log(crypto.randomBytes(32).toString(\'base64\'))"',
   PORT: 'a TCP port number such as 3000',
+  METRICS_PORT: 'a TCP port for Prometheus only, such as 9464, never the public PORT',
+  METRICS_TOKEN: 'a random secret of 16+ characters that Prometheus sends as "Authorization: Bearer …"',
   SYNC_INTERVAL: 'a duration such as "60 minutes" or "2 hours"',
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
 } as const;
@@ -111,6 +113,8 @@ const schema = z.object({
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes encoded as base64 (44 characters)')
     .optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_TOKEN: z.string().trim().min(16, 'is too short for a bearer token').optional(),
   SYNC_INTERVAL: z
     .string()
     .default('60 minutes')
@@ -141,6 +145,9 @@ export interface Config {
   publicUrl: string;
   encryptionKey?: Buffer;
   port: number;
+  /** /metrics: on this port of its own, or (when unset) on PORT behind `metricsToken`, or not at all. */
+  metricsPort?: number;
+  metricsToken?: string;
   syncIntervalMs: number;
   syncInterval: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -210,6 +217,8 @@ export function parseConfig(env: Record<string, string | undefined>, required: r
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     encryptionKey: e.ENCRYPTION_KEY ? Buffer.from(e.ENCRYPTION_KEY, 'base64') : undefined,
     port: e.PORT,
+    metricsPort: e.METRICS_PORT,
+    metricsToken: e.METRICS_TOKEN,
     syncIntervalMs: parseDuration(e.SYNC_INTERVAL)!,
     syncInterval: e.SYNC_INTERVAL,
     logLevel: e.LOG_LEVEL,

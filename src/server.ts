@@ -8,32 +8,32 @@ import { azureRoutes } from './http/azure-routes.ts';
 import { graphNotificationRoutes } from './http/graph-notifications.ts';
 import { healthRoutes } from './http/health.ts';
 import { installPages } from './http/install-pages.ts';
-import { createMetrics, profileCounter } from './http/metrics.ts';
+import { createMetrics, metricsHandler, profileCounter, startMetricsServer } from './http/metrics.ts';
 import { createPhotoHandler } from './http/photos.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createAdminServices } from './services/admin.ts';
-import { createRunAlerts, type RunEnd } from './services/alerts.ts';
-import { type CompletedAuthorization, createAuthorizationService } from './services/authorization.ts';
+import { createRunAlerts } from './services/alerts.ts';
+import { createAuthorizationService } from './services/authorization.ts';
 import { type ChangeFeed, type ChangeFeedOptions, createChangeFeed } from './services/change-feed.ts';
-import { loadRun, sourceBelongsTo } from './services/reports.ts';
-import { createRunWatch } from './services/run-watch.ts';
+import { sourceBelongsTo } from './services/reports.ts';
+import { authorizationFollowUp, createRunEvents } from './services/run-events.ts';
 import { createUninstallService } from './services/uninstall.ts';
 import { createAdminCheck } from './slack/admin.ts';
 import { createAlertPoster } from './slack/alert-poster.ts';
 import { createSlackApp } from './slack/app.ts';
 import type { ListenerDeps } from './slack/deps.ts';
-import { showAuthorizationResult } from './slack/flows/setup.ts';
+import { authorizationShower } from './slack/flows/setup.ts';
 import { createInstallationStore, tokenRefresher } from './slack/installations.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { type SyncTiming, syncDepsFromConfig } from './sync/index.ts';
 import { engineRunner } from './sync/scheduler/engine-runner.ts';
-import { SKIPPED_NEEDS_REAUTH } from './sync/scheduler/run-records.ts';
-import { createScheduler, type RunResult, type SchedulerOptions } from './sync/scheduler/scheduler.ts';
+import { createScheduler, type SchedulerOptions } from './sync/scheduler/scheduler.ts';
 
 /**
  * The composition root of `aad-sync serve` (and of the demo): the database, Microsoft sign-in and Graph,
  * the sync engine and its scheduler, the Bolt app with every listener, and the routes beside it
- * (`/azure/*`, `/photos/*`, `/healthz`, `/readyz`, `/metrics`) on one port.
+ * (`/azure/*`, `/photos/*`, `/healthz`, `/readyz`) on one port; `/metrics` on METRICS_PORT, or on that
+ * port behind METRICS_TOKEN.
  */
 
 export interface StartServerOptions {
@@ -70,6 +70,8 @@ export interface RunningServer {
   port: number;
   /** e.g. http://127.0.0.1:3000 — where `/slack/events`, `/healthz` … answer. */
   url: string;
+  /** The port /metrics answers on when METRICS_PORT is set (0 picks a free one). */
+  metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -107,14 +109,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
     };
     const authorization = createAuthorizationService({ db, auth, encryptionKey, publicUrl: config.publicUrl });
 
-    // The Slack client exists only once the Bolt app does, and the Bolt app takes the routes: they reach it late.
-    let onAuthorized: (result: CompletedAuthorization) => Promise<boolean> = async () => false;
-    // Likewise the change feed needs the scheduler; a notification before it exists is dropped (hourly runs catch up).
+    // The Bolt app takes the routes, so the callback's follow-up is built first and reaches Slack once it is up.
+    const afterAuthorization = authorizationFollowUp();
+    // The change feed needs the scheduler; a notification before it exists is dropped (hourly runs catch up).
     let feed: ChangeFeed | undefined;
     let schedulerWedged: () => string | undefined = () => undefined;
     const routes: CustomRoute[] = [
       // The scheduler starts after the routes exist; until then nothing can be wedged.
-      ...healthRoutes({ sql, metrics, wedged: () => schedulerWedged() }),
+      ...healthRoutes({ sql, wedged: () => schedulerWedged() }),
       ...graphNotificationRoutes({
         logger,
         sink: {
@@ -123,7 +125,17 @@ export async function startServer(config: Config, options: StartServerOptions = 
           refused: (reason) => metrics.graphNotifications.inc({ outcome: reason }),
         },
       }),
-      ...azureRoutes({ authorization, publicUrl: config.publicUrl, logger, onAuthorized: (r) => onAuthorized(r) }),
+      // On the public port only behind METRICS_TOKEN; with METRICS_PORT it gets a server of its own below.
+      ...(config.metricsToken && config.metricsPort === undefined
+        ? [{ path: '/metrics', method: 'GET', handler: metricsHandler(metrics, config.metricsToken) }]
+        : []),
+      ...azureRoutes({
+        authorization,
+        publicUrl: config.publicUrl,
+        authorityHost: config.azure.authorityHost,
+        logger,
+        onAuthorized: afterAuthorization.completed,
+      }),
       {
         path: '/photos/:signed',
         method: ['GET', 'HEAD'],
@@ -173,59 +185,22 @@ export async function startServer(config: Config, options: StartServerOptions = 
       adminUsers: config.slack.adminUsers,
       logger,
     });
-
-    /** Counts a finished run in /metrics; a failed lookup costs the count, never the admin's report. */
-    const observe = async (end: RunEnd) => {
-      const run =
-        'runId' in end
-          ? await loadRun(db, end.runId).catch((error: unknown) => {
-              logger.warn({ err: error, runId: end.runId }, 'could not count a finished sync');
-              return undefined;
-            })
-          : undefined;
-      // A run skipped for a lost sign-in never reached the engine: not a sync to time.
-      if (run && run.status !== 'running' && run.errorCode !== SKIPPED_NEEDS_REAUTH) {
-        metrics.observeRun({
-          mode: run.mode,
-          status: run.status,
-          trigger: run.trigger,
-          durationMs: (run.finishedAt ?? new Date()).getTime() - run.startedAt.getTime(),
-        });
-      }
-    };
-    /** Every run's end, whoever started it: metrics, then the admin-channel alert. */
-    const runEnded = async (sourceId: string, end: RunEnd) => {
-      await observe(end);
-      await alerts.runEnded(sourceId, end);
-    };
-    const endOf = (result: RunResult): RunEnd | null => {
-      if (result.kind === 'crashed') return { crashed: result.error };
-      if (result.kind === 'skipped') return result.reason === 'needs_reauth' ? { runId: result.runId } : null;
-      return result.outcome.status === 'already_running' || result.outcome.runId === undefined
-        ? null
-        : { runId: result.outcome.runId };
-    };
-
-    let watch: ReturnType<typeof createRunWatch> | undefined;
+    const runEvents = createRunEvents({ db, alerts, countRun: (run) => metrics.observeRun(run), logger });
     const scheduler = createScheduler({
       sql,
       databaseUrl: database.url,
       mongodbUrl: config.mongodbUrl,
       intervalMs: config.syncIntervalMs,
       logger,
-      runSync: engineRunner(syncDeps, (request) => watch?.progressFor(request)),
+      runSync: engineRunner(syncDeps, runEvents.progressFor),
       onRunFinished: async (request, result) => {
-        const end = endOf(result);
-        // Counted before the admin hears "Sync finished", so /metrics never lags behind what Slack says.
-        if (end) await observe(end);
-        await watch?.runFinished(request, result);
-        if (end) await alerts.runEnded(request.sourceId, end);
+        await runEvents.runFinished(request, result);
         // A first sync, or one after a change of groups, may need a subscription made now.
         feed?.nudge();
       },
       ...options.schedulerOptions,
     });
-    watch = createRunWatch({ db, scheduler, logger });
+    const watch = runEvents.attach(scheduler);
     schedulerWedged = () => scheduler.wedged();
     feed = createChangeFeed({
       sql,
@@ -256,7 +231,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       authMode: config.azure.authMode,
       graphBaseUrl: config.azure.graphBaseUrl,
       syncEvery: config.syncInterval,
-      afterRun: runEnded,
+      afterRun: runEvents.runEnded,
       onGraphRequest: countGraph,
       logger,
     });
@@ -275,44 +250,24 @@ export async function startServer(config: Config, options: StartServerOptions = 
       }),
     };
     registerListeners(slack.app, deps);
-
-    /** DESIGN §1: after a new consent the alert is marked resolved and a sync runs. */
-    const afterReauthorize = async (sourceId: string, by: string) => {
-      try {
-        await alerts.reauthorized(sourceId, by);
-        const queued = await scheduler.syncNow(sourceId, { trigger: 'manual', requestedBy: by });
-        if (!queued.started) logger.info({ sourceId, reason: queued.reason }, 'no sync after reauthorizing');
-      } catch (error) {
-        logger.error({ err: error, sourceId }, 'could not start the sync after reauthorizing');
-      }
-    };
-    onAuthorized = async (result) => {
-      const request = result.request;
-      if (!request) return false;
-      if (result.ok && request.purpose === 'reauthorize') await afterReauthorize(request.sourceId, request.slackUserId);
-      if (!request.viewId) return false;
-      const actor = { teamId: request.teamId, userId: request.slackUserId };
-      const { viewId, purpose } = request;
-      const installed = await slack.clientFor(request.teamId);
-      if (!installed) return false;
-      return showAuthorizationResult(
-        deps,
-        installed,
-        result.ok
-          ? { ok: true, actor, viewId, purpose }
-          : { ok: false, actor, viewId, purpose, message: result.message },
-      );
-    };
+    afterAuthorization.connect(runEvents, authorizationShower(deps, slack.clientFor));
 
     await scheduler.start();
     closers.push(() => scheduler.stop({ timeoutMs: stopTimeoutMs }));
     if (options.changeFeed !== false) changeFeed.start();
     closers.push(() => changeFeed.stop());
+    const metricsServer =
+      config.metricsPort === undefined
+        ? undefined
+        : await startMetricsServer(config.metricsPort, metricsHandler(metrics, config.metricsToken));
+    if (metricsServer) closers.push(() => metricsServer.close());
+    else if (!config.metricsToken) logger.info('/metrics is off: set METRICS_PORT or METRICS_TOKEN to serve it');
     const listening = await slack.start(port);
     const url = `http://127.0.0.1:${listening.port}`;
     logger.info(
       {
         port: listening.port,
+        metricsPort: metricsServer?.port,
         mode: config.slack.appToken ? 'socket' : 'http',
         publicUrl: config.publicUrl,
         jobStore: scheduler.jobStore,
@@ -324,6 +279,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     return {
       port: listening.port,
       url,
+      metricsPort: metricsServer?.port,
       stop() {
         stopping ??= (async () => {
           await slack.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack app failed'));
@@ -332,7 +288,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
           if (stopped.interrupted.length > 0)
             logger.warn({ sources: stopped.interrupted }, 'syncs interrupted by the stop');
           await services.drain(stopTimeoutMs);
-          watch?.close();
+          runEvents.close();
+          await metricsServer?.close();
           if (ownsDatabase) await database.close();
           logger.info('aad-sync stopped');
         })();

@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger.ts';
 import { installShutdown } from '../src/shutdown.ts';
+import { recordingLogger } from './helpers/logs.ts';
 
 const SHUTDOWN_MODULE = new URL('../src/shutdown.ts', import.meta.url).href;
 const LOGGER_MODULE = new URL('../src/logger.ts', import.meta.url).href;
@@ -11,12 +10,10 @@ const LOGGER_MODULE = new URL('../src/logger.ts', import.meta.url).href;
 
 function harness(stop: () => Promise<void>) {
   const exits: number[] = [];
-  const lines: string[] = [];
-  const destination = new PassThrough();
-  destination.on('data', (chunk) => lines.push(String(chunk)));
+  const { logger, lines } = recordingLogger();
   const uninstall = installShutdown({
     stop,
-    logger: createLogger({ level: 'info', destination }),
+    logger,
     exit: (code) => exits.push(code),
     signals: ['SIGUSR2'],
   });

@@ -8,8 +8,13 @@ export interface AuthContext {
   store: TokenCacheStore;
   /** The long-lived client of a source (its cache is the source's saved cache). */
   clientFor(sourceId: string): ConfidentialClientApplication;
-  /** A client whose cache starts empty and is then saved for the source: for a new authorization. */
-  freshClientFor(sourceId: string): ConfidentialClientApplication;
+  /**
+   * Application mode's client for a source: client-credentials tokens live in its memory only. The
+   * consent is the credential, so nothing needs saving (and no ENCRYPTION_KEY change can lock it out).
+   */
+  appClientFor(sourceId: string): ConfidentialClientApplication;
+  /** A new client without persistence, for one sign-in: the caller decides what of it is saved. */
+  memoryClient(): ConfidentialClientApplication;
   /** A client without persistence, for building sign-in URLs. */
   urlClient(): ConfidentialClientApplication;
 }

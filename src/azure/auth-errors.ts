@@ -27,6 +27,8 @@ const REAUTH_AADSTS: Record<string, string> = {
   '50105': 'the account is not assigned to aad-sync in Enterprise applications',
   '90094': 'an administrator must grant consent',
   '54005': 'the authorization code was already used',
+  '50148': 'the PKCE code verifier does not match the sign-in that started it; start the sign-in again',
+  '70000': 'the authorization code is invalid or has expired; start the sign-in again',
 };
 
 /** AADSTS numbers that mean the app registration or our settings are wrong; retrying cannot help. */

@@ -1,5 +1,11 @@
 import type { ConfidentialClientApplication } from '@azure/msal-node';
-import { acquireApplicationToken, completeAdminConsent, createAdminConsentUrl } from './application.ts';
+import {
+  acquireApplicationToken,
+  checkAdminConsent,
+  confirmAdminConsent,
+  createAdminConsentUrl,
+  createConsentSignInRequest,
+} from './application.ts';
 import type { AuthContext, AzureSource, GraphToken } from './auth-context.ts';
 import type { CallbackQuery } from './callback-errors.ts';
 import {
@@ -24,9 +30,14 @@ export interface AzureAuth {
   createAuthorizeRequest(input: { redirectUri: string; loginHint?: string }): Promise<AuthorizeRequest>;
   redeemAuthorizationCode(input: RedeemInput): Promise<SignedInAdmin>;
   createAdminConsentUrl(input: { tenant?: string; redirectUri: string; state: string }): string;
-  completeAdminConsent(input: { sourceId: string; query: CallbackQuery; expectedState: string }): Promise<{
+  /** The consent redirect's claims, checked but not yet proven. */
+  checkAdminConsent(input: { query: CallbackQuery; expectedState: string; boundTenant?: string | null }): {
     tenantId: string;
-  }>;
+  };
+  /** The sign-in that proves who consented, at the tenant the consent redirect named. */
+  createConsentSignInRequest(input: { tenantId: string; redirectUri: string }): Promise<AuthorizeRequest>;
+  /** Redeems that sign-in: its tenant must be the consent's, and the consent must give a token. */
+  confirmAdminConsent(input: RedeemInput & { tenantId: string }): Promise<{ tenantId: string; upn: string }>;
   /** A Graph access token for the source, from cache when still valid; `forceRefresh` gets a new one. */
   acquireGraphToken(source: AzureSource, options?: { forceRefresh?: boolean }): Promise<string>;
   /** `acquireGraphToken` bound to a source, in the shape the Graph reader takes. */
@@ -37,6 +48,7 @@ export function createAzureAuth(app: AppRegistration, store: TokenCacheStore): A
   // One client per source keeps MSAL's discovery result and its throttling memory between calls;
   // the cache itself is reloaded from the database on every access.
   const clients = new Map<string, ConfidentialClientApplication>();
+  const appClients = new Map<string, ConfidentialClientApplication>();
   let urlClient: ConfidentialClientApplication | undefined;
   const ctx: AuthContext = {
     app,
@@ -49,7 +61,15 @@ export function createAzureAuth(app: AppRegistration, store: TokenCacheStore): A
       }
       return client;
     },
-    freshClientFor: (sourceId) => createMsalClient(app, sourceCachePlugin(store, sourceId, { startEmpty: true })),
+    appClientFor(sourceId) {
+      let client = appClients.get(sourceId);
+      if (!client) {
+        client = createMsalClient(app);
+        appClients.set(sourceId, client);
+      }
+      return client;
+    },
+    memoryClient: () => createMsalClient(app),
     urlClient() {
       urlClient ??= createMsalClient(app);
       return urlClient;
@@ -81,7 +101,9 @@ export function createAzureAuth(app: AppRegistration, store: TokenCacheStore): A
     createAuthorizeRequest: (input) => createAuthorizeRequest(ctx, input),
     redeemAuthorizationCode: (input) => redeemAuthorizationCode(ctx, input),
     createAdminConsentUrl: (input) => createAdminConsentUrl(ctx, input),
-    completeAdminConsent: (input) => completeAdminConsent(ctx, input),
+    checkAdminConsent: (input) => checkAdminConsent(ctx, input),
+    createConsentSignInRequest: (input) => createConsentSignInRequest(ctx, input),
+    confirmAdminConsent: (input) => confirmAdminConsent(ctx, input),
     acquireGraphToken,
     tokenProvider,
   };

@@ -1,9 +1,10 @@
-import { type AuthenticationResult, CryptoProvider } from '@azure/msal-node';
+import { type AuthenticationResult, type ConfidentialClientApplication, CryptoProvider } from '@azure/msal-node';
 import type { AuthContext, AzureSource, GraphToken } from './auth-context.ts';
 import { authFailure } from './auth-errors.ts';
 import { authorityUrl } from './endpoints.ts';
 import { AzureError } from './errors.ts';
 import { DELEGATED_SCOPES } from './permissions.ts';
+import { checkTenant } from './tenant-check.ts';
 
 /**
  * Delegated mode: an Entra admin signs in (authorization code + PKCE, state, nonce); their refresh token,
@@ -36,6 +37,8 @@ export interface RedeemInput {
   nonce: string;
   pkceVerifier: string;
   redirectUri: string;
+  /** The tenant a connection that has synced stays with; a sign-in elsewhere is refused before saving. */
+  boundTenant?: string | null;
 }
 
 const scopes = [...DELEGATED_SCOPES];
@@ -43,14 +46,15 @@ const cryptoProvider = new CryptoProvider();
 
 export async function createAuthorizeRequest(
   ctx: AuthContext,
-  input: { redirectUri: string; loginHint?: string },
+  input: { redirectUri: string; loginHint?: string; tenant?: string; scopes?: readonly string[] },
 ): Promise<AuthorizeRequest> {
   const { verifier, challenge } = await cryptoProvider.generatePkceCodes();
   const state = cryptoProvider.createNewGuid();
   const nonce = cryptoProvider.createNewGuid();
   try {
     const url = await ctx.urlClient().getAuthCodeUrl({
-      scopes,
+      scopes: [...(input.scopes ?? scopes)],
+      authority: input.tenant ? authorityUrl(ctx.app.authorityHost, input.tenant) : undefined,
       redirectUri: input.redirectUri,
       codeChallenge: challenge,
       codeChallengeMethod: 'S256',
@@ -68,22 +72,27 @@ export async function createAuthorizeRequest(
 }
 
 /**
- * Completes the sign-in: MSAL checks state and nonce (it is strict about the nonce since v6, so it is
- * always passed), the new cache replaces the source's previous one, and the admin's account id is saved.
+ * Redeems a code with a client that saves nothing: MSAL checks state and nonce (it is strict about the
+ * nonce since v6, so it is always passed); the caller decides whether the result may be kept.
  */
-export async function redeemAuthorizationCode(ctx: AuthContext, input: RedeemInput): Promise<SignedInAdmin> {
+export async function redeemCode(
+  ctx: AuthContext,
+  input: RedeemInput,
+  options: { scopes: readonly string[]; tenant?: string },
+): Promise<{ result: AuthenticationResult; client: ConfidentialClientApplication }> {
   if (!input.expectedState || input.state !== input.expectedState) {
     throw new AzureError(
       'reauth_required',
       'The sign-in response does not belong to this authorization request (state mismatch): start again from Slack.',
     );
   }
-  let result: AuthenticationResult;
+  const client = ctx.memoryClient();
   try {
-    result = await ctx.freshClientFor(input.sourceId).acquireTokenByCode(
+    const result = await client.acquireTokenByCode(
       {
         code: input.code,
-        scopes,
+        scopes: [...options.scopes],
+        authority: options.tenant ? authorityUrl(ctx.app.authorityHost, options.tenant) : undefined,
         redirectUri: input.redirectUri,
         codeVerifier: input.pkceVerifier,
         state: input.expectedState,
@@ -91,9 +100,19 @@ export async function redeemAuthorizationCode(ctx: AuthContext, input: RedeemInp
       },
       { code: input.code, state: input.state },
     );
+    return { result, client };
   } catch (e) {
     throw authFailure(e, 'Microsoft did not complete the sign-in');
   }
+}
+
+/**
+ * Completes the sign-in. The tenant is checked before anything is saved: a sign-in into the wrong tenant
+ * never touches the source's saved cache. Then the new cache replaces the previous one (it holds only
+ * the admin who just signed in) and the admin's account id is saved.
+ */
+export async function redeemAuthorizationCode(ctx: AuthContext, input: RedeemInput): Promise<SignedInAdmin> {
+  const { result, client } = await redeemCode(ctx, input, { scopes });
   const account = result.account;
   if (!account) {
     throw new AzureError(
@@ -101,6 +120,8 @@ export async function redeemAuthorizationCode(ctx: AuthContext, input: RedeemInp
       'Microsoft answered the sign-in without an account: start again from Slack.',
     );
   }
+  checkTenant(account.tenantId, { configured: ctx.app.tenantId, bound: input.boundTenant });
+  await ctx.store.writeCache(input.sourceId, client.getTokenCache().serialize());
   await ctx.store.writeAccount(input.sourceId, account.homeAccountId);
   return {
     homeAccountId: account.homeAccountId,

@@ -1,5 +1,5 @@
-import { type CommandContext, parseCommandArgs } from '../cli.ts';
 import { rerunUnlessTrusted } from '../demo/trust.ts';
+import { type CommandContext, parseCommandArgs } from './args.ts';
 
 /**
  * `aad-sync bench [--quick] [--check]` (npm run bench): the benchmarks of DESIGN §7 against the emulator,

@@ -1,4 +1,3 @@
-import { type CommandContext, parseCommandArgs, UsageError } from '../cli.ts';
 import { processFacts } from '../config.ts';
 import { runInstallStory } from '../demo/install-story.ts';
 import { runDemoScript } from '../demo/script.ts';
@@ -6,6 +5,7 @@ import { ADMIN, ADMIN_CHANNEL, DEMO_TENANT, type DemoStack, MEMBER, startDemoSta
 import { Transcript } from '../demo/transcript.ts';
 import { rerunUnlessTrusted } from '../demo/trust.ts';
 import { exitOnInterrupt } from '../shutdown.ts';
+import { type CommandContext, parseCommandArgs, UsageError } from './args.ts';
 
 /**
  * `aad-sync demo [--story setup|install] [--log-level LEVEL]` (npm run demo): the whole product on this machine

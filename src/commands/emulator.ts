@@ -1,5 +1,5 @@
-import { type CommandContext, parseCommandArgs, UsageError } from '../cli.ts';
 import { DEFAULT_GROUPS, DEFAULT_SEED, DEFAULT_USERS, startEntraEmulator } from '../emulators/entra/index.ts';
+import { type CommandContext, parseCommandArgs, UsageError } from './args.ts';
 
 /**
  * `aad-sync emulator`: the Entra ID + Graph emulator on its own, for trying the app by hand or pointing a

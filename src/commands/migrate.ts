@@ -1,7 +1,7 @@
-import { type CommandContext, parseCommandArgs } from '../cli.ts';
 import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/open.ts';
 import { exitOnInterrupt } from '../shutdown.ts';
+import { type CommandContext, parseCommandArgs } from './args.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
   parseCommandArgs(ctx.args, {});

@@ -1,8 +1,8 @@
-import type { CommandContext } from '../cli.ts';
 import { loadConfig, SERVE_REQUIRES } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { startServer } from '../server.ts';
 import { installLastResort, installShutdown } from '../shutdown.ts';
+import type { CommandContext } from './args.ts';
 
 /**
  * `aad-sync serve` (`npm start`): the Slack app, its routes and the scheduler, until SIGTERM or SIGINT.

@@ -1,5 +1,4 @@
 import cliProgress from 'cli-progress';
-import { type CommandContext, parseCommandArgs, UsageError } from '../cli.ts';
 import { loadConfig, processFacts } from '../config.ts';
 import { openDatabase } from '../db/open.ts';
 import { createLogger } from '../logger.ts';
@@ -7,6 +6,7 @@ import { CLI_TEAM, chooseSource, registerTenantSource, SourceChoiceError } from 
 import { syncDepsFromConfig } from '../sync/compose.ts';
 import { type RunOutcome, runSync } from '../sync/engine.ts';
 import type { ProgressReport, SyncProgress } from '../sync/progress.ts';
+import { type CommandContext, parseCommandArgs, UsageError } from './args.ts';
 
 /**
  * `aad-sync sync [--source ID] [--full] [--preview] [--register-tenant TENANT_ID]`: one run now, with a

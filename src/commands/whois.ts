@@ -1,8 +1,8 @@
-import { type CommandContext, parseCommandArgs, UsageError } from '../cli.ts';
 import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/open.ts';
 import type { PersonCard, PersonSummary } from '../directory/people.ts';
 import { type SearchResult, searchPeople } from '../directory/search.ts';
+import { type CommandContext, parseCommandArgs, UsageError } from './args.ts';
 
 /** `aad-sync whois <text>`: the /whois search over every source, printed for a terminal. Exit 1 when nobody matches. */
 export async function run(ctx: CommandContext): Promise<number> {

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { MIGRATIONS_LOCK } from './locks.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -10,7 +11,7 @@ export async function runMigrations(url: string): Promise<void> {
   const client = postgres(url, { max: 1, onnotice: () => {} });
   try {
     // Replicas starting together would race to apply the same migration; one waits for the other.
-    await client`select pg_advisory_lock(hashtext('aad-sync:migrations'))`;
+    await client`select pg_advisory_lock(hashtext(${MIGRATIONS_LOCK}))`;
     await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_DIR });
   } catch (error) {
     throw new Error(describeDatabaseError(url, error), { cause: error });

@@ -125,18 +125,38 @@ export const profiles = pgTable(
     firstSyncedAt: ts('first_synced_at').notNull().defaultNow(),
     lastSyncedAt: ts('last_synced_at').notNull().defaultNow(),
     removedAt: ts('removed_at'),
+    /**
+     * What /whois compares, computed by PostgreSQL (migration 0008, collation "C"): names, title and department
+     * folded by `whois_key` (accents and case dropped, punctuation as spaces); spaces around the words let "a
+     * word starts with w" be the pattern '% w%' and "w is a word" '% w %'. Never written by the app.
+     */
+    searchDisplay: text('search_display').generatedAlwaysAs(sql`whois_key(display_name)`),
+    searchNames: text('search_names').generatedAlwaysAs(
+      sql`' ' || whois_key(first_name || ' ' || last_name || ' ' || display_name) || ' '`,
+    ),
+    searchRole: text('search_role').generatedAlwaysAs(
+      sql`' ' || whois_key(coalesce(job_title, '')) || ' | ' || whois_key(coalesce(department, '')) || ' '`,
+    ),
+    searchDoc: text('search_doc').generatedAlwaysAs(
+      sql`' ' || whois_key(first_name || ' ' || last_name || ' ' || display_name || ' ' || email || ' ' || coalesce(job_title, '') || ' ' || coalesce(department, '')) || ' '`,
+    ),
+    searchEmail: text('search_email').generatedAlwaysAs(sql`lower(email)`),
+    searchInitials: text('search_initials').generatedAlwaysAs(
+      sql`whois_fold(left(first_name, 1) || left(last_name, 1))`,
+    ),
   },
   (t) => [
     uniqueIndex('profiles_source_external_uq').on(t.sourceId, t.externalId),
     index('profiles_source_graph_idx').on(t.sourceId, t.graphId),
     index('profiles_email_lower_idx').on(sql`lower(${t.email})`),
-    index('profiles_display_name_trgm').using('gin', sql`lower(${t.displayName}) gin_trgm_ops`),
-    index('profiles_full_name_trgm').using('gin', sql`lower(${t.firstName} || ' ' || ${t.lastName}) gin_trgm_ops`),
-    index('profiles_email_trgm').using('gin', sql`lower(${t.email}) gin_trgm_ops`),
-    index('profiles_job_title_trgm').using('gin', sql`lower(coalesce(${t.jobTitle}, '')) gin_trgm_ops`),
-    index('profiles_department_trgm').using('gin', sql`lower(coalesce(${t.department}, '')) gin_trgm_ops`),
+    // The /whois indexes (migration 0008): each leads with the source, so that a search reads its own source only.
+    index('profiles_search_display_idx').on(t.sourceId, t.searchDisplay, t.id).where(sql`active`),
+    index('profiles_search_email_idx').on(t.sourceId, t.searchEmail).where(sql`active`),
     /** `/whois av` finds Adele Vance. */
-    index('profiles_initials_idx').on(sql`lower(left(${t.firstName}, 1) || left(${t.lastName}, 1))`),
+    index('profiles_search_initials_idx').on(t.sourceId, t.searchInitials, t.searchDisplay).where(sql`active`),
+    index('profiles_search_names_trgm').using('gin', t.sourceId, sql`${t.searchNames} gin_trgm_ops`).where(sql`active`),
+    index('profiles_search_role_trgm').using('gin', t.sourceId, sql`${t.searchRole} gin_trgm_ops`).where(sql`active`),
+    index('profiles_search_doc_trgm').using('gin', t.sourceId, sql`${t.searchDoc} gin_trgm_ops`).where(sql`active`),
     /** Direct reports of a person, counted on every /whois card. */
     index('profiles_manager_idx').on(t.sourceId, t.managerExternalId),
     index('profiles_slack_user_idx').on(t.slackUserId),
@@ -211,6 +231,11 @@ export const oauthRequests = pgTable(
     /** Encrypted (context: the request id). Set when the link is opened; application mode has none. */
     pkceVerifier: text('pkce_verifier'),
     nonce: text('nonce'),
+    /**
+     * Application mode: the tenant Microsoft's consent redirect named. Set between the consent and the
+     * sign-in that proves it; the request's `state`, nonce and verifier are then the sign-in's.
+     */
+    consentTenantId: text('consent_tenant_id'),
     createdAt: ts('created_at').notNull().defaultNow(),
     expiresAt: ts('expires_at').notNull(),
     openedAt: ts('opened_at'),

@@ -4,6 +4,7 @@
  */
 
 export interface BrowserHop {
+  method: 'GET' | 'POST';
   url: string;
   status: number;
   /** The next address when the answer is a redirect. */
@@ -17,28 +18,42 @@ const MAX_HOPS = 10;
 export class DemoBrowser {
   private readonly jar = new Map<string, Map<string, string>>();
 
-  /** Opens `url` and follows redirects; returns every hop, the page last. */
+  /**
+   * Opens `url` and follows redirects; a page with a button (the sign-in link's page) gets its button
+   * pressed once. Returns every hop, the page last.
+   */
   async open(url: string): Promise<BrowserHop[]> {
     const hops: BrowserHop[] = [];
     let next: string | null = url;
+    let method: 'GET' | 'POST' = 'GET';
+    let pressed = false;
     while (next) {
       if (hops.length === MAX_HOPS) throw new Error(`the sign-in redirected more than ${MAX_HOPS} times`);
-      const hop = await this.get(next);
+      const hop = await this.request(method, next);
       hops.push(hop);
-      next = hop.location;
+      const button: RegExpExecArray | null =
+        hop.status === 200 && !pressed ? /<form method="post" action="([^"]+)">/.exec(hop.text) : null;
+      pressed ||= button !== null;
+      method = button ? 'POST' : 'GET';
+      next = button ? new URL(button[1].replace(/&amp;/g, '&'), next).toString() : hop.location;
     }
     return hops;
   }
 
-  /** One request, no redirect followed (the caller may change where the next hop goes). */
+  /** One GET, no redirect followed (the caller may change where the next hop goes). */
   async get(url: string): Promise<BrowserHop> {
+    return this.request('GET', url);
+  }
+
+  private async request(method: 'GET' | 'POST', url: string): Promise<BrowserHop> {
     const origin = new URL(url).origin;
     const cookies = [...(this.jar.get(origin) ?? new Map())].map(([name, value]) => `${name}=${value}`).join('; ');
-    const response = await fetch(url, { redirect: 'manual', headers: cookies ? { cookie: cookies } : {} });
+    const response = await fetch(url, { method, redirect: 'manual', headers: cookies ? { cookie: cookies } : {} });
     for (const line of response.headers.getSetCookie()) this.keep(origin, line);
     const location = response.headers.get('location');
     const redirect = response.status >= 300 && response.status < 400 && location;
     return {
+      method,
       url,
       status: response.status,
       location: redirect ? new URL(location, url).toString() : null,

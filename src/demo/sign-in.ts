@@ -25,7 +25,7 @@ export async function signInToGroupsStep(
   t.act(`${admin} clicks “Sign in with Microsoft”; the browser goes:`);
   const hops = await new DemoBrowser().open(link);
   for (const hop of hops)
-    t.note(`${hop.status} ${shortUrl(hop.url)}${hop.location ? `  → ${shortUrl(hop.location)}` : ''}`);
+    t.note(`${hop.method} ${shortUrl(hop.url)}: ${hop.status}${hop.location ? `  → ${shortUrl(hop.location)}` : ''}`);
   const page = hops[hops.length - 1];
   if (page.status !== 200) throw new Error(`the sign-in ended on a ${page.status} page: ${pageText(page.text)}`);
   t.note(`The page: ${pageText(page.text)}`);

@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../config.ts';
-import { connectDatabase, type Sql } from '../db/client.ts';
-import { freePort, startEmbeddedPostgres } from '../db/embedded.ts';
-import { runMigrations } from '../db/migrate.ts';
+import type { Sql } from '../db/client.ts';
+import { freePort } from '../db/embedded.ts';
+import { startThrowawayDatabase } from '../db/throwaway.ts';
 import { type EntraEmulator, type EntraEmulatorOptions, startEntraEmulator } from '../emulators/entra/index.ts';
 import {
   createSlackClient,
@@ -75,15 +72,10 @@ export async function startDemoStack(options: StackOptions = {}): Promise<DemoSt
     stops.length = 0;
   };
   try {
-    const root = mkdtempSync(path.join(os.tmpdir(), 'aad-sync-demo-'));
-    // The embedded server runs as the `postgres` user when started as root: it must reach its folder.
-    chmodSync(root, 0o755);
-    stops.push(async () => rmSync(root, { recursive: true, force: true }));
-    options.progress?.(`PostgreSQL (embedded, in ${root}, deleted at the end), the emulators and the aad-sync server`);
     const port = await freePort();
     const publicUrl = `http://127.0.0.1:${port}`;
-    const [postgres, entra, slack] = await Promise.all([
-      startEmbeddedPostgres({ dataDir: path.join(root, 'postgres'), persistent: false }),
+    const [database, entra, slack] = await Promise.all([
+      startThrowawayDatabase({ prefix: 'aad-sync-demo-' }),
       startEntraEmulator({ ...DEMO_TENANT, ...options.tenant }),
       startSlackEmulator(
         options.installByOAuth
@@ -99,15 +91,17 @@ export async function startDemoStack(options: StackOptions = {}): Promise<DemoSt
       ),
     ]);
     stops.push(
-      () => postgres.stop(),
+      () => database.stop(),
       () => entra.close(),
       () => slack.close(),
     );
-    await runMigrations(postgres.url);
+    options.progress?.(
+      `PostgreSQL (embedded, in ${database.folder}, deleted at the end), the emulators and the aad-sync server`,
+    );
 
     const encryptionKey = randomBytes(32).toString('base64');
     const config = parseConfig({
-      DATABASE_URL: postgres.url,
+      DATABASE_URL: database.url,
       ...(options.installByOAuth
         ? {
             SLACK_CLIENT_ID: DEMO_OAUTH_APP.clientId,
@@ -127,8 +121,6 @@ export async function startDemoStack(options: StackOptions = {}): Promise<DemoSt
       LOG_LEVEL: options.logLevel ?? 'info',
     });
     const logger: Logger = createLogger({ level: config.logLevel, destination: options.logs ?? discard });
-    const database = { ...connectDatabase(postgres.url), url: postgres.url };
-    stops.push(() => database.close());
     const server = await startServer(config, {
       port,
       logger,
@@ -151,7 +143,7 @@ export async function startDemoStack(options: StackOptions = {}): Promise<DemoSt
         signingSecret: SIGNING_SECRET,
         emulator: slack,
       }),
-      databaseUrl: postgres.url,
+      databaseUrl: database.url,
       sql: database.sql,
       secrets: {
         encryptionKey,

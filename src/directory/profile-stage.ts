@@ -54,6 +54,8 @@ export interface ProfileCounts {
 
 export interface RemovalPlan {
   removed: number;
+  /** The profiles the run would remove (ids, ascending): what an admin approves when the run is held. */
+  removedIds: string[];
   /** Active profiles of the source before the run; counted only when someone would be removed. */
   active: number | null;
   /** The first few people removed, by name. */
@@ -201,13 +203,16 @@ export class ProfileStage {
     this.requireSealed();
     const conn = this.conn;
     const removals = removalIds(conn, this.sourceId, mode);
-    const [{ removed }] = await conn`select count(*)::int as removed from (${removals}) r`;
-    if (removed === 0) return { removed, active: null, removalSample: [] };
+    const [{ ids }] = await conn<{ ids: string[] }[]>`
+      select coalesce(array_agg(r.id::text order by r.id), '{}') as ids from (${removals}) r`;
+    const removed = ids.length;
+    if (removed === 0) return { removed, removedIds: [], active: null, removalSample: [] };
     const sample = await conn`
       select display_name, email from profiles where id in (${removals})
       order by display_name, email limit ${SAMPLE_SIZE}`;
     return {
       removed,
+      removedIds: ids,
       active: await this.activeCount(),
       removalSample: sample.map((r) => ({ displayName: r.display_name, email: r.email })),
     };

@@ -1,13 +1,15 @@
+import type postgres from 'postgres';
 import { editSimilarity } from './edit-distance.ts';
-import { type DirectoryScope, type Queryable, scopeCondition } from './people.ts';
+import type { Queryable } from './people.ts';
 import { escapeLike } from './query.ts';
 
 /**
- * The SQL of the /whois search passes. Each reads at most CANDIDATE_CAP rows found through the pg_trgm
- * indexes, then ranks them; the expressions below are spelled exactly as the indexes in src/db/schema.ts
- * so that the planner can use them.
+ * The SQL of the /whois search passes, over the `search_*` columns of migration 0008 (accents, case and
+ * punctuation folded by `whois_key`, words between spaces) and the indexes that lead with the source, so
+ * that a search reads the rows of its own sources only. Every statement names the table `p`.
  */
 
+/** Fuzzy candidates read at most, best trigram score first. */
 export const CANDIDATE_CAP = 500;
 /** Trigram similarity from which a fuzzy candidate counts as a match rather than a suggestion. */
 export const FUZZY_MATCH = 0.5;
@@ -27,125 +29,211 @@ export type Row = {
 
 export type WordMode = 'substring' | 'prefix';
 
-const FULL = `lower(first_name || ' ' || last_name)`;
-const DISPLAY = 'lower(display_name)';
-const EMAIL = 'lower(email)';
-const TITLE = `lower(coalesce(job_title, ''))`;
-const DEPARTMENT = `lower(coalesce(department, ''))`;
-const INITIALS = 'lower(left(first_name, 1) || left(last_name, 1))';
-const FIELDS = [FULL, DISPLAY, EMAIL, TITLE, DEPARTMENT];
-const COLUMNS = 'id, display_name, job_title, department, email, first_name, last_name';
+/** The query as the database folded it (`whois_key`), so that it compares like the stored columns. */
+export interface FoldedQuery {
+  /** The words folded and joined by one space: "Vance, Adele" is "vance adele". */
+  key: string;
+  /** Each word, found anywhere in a word when it has a whole trigram, otherwise only at a word's start. */
+  words: { word: string; mode: WordMode }[];
+  /** The text lower-cased, compared with addresses. */
+  lower: string;
+  /** The lower-cased address when the query is one. */
+  email?: string;
+}
+
+/** `p.source_id` among `sourceIds`, spelled so that the source leads every index condition. */
+function inSources(sql: Queryable, sourceIds: string[]) {
+  return sourceIds.length === 1
+    ? sql`p.source_id = ${sourceIds[0]}::uuid`
+    : sql`p.source_id = any(${sourceIds}::uuid[])`;
+}
+
+type Tier = { score: number; where: postgres.PendingQuery<postgres.Row[]>; fenced?: boolean };
 
 /**
- * Every word in a name, email, title or department (a substring; words too short for a trigram must start a
- * word instead), or the query's two letters as initials, or an address by its beginning. Ranked by tier:
- * exact email > local part > exact name > first or last name > prefix > word starts > initials > exact
- * title or department > words in title/department > words anywhere > substrings.
+ * Ranked by tier: exact email > local part > exact name > whole words of a name > name or address prefix >
+ * word starts in names > initials > exact title or department > whole words of one > word starts there >
+ * word starts anywhere > substrings; within a tier by name. Each tier is its own index lookup that keeps its first
+ * `take` people, and a person counts at their best tier: whoever belongs in the first `take` overall is among
+ * the first `take` of their own tier, so the ranking is exact however many people match (the test "a query
+ * matching 5,000 people" checks it). One statement; a tier is read only when the tiers above it found fewer
+ * than `take` people.
  */
-export function exactPass(
-  sql: Queryable,
-  scope: DirectoryScope,
-  query: { text: string; email?: string },
-  words: { word: string; mode: WordMode }[],
-  take: number,
-) {
-  const field = (expression: string) => sql.unsafe(expression);
-  const anyField = (pattern: string) =>
-    FIELDS.map((f) => sql`${field(f)} like lower(${pattern})`).reduce((a, b) => sql`${a} or ${b}`);
-  const wordMatches = words.map(({ word, mode }) => {
-    const w = escapeLike(word);
-    return mode === 'substring' ? sql`(${anyField(`%${w}%`)})` : sql`(${anyField(`${w}%`)} or ${anyField(`% ${w}%`)})`;
-  });
-  const initials =
-    words.length === 1 && Array.from(query.text).length === 2 ? [sql`${field(INITIALS)} = lower(${query.text})`] : [];
-  // An address is looked up as one: its words ("com", "contoso") would match everybody.
-  const match = query.email
-    ? sql`${field(EMAIL)} like lower(${`${escapeLike(query.email)}%`})`
-    : [sql`(${wordMatches.reduce((a, b) => sql`${a} and ${b}`)})`, ...initials].reduce((a, b) => sql`${a} or ${b}`);
-  const wordStarts = words.map(({ word }) => `% ${escapeLike(word)}%`);
+export function exactPass(sql: Queryable, sourceIds: string[], query: FoldedQuery, take: number) {
+  // Best first: a tier is skipped once the ones above it are full.
+  const tiers = exactTiers(sql, query).sort((a, b) => b.score - a.score);
+  if (sourceIds.length === 0 || tiers.length === 0) return Promise.resolve([] as Row[]);
+  const names = tiers.map((_, i) => sql.unsafe(`t${i}`));
+  const seen = tiers.map((_, i) => sql.unsafe(`s${i}`));
+  const tier = ({ score, where, fenced }: Tier, i: number) => {
+    // A tier runs only while the tiers above it (their distinct people in s<i>) leave room: a one-time
+    // filter, its index is not even read.
+    const room = i === 0 ? sql`true` : sql`(select count(*) from ${seen[i]}) < ${take}`;
+    const found = sql`select p.id, p.search_display from profiles p
+      where ${room} and p.active and ${inSources(sql, sourceIds)} and (${where})`;
+    // Names and addresses are sorted much like the name order, so reading names in order until `take` of
+    // them match could read most of the source: they are looked up first, then sorted (OFFSET 0 keeps the
+    // planner from doing otherwise). Titles and departments have no such link with names: when many people
+    // match, reading in name order finds the first `take` at once.
+    const rows = fenced ? sql`select * from (${found} offset 0) s` : found;
+    const above =
+      i === 0
+        ? sql``
+        : i === 1
+          ? sql`s1 as (select id from t0), `
+          : sql`${seen[i]} as (select id from ${seen[i - 1]} union select id from ${names[i - 1]}), `;
+    return sql`${above}${names[i]} as (select id, ${sql.unsafe(String(score))} as tier, search_display
+      from (${rows}) r order by search_display, id limit ${take})`;
+  };
+  const all = names.map((t) => sql`select * from ${t}`).reduce((a, b) => sql`${a} union all ${b}`);
   return sql<Row[]>`
-    with q as (
-      select lower(${query.text}::text) as text, lower(${escapeLike(query.text)}::text) as prefix,
-        array(select lower(x) from unnest(${wordStarts}::text[]) x) as starts
-    ), c as materialized (
-      select ${sql.unsafe(COLUMNS)} from profiles p
-      where p.active and ${scopeCondition(sql, scope)} and (${match})
-      limit ${CANDIDATE_CAP}
-    ), f as (
-      select c.*, ${field(FULL)} as full_l, ${field(DISPLAY)} as display_l, ${field(EMAIL)} as email_l,
-        ${field(TITLE)} as title_l, ${field(DEPARTMENT)} as department_l,
-        lower(first_name) as first_l, lower(last_name) as last_l, ${field(INITIALS)} as initials_l
-      from c
-    )
-    select f.id, f.display_name, f.job_title, f.department, f.email,
-      case
-        when email_l = q.text then ${EXACT_EMAIL}
-        when split_part(email_l, '@', 1) = q.text then 98
-        when full_l = q.text or display_l = q.text or last_l || ' ' || first_l = q.text
-          or last_l || ', ' || first_l = q.text then 95
-        when first_l = q.text or last_l = q.text then 90
-        when full_l like q.prefix || '%' or display_l like q.prefix || '%' or email_l like q.prefix || '%' then 80
-        when ' ' || translate(full_l || ' ' || display_l, '-.''', '   ') like all (q.starts) then 75
-        when initials_l = q.text then 70
-        when title_l = q.text or department_l = q.text then 65
-        when ' ' || translate(title_l || ' ' || department_l, '-/&,()', '      ') like all (q.starts) then 60
-        when ' ' || translate(full_l || ' ' || display_l || ' ' || email_l || ' ' || title_l || ' ' || department_l,
-          '-.''@_+/&,()', '           ') like all (q.starts) then 50
-        else 40
-      end as score
-    from f, q
-    order by score desc, similarity(q.text, display_l) desc, display_name, id
+    with ${tiers.map(tier).reduce((a, b) => sql`${a}, ${b}`)},
+    best as (select distinct on (id) id, tier from (${all}) h order by id, tier desc)
+    select p.id, p.display_name, p.job_title, p.department, p.email, best.tier as score
+    from best join profiles p on p.id = best.id
+    order by best.tier desc, p.search_display, p.id
     limit ${take}`;
 }
 
+/** The tiers, best first. */
+function exactTiers(sql: Queryable, query: FoldedQuery): Tier[] {
+  const like = (column: string, patterns: string[]) =>
+    patterns.map((pattern) => sql`${sql.unsafe(column)} like ${pattern}`).reduce((a, b) => sql`${a} and ${b}`);
+  if (query.email) {
+    // An address is looked up as one: its words ("com", "contoso") would match everybody.
+    return [
+      { score: EXACT_EMAIL, where: sql`p.search_email = ${query.email}`, fenced: true },
+      { score: 80, where: sql`p.search_email like ${`${escapeLike(query.email)}%`}`, fenced: true },
+    ];
+  }
+  if (query.words.length === 0) return [];
+  const lower = escapeLike(query.lower);
+  const key = escapeLike(query.key);
+  const words = query.words.map(({ word }) => word);
+  // "vance adele" and "de la cruz maria" are names said surname first.
+  const turned =
+    words.length > 1
+      ? [
+          [...words.slice(1), words[0]],
+          [words.at(-1), ...words.slice(0, -1)],
+        ]
+      : [];
+  const starts = words.map((word) => `% ${escapeLike(word)}%`);
+  const anywhere = query.words.map(({ word, mode }) => `${mode === 'substring' ? '%' : '% '}${escapeLike(word)}%`);
+  const single = !/\s/.test(query.lower);
+  return [
+    ...(single
+      ? [
+          { score: 98, where: sql`p.search_email like ${`${lower}@%`}`, fenced: true },
+          { score: 80, where: sql`p.search_email like ${`${lower}%`}`, fenced: true },
+        ]
+      : []),
+    {
+      score: 95,
+      where: sql`p.search_display = any(${[query.key, ...turned.map((w) => w.join(' '))]}::text[])`,
+      fenced: true,
+    },
+    { score: 90, where: sql`p.search_names like ${`% ${key} %`}`, fenced: true },
+    { score: 80, where: sql`p.search_display like ${`${key}%`} or p.search_names like ${` ${key}%`}`, fenced: true },
+    { score: 75, where: like('p.search_names', starts), fenced: true },
+    ...(words.length === 1 && Array.from(query.key).length === 2
+      ? [
+          {
+            score: 70,
+            where: sql`p.search_initials = ${query.key}`,
+            fenced: true,
+          },
+        ]
+      : []),
+    {
+      score: 65,
+      where: sql`p.search_role like ${` ${key} | %`} or p.search_role like ${`% | ${key} `}`,
+      fenced: true,
+    },
+    { score: 62, where: sql`p.search_role like ${`% ${key} %`}` },
+    { score: 60, where: like('p.search_role', starts) },
+    { score: 50, where: like('p.search_doc', starts) },
+    ...(query.words.some((w) => w.mode === 'substring') ? [{ score: 40, where: like('p.search_doc', anywhere) }] : []),
+  ];
+}
+
 /**
- * Neighbours of the text among names: by trigrams (at the thresholds the transaction has set), or with
- * `initials` (like "c% p%") people whose name words start with the same letters as the query words: typing
- * slips rarely hit the first letter, and edit distance then ranks them where trigrams see little in common.
- * One word is looked for inside names ("vanse" in "Adele Vance"); several are compared with the whole name,
- * since word similarity would let "adle vance" prefer "Oscar Vance-Adams" to "Adele Vance". Titles and
- * departments are left to the exact pass: their few distinct values share trigrams with almost any word.
+ * Neighbours of the folded text among names, by trigrams (at the thresholds the transaction has set): one
+ * word is looked for inside names ("vanse" in "Adele Vance"); several are compared with the whole name,
+ * since word similarity would let "adle vance" prefer "Oscar Vance-Adams" to "Adele Vance". The
+ * CANDIDATE_CAP closest by trigrams are ranked, by the better of trigrams and edit distance.
  */
 export async function fuzzyPass(
   sql: Queryable,
-  scope: DirectoryScope,
-  text: string,
-  options: { oneWord: boolean; take: number; initials?: string },
+  sourceIds: string[],
+  key: string,
+  options: { oneWord: boolean; take: number },
 ): Promise<FuzzyRow[]> {
-  const field = (expression: string) => sql.unsafe(expression);
-  // Repeated rather than taken from a CTE: an index condition needs a value, not a column.
-  const t = sql`lower(${text}::text)`;
-  const candidates = options.initials
-    ? sql`${field(FULL)} like lower(${options.initials})`
-    : options.oneWord
-      ? sql`${t} <% ${field(FULL)} or ${t} <% ${field(DISPLAY)}`
-      : sql`${t} % ${field(FULL)} or ${t} % ${field(DISPLAY)}`;
+  if (sourceIds.length === 0) return [];
+  const candidates = options.oneWord ? sql`${key} <% p.search_names` : sql`${key} % p.search_names`;
   const score = options.oneWord
-    ? sql`greatest(word_similarity(q.text, ${field(FULL)}), word_similarity(q.text, ${field(DISPLAY)}))`
-    : sql`greatest(similarity(q.text, ${field(FULL)}), similarity(q.text, ${field(DISPLAY)}),
-        similarity(q.text, split_part(${field(EMAIL)}, '@', 1)))`;
-  const rows = await sql<(Row & { first_name: string; last_name: string })[]>`
-    with q as (select ${t} as text),
-    c as materialized (
-      select ${sql.unsafe(COLUMNS)} from profiles p
-      where p.active and ${scopeCondition(sql, scope)} and (${candidates})
-      limit ${CANDIDATE_CAP}
+    ? sql`word_similarity(${key}, p.search_names)`
+    : sql`greatest(similarity(${key}, p.search_names), similarity(${key}, split_part(p.search_email, '@', 1)))`;
+  const rows = await sql<FuzzyCandidate[]>`
+    select p.id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
+      p.search_display as display_key, ${score}::float8 as score
+    from profiles p
+    where p.active and ${inSources(sql, sourceIds)} and (${candidates})
+    order by score desc, p.search_display, p.id
+    limit ${CANDIDATE_CAP}`;
+  return rankFuzzy(rows, key, options.oneWord).slice(0, options.take);
+}
+
+/** Namesakes by initials read for ranking by edit distance. */
+const INITIALS_CANDIDATES = 50;
+
+/**
+ * People whose first and last names start with the first letters of the query's first two words, closest by
+ * edit distance first ("chole paetl" is two slips from "Chloe Patel", where trigrams see little in common):
+ * typing slips rarely hit the first letter. Ranked from `profiles_search_initials_idx` alone.
+ */
+export async function initialsPass(sql: Queryable, sourceIds: string[], key: string, initials: string, take: number) {
+  if (sourceIds.length === 0) return [];
+  const rows = await sql<FuzzyCandidate[]>`
+    with c as (
+      select p.id, p.search_display, levenshtein(left(p.search_display, 100), ${key}) as distance from profiles p
+      where p.active and ${inSources(sql, sourceIds)}
+        and p.search_initials = ${initials}
+      order by distance, p.search_display, p.id
+      limit ${INITIALS_CANDIDATES}
     )
-    select c.id, c.display_name, c.job_title, c.department, c.email, c.first_name, c.last_name,
-      ${score}::float8 as score
-    from c, q`;
-  return rankFuzzy(rows, text, options.oneWord).slice(0, options.take);
+    select p.id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
+      c.search_display as display_key, 0::float8 as score
+    from c join profiles p on p.id = c.id`;
+  return rankFuzzy(rows, key, false).slice(0, take);
+}
+
+type FuzzyCandidate = Row & { first_name: string; last_name: string; display_key: string };
+
+/**
+ * Titles and departments with every word close to a query word ("sofware enginer", "payrol"), at the
+ * word-similarity threshold the transaction has set; all are matches, in name order.
+ */
+export async function rolePass(sql: Queryable, sourceIds: string[], words: string[], take: number) {
+  if (sourceIds.length === 0 || words.length === 0) return [];
+  const close = words.map((w) => sql`${w} <% p.search_role`).reduce((a, b) => sql`${a} and ${b}`);
+  const rows = await sql<Row[]>`
+    select p.id, p.display_name, p.job_title, p.department, p.email, 1::float8 as score
+    from profiles p
+    where p.active and ${inSources(sql, sourceIds)} and ${close}
+    order by p.search_display, p.id
+    limit ${take}`;
+  return rows.map((row): FuzzyRow => ({ ...row, matches: true }));
 }
 
 export type FuzzyRow = Row & { matches: boolean };
 
 /** Best first: matches (by trigrams or by edit distance) before suggestions, then by the better of both. */
-function rankFuzzy(rows: (Row & { first_name: string; last_name: string })[], text: string, oneWord: boolean) {
-  const ranked: FuzzyRow[] = rows.map(({ first_name, last_name, ...row }) => {
-    const names = oneWord
-      ? [first_name, last_name, row.display_name]
-      : [`${first_name} ${last_name}`, row.display_name];
-    const edit = Math.max(...names.map((name) => editSimilarity(text, name)));
+function rankFuzzy(rows: FuzzyCandidate[], key: string, oneWord: boolean) {
+  const ranked: FuzzyRow[] = rows.map(({ first_name, last_name, display_key, ...row }) => {
+    const [first, last] = [fold(first_name), fold(last_name)];
+    const names = oneWord ? [first, last, display_key] : [`${first} ${last}`, display_key];
+    const edit = Math.max(...names.map((name) => editSimilarity(key, name)));
     return { ...row, matches: row.score >= FUZZY_MATCH || edit >= EDIT_MATCH, score: Math.max(row.score, edit) };
   });
   return ranked.sort(
@@ -155,4 +243,15 @@ function rankFuzzy(rows: (Row & { first_name: string; last_name: string })[], te
       a.display_name.localeCompare(b.display_name) ||
       Number(a.id) - Number(b.id),
   );
+}
+
+/** Close to the database's `whois_key` for ranking by edit distance: marks dropped, lower case, words by spaces. */
+function fold(text: string): string {
+  return (
+    text
+      .normalize('NFD')
+      .replace(/\p{M}/gu, '')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  ).join(' ');
 }

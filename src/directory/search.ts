@@ -1,7 +1,24 @@
 import type { Sql } from '../db/client.ts';
-import { type DirectoryScope, getPersonCard, type PersonCard, type PersonSummary, summaryFromRow } from './people.ts';
-import { escapeLike, type ParsedQuery, parseQuery } from './query.ts';
-import { EXACT_EMAIL, exactPass, type FuzzyRow, fuzzyPass, type Row, type WordMode } from './search-passes.ts';
+import {
+  type DirectoryScope,
+  getPersonCard,
+  type PersonCard,
+  type PersonSummary,
+  type Queryable,
+  summaryFromRow,
+} from './people.ts';
+import { MAX_QUERY_WORDS, type ParsedQuery, parseQuery } from './query.ts';
+import {
+  EXACT_EMAIL,
+  exactPass,
+  type FoldedQuery,
+  type FuzzyRow,
+  fuzzyPass,
+  initialsPass,
+  type Row,
+  rolePass,
+  type WordMode,
+} from './search-passes.ts';
 import { resolveSlackMention, type SlackIdentityLookup } from './slack-identity.ts';
 
 /**
@@ -71,7 +88,12 @@ function distinctNames<T extends Row>(rows: T[]): T[] {
 
 type TextQuery = Extract<ParsedQuery, { kind: 'text' }>;
 
-const WORD = /[\p{L}\p{N}]+/gu;
+/** The sources a scope may see, as one sub-select (scopes name sources by workspace or by id). */
+function scopeSources(sql: Queryable, scope: DirectoryScope) {
+  if (scope === 'all') return sql`array(select id::text from sources)`;
+  if ('teamId' in scope) return sql`array(select id::text from sources where slack_team_id = ${scope.teamId})`;
+  return sql`array(select id::text from sources where id = any(${scope.sourceIds}::uuid[]))`;
+}
 
 async function rankPeople(
   sql: Sql,
@@ -81,53 +103,59 @@ async function rankPeople(
 ): Promise<{ fuzzy: false; rows: Row[] } | { fuzzy: true; rows: FuzzyRow[] }> {
   // A mistyped address is compared by its local part: every address shares the domain.
   const fuzzyText = query.email ? query.email.slice(0, query.email.lastIndexOf('@')) : query.text;
-  const fuzzyWords: string[] = [...(fuzzyText.match(WORD) ?? [])];
   return sql.begin(async (tx) => {
-    // One round trip: the guards for this transaction, and what the trigram index can look up for each word
-    // (a pattern without a whole trigram would make PostgreSQL read every row). Plans are made for the
-    // values at hand, and never as a sequential scan.
-    const [guard] = await tx<{ modes: (WordMode | '')[]; initials: boolean[]; trigrams: number }[]>`
+    // One round trip: the guards for this transaction, the sources searched, and the query folded as the
+    // stored columns are (whois_key), with what the trigram index can look up for each word (a pattern
+    // without a whole trigram would make PostgreSQL read every row). Plans are made for the values at hand,
+    // and never as a sequential scan.
+    const [guard] = await tx<
+      { sources: string[]; key: string; lower: string; words: string[]; modes: WordMode[]; fuzzy: string }[]
+    >`
       select set_config('statement_timeout', ${String(STATEMENT_TIMEOUT_MS)}, true),
         set_config('plan_cache_mode', 'force_custom_plan', true),
         set_config('enable_seqscan', 'off', true),
-        array(
-          select case
-            when exists (select 1 from unnest(show_trgm(w)) t where strpos(t, ' ') = 0) then 'substring'
-            when cardinality(show_trgm(w)) > 0 then 'prefix'
-            else ''
-          end
-          from unnest(${query.words}::text[]) with ordinality as u(w, n) order by n
-        ) as modes,
-        array(
-          select cardinality(show_trgm(left(w, 1))) > 0
-          from unnest(${fuzzyWords}::text[]) with ordinality as u(w, n) order by n
-        ) as initials,
-        cardinality(show_trgm(${fuzzyText})) as trigrams`;
-    const words = query.words.flatMap((word, i) =>
-      guard.modes[i] ? [{ word, mode: guard.modes[i] as WordMode }] : [],
-    );
-    if (query.email || words.length > 0) {
-      const rows = await exactPass(tx, scope, query, words, limit + 1);
-      if (rows.length > 0) return { fuzzy: false, rows };
-    }
-    if (guard.trigrams === 0) return { fuzzy: true, rows: [] };
+        ${scopeSources(tx, scope)} as sources,
+        whois_key(${query.text}) as key, lower(${query.text}) as lower, whois_key(${fuzzyText}) as fuzzy,
+        array(select w from unnest(string_to_array(whois_key(${query.text}), ' ')) with ordinality as u(w, n)
+          where w <> '' order by n limit ${MAX_QUERY_WORDS}) as words,
+        array(select case when exists (select 1 from unnest(show_trgm(w)) t where strpos(t, ' ') = 0)
+            then 'substring' else 'prefix' end
+          from unnest(string_to_array(whois_key(${query.text}), ' ')) with ordinality as u(w, n)
+          where w <> '' order by n limit ${MAX_QUERY_WORDS}) as modes`;
+    const { sources } = guard;
+    const folded: FoldedQuery = {
+      key: guard.words.join(' '),
+      words: guard.words.map((word, i) => ({ word, mode: guard.modes[i] })),
+      lower: guard.lower,
+      ...(query.email ? { email: guard.lower } : {}),
+    };
+    const rows = await exactPass(tx, sources, folded, limit + 1);
+    if (rows.length > 0) return { fuzzy: false, rows };
+    const fuzzyWords = guard.fuzzy.split(' ').filter(Boolean).slice(0, MAX_QUERY_WORDS);
+    if (fuzzyWords.length === 0) return { fuzzy: true, rows: [] };
+    const key = fuzzyWords.join(' ');
     const oneWord = fuzzyWords.length === 1;
     const take = Math.max(limit + 1, FUZZY_ROWS);
     // Close neighbours first: few candidates, all ranked, so the right person cannot be cut off by the cap.
     await tx`select set_config('pg_trgm.similarity_threshold', '0.45', true),
       set_config('pg_trgm.word_similarity_threshold', '0.5', true)`;
-    const close = await fuzzyPass(tx, scope, fuzzyText, { oneWord, take });
+    const close = await fuzzyPass(tx, sources, key, { oneWord, take });
     if (close.some((r) => r.matches)) return { fuzzy: true, rows: close };
+    // Then a title or department with a slip in a word ("sofware enginer"), at the same threshold, below any name.
+    if (!query.email) {
+      const roles = await rolePass(tx, sources, fuzzyWords, limit + 1);
+      if (roles.length > 0) return { fuzzy: true, rows: roles };
+    }
     // Then, for a name of several words, the people whose first two name words start with the same letters,
     // ranked by edit distance; failing that, looser trigram neighbours. What is not close enough becomes
     // "did you mean".
-    if (fuzzyWords.length >= 2 && guard.initials[0] && guard.initials[1]) {
-      const initials = `${escapeLike(Array.from(fuzzyWords[0])[0])}% ${escapeLike(Array.from(fuzzyWords[1])[0])}%`;
-      const rows = await fuzzyPass(tx, scope, fuzzyText, { oneWord, take, initials });
+    if (fuzzyWords.length >= 2) {
+      const initials = Array.from(fuzzyWords[0])[0] + Array.from(fuzzyWords[1])[0];
+      const rows = await initialsPass(tx, sources, key, initials, take);
       if (rows.length > 0) return { fuzzy: true, rows };
     }
     await tx`select set_config('pg_trgm.similarity_threshold', '0.3', true),
       set_config('pg_trgm.word_similarity_threshold', '0.4', true)`;
-    return { fuzzy: true, rows: await fuzzyPass(tx, scope, fuzzyText, { oneWord, take }) };
+    return { fuzzy: true, rows: await fuzzyPass(tx, sources, key, { oneWord, take }) };
   });
 }

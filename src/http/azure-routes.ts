@@ -6,6 +6,7 @@ import {
   type AuthorizationRefused,
   type AuthorizationService,
   type CompletedAuthorization,
+  type PendingAuthorization,
   type RefusalReason,
   SIGN_IN_WINDOW_MS,
 } from '../services/authorization.ts';
@@ -13,9 +14,14 @@ import type { Route } from './health.ts';
 import { type PageContent, SIGN_IN_HEADERS, sendPage } from './html-page.ts';
 
 /**
- * `GET /azure/authorize/:requestId` sends the admin's browser to Microsoft and binds the sign-in to that
- * browser with a cookie; `GET /azure/callback` finishes it, moves the waiting Slack modal on through
- * `onAuthorized`, and tells the admin in plain words what happened and what to do next.
+ * `GET /azure/authorize/:requestId` shows a page with one button and uses nothing up: mail-security
+ * scanners open links they see (the README suggests forwarding the link to the Entra admin), and a
+ * scanner's GET must not burn it or collect the browser cookie. The button POSTs to the same address,
+ * which claims the link once, sends the browser to Microsoft and binds the sign-in to that browser with
+ * a cookie; `GET /azure/callback` finishes it, moves the waiting Slack modal on through
+ * `onAuthorized`, and tells the admin in plain words what happened and what to do next. In application
+ * mode the first callback is Microsoft's consent redirect, which only claims a tenant: it leads on to a
+ * sign-in at that tenant, and the second callback completes.
  */
 
 export const AUTHORIZE_PATH = '/azure/authorize/:requestId';
@@ -24,9 +30,11 @@ export const CALLBACK_PATH = '/azure/callback';
 export const BROWSER_COOKIE = 'aad_sync_authorize';
 
 export interface AzureRoutesOptions {
-  authorization: Pick<AuthorizationService, 'startAuthorization' | 'completeAuthorization'>;
+  authorization: Pick<AuthorizationService, 'inspectAuthorization' | 'startAuthorization' | 'completeAuthorization'>;
   /** PUBLIC_URL: the cookie is `Secure` when it is https. */
   publicUrl: string;
+  /** AZURE_AUTHORITY_HOST: where the button's POST may redirect the browser (CSP form-action). */
+  authorityHost: string;
   /**
    * Called once for every sign-in that reached an end (success, declined or failed), never for refused
    * callbacks (replays, other browsers). Resolves true when the waiting Slack modal was moved on.
@@ -70,11 +78,25 @@ function refusalPage(refusal: AuthorizationRefused, slackShowsIt: boolean): Page
   return { tone: 'problem', title: TITLE[refusal.reason], message: refusal.message, next };
 }
 
+function buttonPage(request: PendingAuthorization, url: string, authorityHost: string): PageContent {
+  const consent = request.authMode === 'application';
+  return {
+    tone: 'action',
+    title: consent ? 'Grant admin consent' : 'Sign in with Microsoft',
+    message: consent
+      ? 'aad-sync asks a Global Administrator of your Microsoft Entra tenant to grant it read access to the directory, then to sign in so it knows which tenant granted it.'
+      : 'aad-sync asks an administrator of your Microsoft Entra tenant to sign in, so it can read the directory for Slack.',
+    next: 'This link works once, in this browser only: press the button to continue at Microsoft.',
+    button: { label: 'Continue to Microsoft', url, formAction: [new URL(authorityHost).origin] },
+  };
+}
+
 function successPage(result: Extract<CompletedAuthorization, { ok: true }>, slackMovedOn: boolean): PageContent {
   const { purpose, authMode } = result.request;
   const message =
     authMode === 'application'
-      ? `Admin consent is granted: aad-sync can read the directory of tenant ${result.tenantId}.`
+      ? `Admin consent is granted: aad-sync can read the directory of tenant ${result.tenantId}. ` +
+        `Confirmed by the sign-in of ${result.upn}.`
       : `Signed in as ${result.upn}: aad-sync can read the directory of tenant ${result.tenantId}.`;
   const next =
     purpose === 'reauthorize'
@@ -155,6 +177,16 @@ export function azureRoutes(options: AzureRoutesOptions): Route[] {
     }
   };
 
+  const linkPage = async (req: IncomingMessage, res: ServerResponse) => {
+    const inspected = await authorization.inspectAuthorization(requestIdOf(req));
+    if (!inspected.ok) {
+      sendPage(res, STATUS[inspected.reason], refusalPage(inspected, false));
+      return;
+    }
+    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    sendPage(res, 200, buttonPage(inspected.request, path, options.authorityHost));
+  };
+
   const authorize = async (req: IncomingMessage, res: ServerResponse) => {
     const started = await authorization.startAuthorization(requestIdOf(req));
     if (!started.ok) {
@@ -179,7 +211,8 @@ export function azureRoutes(options: AzureRoutesOptions): Route[] {
       },
       'authorize link opened; browser sent to Microsoft',
     );
-    res.writeHead(302, {
+    // 303: the browser follows with a GET, whatever method brought it here.
+    res.writeHead(303, {
       ...SIGN_IN_HEADERS,
       Location: started.location,
       'Set-Cookie': cookie(started.browserBinding, SIGN_IN_WINDOW_MS / 1000),
@@ -189,6 +222,15 @@ export function azureRoutes(options: AzureRoutesOptions): Route[] {
 
   const callback = async (req: IncomingMessage, res: ServerResponse) => {
     const result = await authorization.completeAuthorization(queryOf(req), cookieOf(req, BROWSER_COOKIE));
+    if ('next' in result) {
+      logger.info(
+        { sourceId: result.request.sourceId, slackUserId: result.request.slackUserId },
+        'admin consent came back; browser sent to the sign-in that proves it',
+      );
+      res.writeHead(303, { ...SIGN_IN_HEADERS, Location: result.location });
+      res.end();
+      return;
+    }
     const ended = result.ok || result.reason === 'denied' || result.reason === 'failed';
     if (result.ok) logger.info(describe(result), 'authorization completed');
     else {
@@ -203,7 +245,8 @@ export function azureRoutes(options: AzureRoutesOptions): Route[] {
   };
 
   return [
-    { path: AUTHORIZE_PATH, method: 'GET', handler: guarded('GET /azure/authorize', authorize) },
+    { path: AUTHORIZE_PATH, method: ['GET', 'HEAD'], handler: guarded('GET /azure/authorize', linkPage) },
+    { path: AUTHORIZE_PATH, method: 'POST', handler: guarded('POST /azure/authorize', authorize) },
     { path: CALLBACK_PATH, method: 'GET', handler: guarded('GET /azure/callback', callback) },
   ];
 }

@@ -3,13 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Sql } from '../db/client.ts';
 import { MIGRATIONS_DIR } from '../db/migrate.ts';
-import { withDeadline } from './deadline.ts';
-import type { Metrics } from './metrics.ts';
+import { withDeadline } from '../deadline.ts';
 
 /** Shaped like Bolt's `CustomRoute`, so the list goes straight into `customRoutes`. */
 export interface Route {
   path: string;
-  method: 'GET';
+  method: 'GET' | 'POST' | ('GET' | 'HEAD')[];
   handler(req: IncomingMessage, res: ServerResponse): void;
 }
 
@@ -52,8 +51,9 @@ export async function checkReadiness(sql: Sql, journal: JournalEntry[], timeoutM
 async function inspect(sql: Sql, journal: JournalEntry[]): Promise<Readiness> {
   try {
     await sql`select 1`;
-  } catch (error) {
-    return { ready: false, reason: `the database is unreachable (${describe(error)})` };
+  } catch {
+    // The driver's words (host, port, user, server messages) are for the logs, not for anyone who can reach the port.
+    return { ready: false, reason: 'the database is unreachable' };
   }
   let applied: { count: number; latest: number | null };
   try {
@@ -66,7 +66,7 @@ async function inspect(sql: Sql, journal: JournalEntry[]): Promise<Readiness> {
         reason: 'no migrations are applied yet: run "aad-sync migrate" (serve applies them at start)',
       };
     }
-    return { ready: false, reason: `cannot read the migrations table (${describe(error)})` };
+    return { ready: false, reason: 'cannot read the migrations table' };
   }
   const pending = journal.filter((entry) => applied.latest === null || entry.when > applied.latest);
   if (pending.length > 0) {
@@ -78,22 +78,14 @@ async function inspect(sql: Sql, journal: JournalEntry[]): Promise<Readiness> {
   return { ready: true, migrations: { applied: applied.count, expected: journal.length } };
 }
 
-/** The driver's own words (e.g. "connect ECONNREFUSED 127.0.0.1:5432"); never the URL, which holds the password. */
-function describe(error: unknown): string {
-  const e = error as { code?: string; message?: string };
-  const message = e?.message ?? String(error);
-  return e?.code && !message.includes(e.code) ? `${e.code}: ${message}` : message;
-}
-
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end(JSON.stringify(body));
 }
 
-/** `/healthz` (the process answers), `/readyz` (database and schema) and `/metrics` (Prometheus text). */
+/** `/healthz` (the process answers) and `/readyz` (database and schema). */
 export function healthRoutes(options: {
   sql: Sql;
-  metrics: Metrics;
   journal?: JournalEntry[];
   /** Below the probe's own timeout, so the probe gets a reason instead of a closed connection. */
   readinessTimeoutMs?: number;
@@ -102,7 +94,6 @@ export function healthRoutes(options: {
 }): Route[] {
   const journal = options.journal ?? readMigrationJournal();
   const timeoutMs = options.readinessTimeoutMs ?? 2_000;
-  const { registry } = options.metrics;
 
   return [
     {
@@ -120,22 +111,6 @@ export function healthRoutes(options: {
           readiness.ready
             ? sendJson(res, 200, { status: 'ready', migrations: readiness.migrations })
             : sendJson(res, 503, { status: 'not_ready', reason: readiness.reason }),
-        );
-      },
-    },
-    {
-      path: '/metrics',
-      method: 'GET',
-      handler: (_req, res) => {
-        registry.metrics().then(
-          (text) => {
-            res.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
-            res.end(text);
-          },
-          (error: unknown) => {
-            res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-            res.end(`metrics collection failed: ${describe(error)}\n`);
-          },
         );
       },
     },

@@ -6,12 +6,17 @@ import type { ServerResponse } from 'node:http';
  */
 
 export interface PageContent {
-  tone: 'success' | 'problem';
+  tone: 'success' | 'problem' | 'action';
   title: string;
   /** What happened, in plain words. */
   message: string;
   /** What to do now. */
   next: string;
+  /**
+   * A button that POSTs to `url` (same origin). `formAction` lists the origins the browser may then be
+   * redirected to (CSP `form-action` also governs the redirect that answers the POST).
+   */
+  button?: { label: string; url: string; formAction: string[] };
 }
 
 /** Headers for every response on the sign-in path, pages and redirects alike. */
@@ -21,8 +26,9 @@ export const SIGN_IN_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
 } as const;
 
-const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const contentSecurityPolicy = (page: PageContent) =>
+  "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; " +
+  `form-action ${page.button ? ["'self'", ...page.button.formAction].join(' ') : "'none'"}`;
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -31,8 +37,11 @@ export function escapeHtml(text: string): string {
 }
 
 export function renderPage(page: PageContent): string {
-  const accent = page.tone === 'success' ? '#1a7f37' : '#b42318';
-  const mark = page.tone === 'success' ? '&#10003;' : '!';
+  const accent = { success: '#1a7f37', problem: '#b42318', action: '#2f5bb7' }[page.tone];
+  const mark = { success: '&#10003;', problem: '!', action: '&#8594;' }[page.tone];
+  const button = page.button
+    ? `<form method="post" action="${escapeHtml(page.button.url)}"><button type="submit">${escapeHtml(page.button.label)}</button></form>\n`
+    : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -47,6 +56,7 @@ main{max-width:34rem;margin:12vh auto;padding:2rem;background:#fff;border-radius
 h1{font-size:1.35rem;margin:1rem 0 .5rem}
 p{margin:.5rem 0}
 .next{margin-top:1.25rem;padding-top:1rem;border-top:1px solid #e5e7eb;font-weight:600}
+button{margin-top:1rem;padding:.6rem 1.2rem;font:inherit;font-weight:600;color:#fff;background:${accent};border:0;border-radius:8px;cursor:pointer}
 </style>
 </head>
 <body>
@@ -55,7 +65,7 @@ p{margin:.5rem 0}
 <h1>${escapeHtml(page.title)}</h1>
 <p>${escapeHtml(page.message)}</p>
 <p class="next">${escapeHtml(page.next)}</p>
-</main>
+${button}</main>
 </body>
 </html>
 `;
@@ -65,7 +75,7 @@ export function sendPage(res: ServerResponse, status: number, page: PageContent,
   res.writeHead(status, {
     ...SIGN_IN_HEADERS,
     'Content-Type': 'text/html; charset=utf-8',
-    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+    'Content-Security-Policy': contentSecurityPolicy(page),
     ...extra,
   });
   res.end(renderPage(page));

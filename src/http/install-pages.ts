@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HTTPReceiverOptions } from '@slack/bolt';
 import type { Logger } from '../logger.ts';
-import type { CallbackOptions } from '../slack/install.ts';
 import { type PageContent, sendPage } from './html-page.ts';
+
+/** Bolt's success/failure hooks of the OAuth redirect (the HTTP layer renders the pages; slack/ wires them). */
+type CallbackOptions = NonNullable<NonNullable<HTTPReceiverOptions['installerOptions']>['callbackOptions']>;
 
 /**
  * The pages the installer's browser sees when Slack sends it back to `/slack/oauth_redirect`: installed (and what

@@ -1,8 +1,10 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { sql as raw } from 'drizzle-orm';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from '../db/client.ts';
 import { profiles } from '../db/schema.ts';
-import { withDeadline } from './deadline.ts';
+import { withDeadline } from '../deadline.ts';
 
 export interface ProfileCounts {
   active: number;
@@ -34,12 +36,19 @@ const SYNC_DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800];
 
 /**
  * A registry of its own (not prom-client's global one), so two apps or two tests in one process never
- * share counters. `countProfiles` runs at scrape time; when it fails or outlasts `countTimeoutMs` the
- * gauge is left empty for that scrape rather than repeating numbers that may be stale, and the rest of
- * the scrape still answers before Prometheus gives up on it.
+ * share counters. `countProfiles` scans every profile, so its answer is kept for `countCacheMs` and shared
+ * by concurrent scrapes: however many scrapers there are, the database counts at most once per period.
+ * When the count fails or outlasts `countTimeoutMs` the gauge is left empty for that scrape (and the next
+ * one counts again) rather than repeating numbers that may be stale, and the rest of the scrape still
+ * answers before Prometheus gives up on it.
  */
 export function createMetrics(
-  options: { countProfiles?: () => Promise<ProfileCounts>; countTimeoutMs?: number } = {},
+  options: {
+    countProfiles?: () => Promise<ProfileCounts>;
+    countTimeoutMs?: number;
+    countCacheMs?: number;
+    now?: () => number;
+  } = {},
 ): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -59,6 +68,9 @@ export function createMetrics(
   });
   const countProfiles = options.countProfiles;
   const countTimeoutMs = options.countTimeoutMs ?? 2_000;
+  const countCacheMs = options.countCacheMs ?? 60_000;
+  const now = options.now ?? Date.now;
+  let counted: { at: number; counts: Promise<ProfileCounts | undefined> } | undefined;
   const profilesGauge = new Gauge({
     name: 'aad_sync_profiles',
     help: 'Profiles in the directory: active, or removed by a sync (kept for history).',
@@ -66,12 +78,22 @@ export function createMetrics(
     registers: [registry],
     async collect() {
       if (!countProfiles) return;
-      const counts = await withDeadline(
-        countProfiles().catch(() => undefined),
-        countTimeoutMs,
-        () => undefined,
-      );
-      if (!counts) return this.reset();
+      if (!counted || now() - counted.at >= countCacheMs) {
+        counted = {
+          at: now(),
+          counts: withDeadline(
+            countProfiles().catch(() => undefined),
+            countTimeoutMs,
+            () => undefined,
+          ),
+        };
+      }
+      const mine = counted;
+      const counts = await mine.counts;
+      if (!counts) {
+        if (counted === mine) counted = undefined;
+        return this.reset();
+      }
       this.set({ state: 'active' }, counts.active);
       this.set({ state: 'removed' }, counts.removed);
     },
@@ -111,7 +133,7 @@ export function createMetrics(
   };
 }
 
-/** The `countProfiles` callback for a real database: one scan of `profiles` per scrape. */
+/** The `countProfiles` callback for a real database: one scan of `profiles` (cached by createMetrics). */
 export function profileCounter(db: Db): () => Promise<ProfileCounts> {
   return async () => {
     const [row] = await db
@@ -121,5 +143,51 @@ export function profileCounter(db: Db): () => Promise<ProfileCounts> {
       })
       .from(profiles);
     return { active: row.active, removed: row.removed };
+  };
+}
+
+/**
+ * GET /metrics. With `token`, only `Authorization: Bearer <token>` gets an answer (compared in constant
+ * time); anyone else gets 401 and nothing about the tenant (its size is in the profile gauge).
+ */
+export function metricsHandler(metrics: Metrics, token?: string) {
+  const expected = token ? Buffer.from(`Bearer ${token}`) : undefined;
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const given = Buffer.from(req.headers.authorization ?? '');
+    if (expected && (given.length !== expected.length || !timingSafeEqual(given, expected))) {
+      res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Bearer' });
+      res.end('/metrics needs the bearer token set in METRICS_TOKEN.\n');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
+        res.end(text);
+      },
+      () => {
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('metrics collection failed\n');
+      },
+    );
+  };
+}
+
+/** METRICS_PORT: a server that answers GET /metrics and nothing else, apart from the public port. */
+export async function startMetricsServer(
+  port: number,
+  handler: ReturnType<typeof metricsHandler>,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && new URL(req.url ?? '/', 'http://local').pathname === '/metrics') handler(req, res);
+    else res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, resolve);
+  });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

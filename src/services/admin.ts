@@ -8,16 +8,17 @@ import {
 } from '../azure/index.ts';
 import type { Db, Sql } from '../db/client.ts';
 import { type Source, sourceGroups, sources } from '../db/schema.ts';
-import { withDeadline } from '../http/deadline.ts';
+import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
 import { approveHeldRun, HeldRunError, type RunOutcome, rejectHeldRun, runSync, type SyncDeps } from '../sync/index.ts';
 import { completeMapping, PROFILE_FIELDS, validateMapping } from '../sync/mapping.ts';
+import { loadRun } from '../sync/runs.ts';
 import type { Scheduler } from '../sync/scheduler/scheduler.ts';
 import type { RunAlerts, RunEnd } from './alerts.ts';
 import type { AuthorizationService } from './authorization.ts';
 import type { AdminServices, Outcome, SettingsOutcome, SyncObserver } from './contract.ts';
 import type { Actor, GroupRef, PreviewReport, SourceReport } from './model.ts';
-import { groupsOf, loadRun, loadSource, runReport, sourceOfTeam, sourceReport } from './reports.ts';
+import { groupsOf, loadSource, runReport, sourceOfTeam, sourceReport } from './reports.ts';
 import { REAUTH_FIRST, type RunWatch } from './run-watch.ts';
 
 /**
@@ -174,7 +175,7 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
     if (outcome.status === 'succeeded' && run) return { ok: true as const, run: runReport(run) };
     const message =
       outcome.status === 'held'
-        ? `Approved, but the sync now finds more people to remove (${outcome.held?.removals ?? 'more'}), so it was held again: answer the new alert.`
+        ? `Nobody was removed: the people the sync would remove now (${outcome.held?.removals ?? 'several'}) are not the ones you approved, so it was held again. Check the names in the new alert and answer it.`
         : `Approved, but the sync that applies it failed: ${outcome.errorMessage ?? 'see /aad status'} Nobody was removed.`;
     return { ok: false as const, message };
   }
@@ -210,7 +211,6 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
           groups,
           tenantPeople: people,
           signedInAs: source.authorizedByUpn,
-          tenantName: null,
           mapping: completeMapping(source.mapping),
           adminChannel: source.adminChannel,
           photoSync: source.photoSync,

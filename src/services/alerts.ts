@@ -1,10 +1,29 @@
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
+import { ALERT_LOCK_CLASS } from '../db/locks.ts';
 import { type Source, type SyncRun, sources, syncRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
-import type { AlertOutcome, AlertPoster, AlertRef } from '../slack/alert-poster.ts';
-import type { AlertCode, AlertData, AlertResolution } from '../slack/views/alerts.ts';
-import { groupsOf, heldRemovals, loadRun, loadSource, runReport } from './reports.ts';
+import { loadRun } from '../sync/runs.ts';
+import type { AlertCode, AlertData, AlertResolution, RecoveredData } from './model.ts';
+import { groupsOf, heldRemovals, loadSource, runReport } from './reports.ts';
+
+/** How an alert reaches people; the Slack layer implements it (slack/alert-poster.ts). */
+export interface AlertRef {
+  channel: string;
+  ts: string;
+}
+
+export type AlertOutcome =
+  | { ok: true; ref: AlertRef; posted: 'new' | 'updated' }
+  /** The channel is private and the app is not in it; the admins listed were told by direct message. */
+  | { ok: false; reason: 'no_channel_access'; channel: string };
+
+export interface AlertPoster {
+  /** Posts the alert, or updates `current` when it is in the same channel (a longer streak, or resolved). */
+  show(channel: string, alert: AlertData, current: AlertRef | null, tellIfNoAccess: string[]): Promise<AlertOutcome>;
+  /** Replies "recovered" under the alert and marks it resolved. */
+  recovered(ref: AlertRef, alert: AlertData, data: RecoveredData): Promise<void>;
+}
 
 /**
  * The admin-channel alert of a source (DESIGN §6), kept in step with every run however it was started:
@@ -46,9 +65,6 @@ export interface RunAlertsOptions {
 
 /** The queries of one alert change: the transaction that holds the source's alert lock. */
 type Queries = Pick<Db, 'select' | 'update'>;
-
-/** Distinguishes alert changes of one source from every other advisory lock in the database. */
-const ALERT_LOCK_CLASS = 0xa1e27;
 
 interface Streak {
   ref: AlertRef | null;

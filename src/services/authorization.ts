@@ -3,6 +3,7 @@ import type { AzureAuth, CallbackQuery } from '../azure/index.ts';
 import { AzureError, callbackError } from '../azure/index.ts';
 import { decrypt, encrypt, randomToken, sign, verifySignature } from '../crypto.ts';
 import type { Db } from '../db/client.ts';
+import { sourceOfTeamLock } from '../db/locks.ts';
 import { type AuthorizationPurpose, type OAuthRequest, oauthRequests, type Source, sources } from '../db/schema.ts';
 
 /**
@@ -75,30 +76,52 @@ export type StartedAuthorization =
     }
   | AuthorizationRefused;
 
+export type InspectedAuthorization = { ok: true; request: PendingAuthorization } | AuthorizationRefused;
+
 export type CompletedAuthorization =
   | {
       ok: true;
       request: PendingAuthorization;
-      /** The admin who signed in; null in application mode (Microsoft's consent redirect does not say). */
+      /** The admin who signed in (in application mode: who signed in after granting the consent). */
       upn: string | null;
       tenantId: string;
     }
   | AuthorizationRefused;
 
+/** Application mode's consent came back: the browser goes on to Microsoft's sign-in that proves it. */
+export interface SignInNext {
+  next: 'sign_in';
+  location: string;
+  request: PendingAuthorization;
+}
+
 export interface AuthorizationService {
   /** Creates the team's source when it has none (status `setup`) and a fresh single-use link for this admin. */
   beginAuthorization(input: BeginAuthorizationInput): Promise<AuthorizationLink>;
-  /** The link was opened: claims it (once) and says where to send the browser. */
+  /** The link was opened (GET, as mail scanners do too): says whether it can still be used, claims nothing. */
+  inspectAuthorization(requestId: string): Promise<InspectedAuthorization>;
+  /** The admin pressed the button on the link's page: claims the link (once) and says where to send the browser. */
   startAuthorization(requestId: string): Promise<StartedAuthorization>;
-  /** Microsoft redirected back: checks the request and this browser, then redeems the code or the consent. */
-  completeAuthorization(query: CallbackQuery, browserBinding: string | undefined): Promise<CompletedAuthorization>;
+  /**
+   * Microsoft redirected back: checks the request and this browser, then redeems the code. In application
+   * mode the consent redirect comes first and leads on to a sign-in (`SignInNext`).
+   */
+  completeAuthorization(
+    query: CallbackQuery,
+    browserBinding: string | undefined,
+  ): Promise<CompletedAuthorization | SignInNext>;
 }
 
 export interface AuthorizationServiceOptions {
   db: Db;
   auth: Pick<
     AzureAuth,
-    'createAuthorizeRequest' | 'redeemAuthorizationCode' | 'createAdminConsentUrl' | 'completeAdminConsent'
+    | 'createAuthorizeRequest'
+    | 'redeemAuthorizationCode'
+    | 'createAdminConsentUrl'
+    | 'checkAdminConsent'
+    | 'createConsentSignInRequest'
+    | 'confirmAdminConsent'
   >;
   encryptionKey: Buffer;
   /** PUBLIC_URL; links and the redirect URI are built on it. */
@@ -155,7 +178,7 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     const expiresAt = new Date(at.getTime() + LINK_LIFETIME_MS);
     const sourceId = await db.transaction(async (tx) => {
       // Two admins running /aad setup at once must end up with one source.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`aad-sync source of ${input.teamId}`}))`);
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${sourceOfTeamLock(input.teamId)}))`);
       const [existing] = await tx
         .select({ id: sources.id })
         .from(sources)
@@ -218,8 +241,8 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     return request.url;
   }
 
-  async function startAuthorization(requestId: string): Promise<StartedAuthorization> {
-    const at = now();
+  /** The link's row while it can still be opened; reads only, so a mail scanner's GET uses nothing up. */
+  async function openable(requestId: string, at: Date): Promise<OAuthRequest | AuthorizationRefused> {
     if (!REQUEST_ID.test(requestId)) return refuse('unknown', 'This sign-in link is not valid.');
     const [row] = await db.select().from(oauthRequests).where(eq(oauthRequests.id, requestId));
     if (!row) return refuse('unknown', 'This sign-in link is not valid (it may have been deleted).');
@@ -229,6 +252,18 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     if (row.expiresAt <= at) {
       return refuse('expired', 'This sign-in link has expired, or a newer link replaced it.', row);
     }
+    return row;
+  }
+
+  async function inspectAuthorization(requestId: string): Promise<InspectedAuthorization> {
+    const row = await openable(requestId, now());
+    return 'ok' in row ? row : { ok: true, request: pending(row) };
+  }
+
+  async function startAuthorization(requestId: string): Promise<StartedAuthorization> {
+    const at = now();
+    const row = await openable(requestId, at);
+    if ('ok' in row) return row;
     const [claimed] = await db
       .update(oauthRequests)
       .set({ openedAt: at, expiresAt: new Date(at.getTime() + SIGN_IN_WINDOW_MS) })
@@ -257,16 +292,16 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     }
   }
 
-  /** Signs in (delegated) or proves the consent (application); both save the new token cache themselves. */
-  async function redeem(row: OAuthRequest, query: CallbackQuery): Promise<{ upn: string | null; tenantId: string }> {
-    if (row.authMode === 'application') {
-      const { tenantId } = await auth.completeAdminConsent({ sourceId: row.sourceId, query, expectedState: row.state });
-      return { upn: null, tenantId };
-    }
+  /** Signs in (delegated: saves the new token cache) or proves the consent (application: saves nothing). */
+  async function redeem(
+    row: OAuthRequest,
+    query: CallbackQuery,
+    boundTenant: string | null,
+  ): Promise<{ upn: string | null; tenantId: string }> {
     if (!query.code || !row.nonce || !row.pkceVerifier) {
       throw new AzureError('reauth_required', "Microsoft's answer carried no authorization code.");
     }
-    const admin = await auth.redeemAuthorizationCode({
+    const input = {
       sourceId: row.sourceId,
       code: query.code,
       state: query.state,
@@ -274,26 +309,19 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
       nonce: decrypt(key, row.nonce, row.id),
       pkceVerifier: decrypt(key, row.pkceVerifier, row.id),
       redirectUri,
-    });
+      boundTenant,
+    };
+    if (row.authMode === 'application') {
+      if (!row.consentTenantId) throw new AzureError('reauth_required', 'No admin consent preceded this sign-in.');
+      return auth.confirmAdminConsent({ ...input, tenantId: row.consentTenantId });
+    }
+    const admin = await auth.redeemAuthorizationCode(input);
     return { upn: admin.upn, tenantId: admin.tenantId };
   }
 
   async function finish(row: OAuthRequest, query: CallbackQuery): Promise<CompletedAuthorization> {
     const before = await sourceOf(row.sourceId);
-    const { upn, tenantId } = await redeem(row, query);
-    const bound = boundTenant(before);
-    if (bound && bound.toLowerCase() !== tenantId.toLowerCase()) {
-      await db
-        .update(sources)
-        .set({ tokenCache: before.tokenCache, homeAccountId: before.homeAccountId })
-        .where(eq(sources.id, row.sourceId));
-      return refuse(
-        'failed',
-        `The account that signed in belongs to another Microsoft tenant (${tenantId}) than the one this connection ` +
-          `syncs (${bound}): sign in with an admin of tenant ${bound}.`,
-        row,
-      );
-    }
+    const { upn, tenantId } = await redeem(row, query, boundTenant(before));
     await db
       .update(sources)
       .set({
@@ -302,8 +330,8 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
         authorizedByUpn: upn,
         authorizedBySlackUser: row.slackUserId,
         authorizedAt: now(),
-        // Admin consent replaced any delegated sign-in in the token cache.
-        ...(row.authMode === 'application' ? { homeAccountId: null } : {}),
+        // Admin consent needs no saved sign-in: drop any delegated one.
+        ...(row.authMode === 'application' ? { homeAccountId: null, tokenCache: null } : {}),
         status: before.status === 'needs_reauth' ? 'active' : before.status,
         updatedAt: now(),
       })
@@ -311,10 +339,48 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     return { ok: true, request: pending(row), upn, tenantId };
   }
 
+  /**
+   * Application mode, first callback: the consent's claims are checked and the same request moves on to
+   * a sign-in at the tenant they name (new state, nonce and verifier), still bound to this browser.
+   */
+  async function consentToSignIn(row: OAuthRequest, query: CallbackQuery): Promise<SignInNext | AuthorizationRefused> {
+    const fail = async (reason: 'denied' | 'failed', e: unknown) => {
+      await db.update(oauthRequests).set({ consumedAt: now() }).where(eq(oauthRequests.id, row.id));
+      const message =
+        e instanceof AzureError ? e.message : 'aad-sync could not finish the sign-in because of an internal error.';
+      return refuse(reason, message, row, e);
+    };
+    const declined = callbackError(query);
+    if (declined) return fail('denied', declined);
+    try {
+      const source = await sourceOf(row.sourceId);
+      const { tenantId } = auth.checkAdminConsent({
+        query,
+        expectedState: row.state,
+        boundTenant: boundTenant(source),
+      });
+      const request = await auth.createConsentSignInRequest({ tenantId, redirectUri });
+      const [moved] = await db
+        .update(oauthRequests)
+        .set({
+          state: request.state,
+          nonce: encrypt(key, request.nonce, row.id),
+          pkceVerifier: encrypt(key, request.pkceVerifier, row.id),
+          consentTenantId: tenantId,
+        })
+        .where(and(eq(oauthRequests.id, row.id), eq(oauthRequests.state, row.state), isNull(oauthRequests.consumedAt)))
+        .returning();
+      if (!moved) return refuse('reused', 'This consent was already answered; each link works once.', row);
+      return { next: 'sign_in', location: request.url, request: pending(moved) };
+    } catch (e) {
+      return fail('failed', e);
+    }
+  }
+
   async function completeAuthorization(
     query: CallbackQuery,
     browserBinding: string | undefined,
-  ): Promise<CompletedAuthorization> {
+  ): Promise<CompletedAuthorization | SignInNext> {
     const at = now();
     if (!query.state) return refuse('unknown', 'This page was opened without a sign-in request from aad-sync.');
     const [row] = await db.select().from(oauthRequests).where(eq(oauthRequests.state, query.state));
@@ -332,6 +398,7 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     if (row.expiresAt <= at) {
       return refuse('expired', 'The sign-in took longer than 10 minutes, so aad-sync did not accept it.', row);
     }
+    if (row.authMode === 'application' && !row.consentTenantId) return consentToSignIn(row, query);
     const [claimed] = await db
       .update(oauthRequests)
       .set({ consumedAt: at })
@@ -350,5 +417,5 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
     }
   }
 
-  return { beginAuthorization, startAuthorization, completeAuthorization };
+  return { beginAuthorization, inspectAuthorization, startAuthorization, completeAuthorization };
 }

@@ -36,7 +36,6 @@ export interface SetupDraft {
   /** People with an enabled account in the tenant ("leave empty to import everyone (N people)"); null when Graph could not say. */
   tenantPeople: number | null;
   signedInAs: string | null;
-  tenantName: string | null;
   mapping: Mapping;
   adminChannel: string | null;
   photoSync: boolean;

@@ -63,8 +63,6 @@ export interface SourceReport {
   status: SourceStatus;
   authMode: 'delegated' | 'application';
   tenantId: string | null;
-  /** Tenant's display name when known (e.g. "Contoso"), else the tenant id is shown. */
-  tenantName: string | null;
   authorizedBy: { upn: string | null; slackUserId: string | null; at: Date | null };
   syncEnabled: boolean;
   photoSync: boolean;
@@ -105,3 +103,43 @@ export interface RunProgress {
 export type PreviewReport =
   | { ok: true; people: number; ignored: number; reasons: IgnoredReason[] }
   | { ok: false; message: string };
+
+/** An admin-channel alert (DESIGN §6) as plain data: one per failure streak. */
+export type AlertCode = FailureCode | 'held' | (string & {});
+
+export interface AlertResolution {
+  kind: 'resolved' | 'approved' | 'rejected';
+  /** Slack user who acted; null when the alert resolved itself (e.g. a later sync succeeded). */
+  by: string | null;
+  at: Date;
+}
+
+export interface AlertData {
+  sourceId: string;
+  code: AlertCode;
+  /** The failed run's message in plain words. */
+  message: string | null;
+  /** Failures in this streak so far (1 on the first post). */
+  count: number;
+  firstAt: Date;
+  lastAt: Date;
+  /** `group_missing`: the groups that are gone. */
+  missingGroups?: GroupRef[];
+  /** `app_misconfigured`: the environment variable the operator must fix. */
+  envVar?: string;
+  /** `no_valid_people`: how many people were read. */
+  peopleRead?: number;
+  /** `reauth_required`: when the last sync that worked finished (null: none ever did). */
+  lastSuccessAt?: Date | null;
+  /** `held`: what would be removed. */
+  held?: HeldRemovals;
+  resolution?: AlertResolution;
+}
+
+/** A sync succeeded after a failure streak. */
+export interface RecoveredData {
+  run: RunReport;
+  /** Failures in the streak that just ended. */
+  failures: number;
+  since: Date;
+}

@@ -4,7 +4,7 @@ import { type Source, type SyncRun, sourceGroups, sources, syncRuns } from '../d
 import type { HeldRemovals as EngineHeld } from '../sync/index.ts';
 import { completeMapping } from '../sync/mapping.ts';
 import { changeFeedState } from '../sync/notifications/subscriptions.ts';
-import { SKIPPED_NEEDS_REAUTH } from '../sync/scheduler/run-records.ts';
+import { SKIPPED_NEEDS_REAUTH } from '../sync/runs.ts';
 import type { GroupRef, HeldRemovals, RunCounts, RunReport, SourceReport } from './model.ts';
 
 /**
@@ -88,11 +88,6 @@ export async function groupsOf(db: Pick<Db, 'select'>, sourceId: string): Promis
   return rows;
 }
 
-export async function loadRun(db: Pick<Db, 'select'>, runId: number): Promise<SyncRun | undefined> {
-  const [run] = await db.select().from(syncRuns).where(eq(syncRuns.id, runId));
-  return run;
-}
-
 const RECENT_RUNS = 5;
 
 export interface ReportContext {
@@ -126,7 +121,6 @@ export async function sourceReport(ctx: ReportContext, source: Source): Promise<
     status: source.status,
     authMode: source.authMode,
     tenantId: source.tenantId,
-    tenantName: null,
     authorizedBy: { upn: source.authorizedByUpn, slackUserId: source.authorizedBySlackUser, at: source.authorizedAt },
     syncEnabled: source.syncEnabled,
     photoSync: source.photoSync,

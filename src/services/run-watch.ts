@@ -4,12 +4,12 @@ import type { Db } from '../db/client.ts';
 import { type RunTrigger, type SyncRun, syncRuns } from '../db/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { ProgressReport, SyncProgress } from '../sync/index.ts';
-import { NO_COUNTS } from '../sync/runs.ts';
-import type { SyncInProgress } from '../sync/scheduler/run-records.ts';
+
+import { loadRun, NO_COUNTS, type RunInProgress } from '../sync/runs.ts';
 import type { RunRequest, RunResult, Scheduler } from '../sync/scheduler/scheduler.ts';
 import type { SyncObserver, SyncStart } from './contract.ts';
 import type { RunProgress, RunReport } from './model.ts';
-import { loadRun, runReport } from './reports.ts';
+import { runReport } from './reports.ts';
 
 /**
  * "Sync now" from Slack goes through the scheduler's queue, so whichever replica picks the job runs it.
@@ -82,7 +82,7 @@ export function runProgress(run: SyncRun, report: ProgressReport): RunProgress {
 }
 
 /** The run another request is waiting on; a job still queued has no row yet, so it is described from the job. */
-async function runningReport(db: Db, running: SyncInProgress): Promise<RunReport> {
+async function runningReport(db: Db, running: RunInProgress): Promise<RunReport> {
   const row = running.runId !== null ? await loadRun(db, running.runId) : undefined;
   if (row) return runReport(row);
   return {

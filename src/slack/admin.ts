@@ -15,10 +15,13 @@ import { notAdminModal } from './views/notice.ts';
 import { notAdminMessage } from './views/replies.ts';
 
 /**
- * Who may administer aad-sync: Slack workspace admins and owners (asked of `users.info`, remembered for a
- * few minutes so a busy wizard does not call Slack on every click) and the ids in `SLACK_ADMIN_USERS`. Where
- * the app is installed org-wide on Enterprise Grid the directory is the org's, so it is the org's owners and
- * admins (`enterprise_user`) who administer it, from any workspace of the org — not the admin of one workspace.
+ * Who may administer aad-sync: Slack workspace admins and owners (asked of `users.info`) and the ids in
+ * `SLACK_ADMIN_USERS`. Every command, button and submission asks Slack again, so a demoted admin loses
+ * their rights at their next click (users.info is Tier 4, 100+ calls a minute: clicks are far below it).
+ * Only options loads — one per keystroke in a search box, and read-only — and the Home tab's choice of
+ * view reuse an answer for 30 seconds. Where the app is installed org-wide on Enterprise Grid the
+ * directory is the org's, so it is the org's owners and admins (`enterprise_user`) who administer it,
+ * from any workspace of the org — not the admin of one workspace.
  */
 
 export interface UsersInfoClient {
@@ -39,8 +42,11 @@ export interface UsersInfoClient {
 }
 
 export interface AdminCheck {
-  /** `orgWide`: the installation is an org-wide Grid install (see `isOrgInstallation`). */
-  isAdmin(client: UsersInfoClient, userId: string, orgWide?: boolean): Promise<boolean>;
+  /**
+   * `orgWide`: the installation is an org-wide Grid install (see `isOrgInstallation`). `recent`: an answer
+   * from the last ADMIN_CACHE_TTL_MS will do (options loads and the Home tab's view only).
+   */
+  isAdmin(client: UsersInfoClient, userId: string, options?: { orgWide?: boolean; recent?: boolean }): Promise<boolean>;
 }
 
 export interface AdminCheckOptions {
@@ -51,7 +57,7 @@ export interface AdminCheckOptions {
   logger: Logger;
 }
 
-export const ADMIN_CACHE_TTL_MS = 5 * 60_000;
+export const ADMIN_CACHE_TTL_MS = 30_000;
 
 export function createAdminCheck(options: AdminCheckOptions): AdminCheck {
   const listed = new Set(options.adminUsers);
@@ -67,11 +73,11 @@ export function createAdminCheck(options: AdminCheckOptions): AdminCheck {
   }
 
   return {
-    async isAdmin(client, userId, orgWide = false) {
+    async isAdmin(client, userId, { orgWide = false, recent = false } = {}) {
       if (listed.has(userId)) return true;
       const key = `${orgWide ? 'org' : 'workspace'}:${userId}`;
       const hit = cache.get(key);
-      if (hit && now() - hit.at < ttl) return hit.answer;
+      if (recent && hit && now() - hit.at < ttl) return hit.answer;
       // Concurrent clicks share one lookup; a failed lookup is not remembered, so a Slack hiccup does not lock anyone out.
       const answer = ask(client, userId, orgWide).catch((error: unknown) => {
         cache.delete(key);
@@ -127,7 +133,9 @@ async function refuse(args: Args): Promise<void> {
 export function adminOnly(check: AdminCheck, logger: Logger): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
     const userId = actingUser(args.body as Body);
-    if (userId && (await check.isAdmin(args.client, userId, Boolean(args.context.isEnterpriseInstall)))) {
+    const recent = (args.body as Body).type === 'block_suggestion';
+    const orgWide = Boolean(args.context.isEnterpriseInstall);
+    if (userId && (await check.isAdmin(args.client, userId, { orgWide, recent }))) {
       await args.next();
       return;
     }

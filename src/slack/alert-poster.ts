@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.ts';
+import type { AlertPoster } from '../services/alerts.ts';
 import { ChannelAccessError, type ChatClient, postToChannel } from './channel-post.ts';
-import { type AlertData, alertMessage, cannotPostMessage, type RecoveredData, recoveredReply } from './views/alerts.ts';
+import { alertMessage, cannotPostMessage, recoveredReply } from './views/alerts.ts';
 import { slackErrorCode } from './web-errors.ts';
 
 /**
@@ -9,26 +10,9 @@ import { slackErrorCode } from './web-errors.ts';
  * keeps `AlertRef` with the source (`alert_channel`, `alert_ts`) between runs.
  */
 
-export interface AlertRef {
-  channel: string;
-  ts: string;
-}
-
-export type AlertOutcome =
-  | { ok: true; ref: AlertRef; posted: 'new' | 'updated' }
-  /** The channel is private and the app is not in it; the admins listed were told by direct message. */
-  | { ok: false; reason: 'no_channel_access'; channel: string };
-
 export interface AlertPosterOptions {
   client: ChatClient;
   logger: Logger;
-}
-
-export interface AlertPoster {
-  /** Posts the alert, or updates `current` when it is in the same channel (a longer streak, or resolved). */
-  show(channel: string, alert: AlertData, current: AlertRef | null, tellIfNoAccess: string[]): Promise<AlertOutcome>;
-  /** Replies "recovered" under the alert and marks it resolved. */
-  recovered(ref: AlertRef, alert: AlertData, data: RecoveredData): Promise<void>;
 }
 
 export function createAlertPoster({ client, logger }: AlertPosterOptions): AlertPoster {

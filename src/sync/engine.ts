@@ -11,7 +11,15 @@ import { completeMapping, type Mapping, validateMapping } from './mapping.ts';
 import { type SyncProgress, throttledProgress } from './progress.ts';
 import { readIntoStage } from './read.ts';
 import type { ReaderFactory, SourceReader } from './reader.ts';
-import { NO_COUNTS, type RunCounts, type RunningRun, recordRunEnd, startHeartbeat, startRun } from './runs.ts';
+import {
+  NO_COUNTS,
+  type RunCounts,
+  type RunInProgress,
+  recordRunEnd,
+  setRunMode,
+  startHeartbeat,
+  startRun,
+} from './runs.ts';
 import { chooseMode, deltaScopeOf, type RequestedMode } from './scope.ts';
 
 /**
@@ -58,14 +66,19 @@ export interface SyncRequest {
   /** `auto` (default): delta when a delta read can be trusted, else full. */
   mode?: RequestedMode;
   progress?: SyncProgress;
-  /** Set by approveHeldRun: removals up to this many pass the deletion threshold, this once. */
-  approval?: { heldRunId: number; maxRemovals: number };
+  /**
+   * Set by approveHeldRun: the people the admin approved removing. The run passes the deletion threshold
+   * only when everyone it would remove is among them; otherwise it is held again with its own list.
+   */
+  approval?: { heldRunId: number; profileIds: readonly string[] };
   /** Aborting stops the run before it applies anything (checked between pages and before the commit). */
   signal?: AbortSignal;
 }
 
 export interface HeldRemovals {
   removals: number;
+  /** Exactly who would be removed (profile ids); absent on runs held before this was kept. */
+  profileIds?: string[];
   active: number;
   threshold: number;
   sample: { displayName: string; email: string }[];
@@ -81,7 +94,7 @@ export interface RunOutcome {
   errorCode?: FailureCode;
   errorMessage?: string;
   /** `already_running`: who started the run in progress, and when. */
-  running?: RunningRun;
+  running?: RunInProgress;
   /** `held`: what the run would have removed. */
   held?: HeldRemovals;
 }
@@ -196,8 +209,13 @@ async function prepare(deps: SyncDeps, sourceId: string, requested: RequestedMod
   return { source, groups, mapping, scope, choice };
 }
 
+const isSubset = (ids: readonly string[], of: readonly string[]) => {
+  const allowed = new Set(of);
+  return ids.every((id) => allowed.has(id));
+};
+
 /** Deletion safety: more than `threshold` of the active profiles, or all of them, needs an admin's approval. */
-export function exceedsThreshold(plan: RemovalPlan, threshold: number): boolean {
+export function exceedsThreshold(plan: Pick<RemovalPlan, 'removed' | 'active'>, threshold: number): boolean {
   if (plan.removed === 0 || plan.active === null) return false;
   return plan.removed >= plan.active || plan.removed > threshold * plan.active;
 }
@@ -252,7 +270,7 @@ class Run {
     this.details.reason = choice.why;
     if (choice.mode !== this.mode) {
       this.mode = choice.mode;
-      await this.deps.sql`update sync_runs set mode = ${choice.mode} where id = ${this.id} and status = 'running'`;
+      await setRunMode(this.deps.sql, this.id, choice.mode);
     }
     this.deps.logger?.info({ runId: this.id, sourceId: source.id, mode: this.mode, why: choice.why }, 'sync started');
     const problems = Object.values(validateMapping(mapping));
@@ -290,7 +308,7 @@ class Run {
     this.mode = 'full';
     this.counts = { ...NO_COUNTS };
     this.details.reason = `full read: ${why}`;
-    await this.deps.sql`update sync_runs set mode = 'full' where id = ${this.id} and status = 'running'`;
+    await setRunMode(this.deps.sql, this.id, 'full');
   }
 
   private async readAndApply(
@@ -336,7 +354,7 @@ class Run {
 
     if (this.mode === 'preview') return this.finishPreview(stage);
     const removals = await this.timed('plan', () => stage.removalPlan(readMode));
-    const approved = this.request.approval && removals.removed <= this.request.approval.maxRemovals;
+    const approved = this.request.approval && isSubset(removals.removedIds, this.request.approval.profileIds);
     if (!approved && exceedsThreshold(removals, this.source.deletionThreshold)) return this.hold(removals);
 
     if (this.source.photoSync) await this.timed('photos', () => this.stagePhotos(stage, reader, result.read));
@@ -413,6 +431,7 @@ class Run {
   private async hold(removals: RemovalPlan): Promise<RunOutcome> {
     const held: HeldRemovals = {
       removals: removals.removed,
+      profileIds: removals.removedIds,
       active: removals.active ?? 0,
       threshold: this.source.deletionThreshold,
       sample: removals.removalSample,
@@ -422,7 +441,10 @@ class Run {
     if (!recorded) throw this.takenOver();
     await this.deps.sql`
       update sources set status = 'held', updated_at = now() where id = ${this.source.id} and status <> 'disabled'`;
-    this.deps.logger?.warn({ runId: this.id, ...held, sample: undefined }, 'sync held: too many removals');
+    this.deps.logger?.warn(
+      { runId: this.id, ...held, sample: undefined, profileIds: undefined },
+      'sync held: too many removals',
+    );
     this.report({ phase: 'done', read: this.counts.read, written: 0 }, true);
     return { ...this.outcome('held'), held };
   }

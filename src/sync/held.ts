@@ -1,10 +1,12 @@
 import { and, eq, gt, ne, or } from 'drizzle-orm';
 import { syncRuns } from '../db/schema.ts';
 import { type HeldRemovals, type RunOutcome, runSync, type SyncDeps, type SyncRequest } from './engine.ts';
+import { claimHeldDecision, type HeldDecision, replaceHeldDecision } from './runs.ts';
 
 /**
  * An admin's answer to a run held for too many removals. Approve: a new run applies, with the threshold
- * lifted for as many removals as the held run found (more would hold again). Reject: nothing is removed
+ * lifted for exactly the people the held run listed: if the people it would now remove are not all among
+ * them (some came back and others left meanwhile), it is held again with the new list to approve. Reject: nothing is removed
  * and the source is active again; the people stay until Entra changes, so if the same removals are still
  * there at the next run, that run is held again and asks again.
  */
@@ -19,14 +21,6 @@ export class HeldRunError extends Error {
     super(message);
     this.name = 'HeldRunError';
   }
-}
-
-export interface HeldDecision {
-  kind: 'approved' | 'rejected';
-  by: string;
-  at: string;
-  /** Approved: the run that applied it. */
-  runId?: number;
 }
 
 async function loadHeldRun(deps: SyncDeps, runId: number) {
@@ -58,21 +52,6 @@ async function loadHeldRun(deps: SyncDeps, runId: number) {
   return run;
 }
 
-/** Records the decision unless someone else decided first (two admins clicking at once). */
-async function claimDecision(deps: SyncDeps, runId: number, decision: HeldDecision): Promise<boolean> {
-  const result = await deps.sql`
-    update sync_runs set details = details || ${deps.sql.json({ decision } as never)}
-    where id = ${runId} and not (details ? 'decision')`;
-  return result.count === 1;
-}
-
-async function replaceDecision(deps: SyncDeps, runId: number, decision: HeldDecision | null): Promise<void> {
-  const details = decision
-    ? deps.sql`details || ${deps.sql.json({ decision } as never)}`
-    : deps.sql`details - 'decision'`;
-  await deps.sql`update sync_runs set details = ${details} where id = ${runId}`;
-}
-
 export async function approveHeldRun(
   deps: SyncDeps,
   runId: number,
@@ -82,7 +61,7 @@ export async function approveHeldRun(
   const run = await loadHeldRun(deps, runId);
   const held = run.details.held as HeldRemovals;
   const decision: HeldDecision = { kind: 'approved', by: approvedBy, at: new Date().toISOString() };
-  if (!(await claimDecision(deps, runId, decision))) throw raceLost(runId);
+  if (!(await claimHeldDecision(deps.sql, runId, decision))) throw raceLost(runId);
   let outcome: RunOutcome;
   try {
     outcome = await runSync(deps, {
@@ -90,15 +69,16 @@ export async function approveHeldRun(
       trigger: 'manual',
       requestedBy: approvedBy,
       progress: options.progress,
-      approval: { heldRunId: runId, maxRemovals: held.removals },
+      // A run held before the list was kept has none: the new run then holds again, with its list.
+      approval: { heldRunId: runId, profileIds: held.profileIds ?? [] },
     });
   } catch (error) {
-    await replaceDecision(deps, runId, null);
+    await replaceHeldDecision(deps.sql, runId, null);
     throw error;
   }
   // Not started (another sync is running): the approval was not used and stays open.
-  await replaceDecision(
-    deps,
+  await replaceHeldDecision(
+    deps.sql,
     runId,
     outcome.status === 'already_running' ? null : { ...decision, runId: outcome.runId },
   );
@@ -111,7 +91,7 @@ export async function rejectHeldRun(
   rejectedBy: string,
 ): Promise<{ runId: number; sourceId: string }> {
   const run = await loadHeldRun(deps, runId);
-  if (!(await claimDecision(deps, runId, { kind: 'rejected', by: rejectedBy, at: new Date().toISOString() }))) {
+  if (!(await claimHeldDecision(deps.sql, runId, { kind: 'rejected', by: rejectedBy, at: new Date().toISOString() }))) {
     throw raceLost(runId);
   }
   await deps.sql`

@@ -4,7 +4,8 @@ import { type RunMode, type RunStatus, type RunTrigger, type SyncRun, syncRuns }
 import type { IgnoredReason } from './ignored.ts';
 
 /**
- * Run records in `sync_runs`. The partial unique index `sync_runs_one_running_per_source` is the lock:
+ * Run records in `sync_runs`: every write to that table is here (the engine's, the scheduler's, the
+ * held-run answers). The partial unique index `sync_runs_one_running_per_source` is the lock:
  * whoever inserts the 'running' row for a source runs it, on any replica. A running row whose heartbeat
  * went quiet belongs to a process that stopped; the next starter fails it and takes over.
  */
@@ -29,18 +30,22 @@ export const NO_COUNTS: RunCounts = {
   photos: 0,
 };
 
-export interface RunningRun {
-  runId: number;
+/**
+ * The run a caller is told about when a sync is already under way, from the engine's lock or the
+ * scheduler's queue. `runId` is null while a queued job waits to start.
+ */
+export interface RunInProgress {
+  runId: number | null;
+  /** null while queued: the engine chooses the mode when the run starts. */
+  mode: RunMode | null;
   startedAt: Date;
-  heartbeatAt: Date;
   trigger: RunTrigger;
   requestedBy: string | null;
-  mode: RunMode;
 }
 
 export type StartResult =
   | { started: true; runId: number; startedAt: Date; tookOverRunId?: number }
-  | { started: false; running: RunningRun };
+  | { started: false; running: RunInProgress & { runId: number; mode: RunMode } };
 
 /** A scheduled run of a source whose syncing was disabled (its first write found out). */
 export class SourceDisabledError extends Error {
@@ -87,10 +92,9 @@ export async function startRun(
         running: {
           runId: Number(running.id),
           startedAt: running.started_at,
-          heartbeatAt: running.heartbeat_at,
+          mode: running.mode,
           trigger: running.trigger,
           requestedBy: running.requested_by,
-          mode: running.mode,
         },
       };
     }
@@ -162,7 +166,7 @@ export async function recordRunEnd(sql: Sql, runId: number, end: RunEnd): Promis
   return result.count === 1;
 }
 
-export async function getRunStatus(db: Db, runId: number): Promise<SyncRun | undefined> {
+export async function loadRun(db: Pick<Db, 'select'>, runId: number): Promise<SyncRun | undefined> {
   const [run] = await db.select().from(syncRuns).where(eq(syncRuns.id, runId));
   return run;
 }
@@ -175,4 +179,102 @@ export async function listRecentRuns(db: Db, sourceId: string, limit = 10): Prom
     .where(eq(syncRuns.sourceId, sourceId))
     .orderBy(desc(syncRuns.startedAt), desc(syncRuns.id))
     .limit(limit);
+}
+
+/** Error codes the scheduler writes into `sync_runs` (the engine writes the others). */
+export const SKIPPED_NEEDS_REAUTH = 'skipped_needs_reauth';
+export const INTERRUPTED_BY_SHUTDOWN = 'interrupted';
+
+/** A run whose heartbeat is older than `staleAfterMs` is dead; the engine fails it when the next run starts. */
+export async function findRunningRun(
+  sql: Sql,
+  sourceId: string,
+  staleAfterMs: number,
+): Promise<RunInProgress | undefined> {
+  const [row] = await sql<
+    { id: string; mode: RunMode; started_at: Date; trigger: RunTrigger; requested_by: string | null }[]
+  >`
+    select id, mode, started_at, trigger, requested_by from sync_runs
+    where source_id = ${sourceId} and status = 'running'
+      and heartbeat_at > now() - ${staleAfterMs} * interval '1 millisecond'`;
+  return (
+    row && {
+      runId: Number(row.id),
+      mode: row.mode,
+      startedAt: row.started_at,
+      trigger: row.trigger,
+      requestedBy: row.requested_by,
+    }
+  );
+}
+
+const REAUTH_MESSAGE =
+  'Skipped: Microsoft authorization for this source was lost, so the sync did not contact Entra ID. ' +
+  'Reauthorize to resume syncing; the directory keeps the data of the last successful sync.';
+
+/**
+ * Records that a run was skipped because the source needs reauthorization, so `/aad status` shows why
+ * nothing is syncing. A streak of skips is one row (its `details.skipped` counts them, `finished_at` is the
+ * latest) rather than one row an hour.
+ */
+export async function recordSkippedRun(
+  sql: Sql,
+  run: { sourceId: string; trigger: RunTrigger; requestedBy?: string },
+): Promise<number> {
+  const [updated] = await sql<{ id: string }[]>`
+    update sync_runs set finished_at = now(), heartbeat_at = now(),
+      details = details || jsonb_build_object('skipped', coalesce((details->>'skipped')::int, 1) + 1)
+    where id = (select id from sync_runs where source_id = ${run.sourceId} order by started_at desc, id desc limit 1)
+      and error_code = ${SKIPPED_NEEDS_REAUTH}
+    returning id`;
+  if (updated) return Number(updated.id);
+  const [inserted] = await sql<{ id: string }[]>`
+    insert into sync_runs (source_id, trigger, requested_by, mode, status, finished_at, error_code, error_message, details)
+    select id, ${run.trigger}, ${run.requestedBy ?? null},
+      case when users_delta_link is null then 'full' else 'delta' end,
+      'failed', now(), ${SKIPPED_NEEDS_REAUTH}, ${REAUTH_MESSAGE}, '{"skipped": 1}'::jsonb
+    from sources where id = ${run.sourceId}
+    returning id`;
+  return Number(inserted.id);
+}
+
+/**
+ * Fails the run a shutdown left behind. The update waits for any transaction still holding the row, so a
+ * run whose apply committed first keeps its own status; everything else the engine staged is discarded.
+ */
+export async function failInterruptedRun(sql: Sql, sourceId: string, dispatchedAt: Date): Promise<number | undefined> {
+  const [row] = await sql<{ id: string }[]>`
+    update sync_runs set status = 'failed', finished_at = now(), error_code = ${INTERRUPTED_BY_SHUTDOWN},
+      error_message = 'The app shut down before this sync finished. Nothing from it was applied; the next sync starts afresh.'
+    where source_id = ${sourceId} and status = 'running' and started_at >= ${dispatchedAt}
+    returning id`;
+  return row ? Number(row.id) : undefined;
+}
+
+/** The engine chose (or fell back to) another mode than the one the run started with. */
+export async function setRunMode(sql: Sql, runId: number, mode: RunMode): Promise<void> {
+  await sql`update sync_runs set mode = ${mode} where id = ${runId} and status = 'running'`;
+}
+
+/** An admin's answer to a held run, kept in the held run's `details.decision`. */
+export interface HeldDecision {
+  kind: 'approved' | 'rejected';
+  by: string;
+  at: string;
+  /** Approved: the run that applied it. */
+  runId?: number;
+}
+
+/** Records the decision unless someone else decided first (two admins clicking at once). */
+export async function claimHeldDecision(sql: Sql, runId: number, decision: HeldDecision): Promise<boolean> {
+  const result = await sql`
+    update sync_runs set details = details || ${sql.json({ decision } as never)}
+    where id = ${runId} and not (details ? 'decision')`;
+  return result.count === 1;
+}
+
+/** Replaces the recorded decision (null: forgets it, so the question can be answered again). */
+export async function replaceHeldDecision(sql: Sql, runId: number, decision: HeldDecision | null): Promise<void> {
+  const details = decision ? sql`details || ${sql.json({ decision } as never)}` : sql`details - 'decision'`;
+  await sql`update sync_runs set details = ${details} where id = ${runId}`;
 }

@@ -37,12 +37,14 @@ beforeEach(async () => {
   await emu.control('POST', 'reset');
 });
 
-function app(overrides: { clientSecret?: string } = {}) {
+const ANOTHER_TENANT = '11111111-2222-4333-8444-555555555555';
+
+function app(overrides: { clientSecret?: string; tenantId?: string } = {}) {
   return {
     clientId: emu.emulator.clientId,
     clientSecret: overrides.clientSecret ?? emu.emulator.clientSecret,
     authorityHost: emu.emulator.authorityHost,
-    tenantId: 'organizations',
+    tenantId: overrides.tenantId ?? 'organizations',
   };
 }
 
@@ -227,12 +229,27 @@ describe('delegated mode', () => {
     const pkce = await redeem({ pkceVerifier: 'x'.repeat(43) });
     expect(pkce.code).toBe('reauth_required');
     expect(pkce.detail.aadsts).toBe('50148');
+    expect(pkce.message).toContain('PKCE');
+    expect(pkce.message).not.toContain('no longer accepts the saved sign-in');
 
     const good = await callback(auth, source.id);
     await auth.redeemAuthorizationCode(good);
     const reused = await failureOf(auth.redeemAuthorizationCode(good), AzureError);
     expect(reused.code).toBe('reauth_required');
     expect(reused.message).toContain('AADSTS54005');
+  });
+
+  it('refuses a sign-in into another tenant than the bound one before saving anything', async () => {
+    const auth = createAzureAuth(app(), store);
+    const source = await newSource();
+    const input = await callback(auth, source.id);
+    const failure = await failureOf(
+      auth.redeemAuthorizationCode({ ...input, boundTenant: ANOTHER_TENANT }),
+      AzureError,
+    );
+    expect(failure.message).toContain(`another Microsoft tenant (${emu.emulator.tenantId})`);
+    const [row] = await db.sql`select token_cache, home_account_id from sources where id = ${source.id}`;
+    expect(row).toEqual({ token_cache: null, home_account_id: null });
   });
 
   it('a wrong client secret is app_misconfigured and names the variable to fix', async () => {
@@ -254,27 +271,84 @@ describe('delegated mode', () => {
 });
 
 describe('application mode', () => {
-  const consent = async (auth: AzureAuth, sourceId: string, state: string, expectedState = state) => {
+  /** The consent redirect, then the sign-in at the tenant it named: what the callback route does. */
+  const consent = async (
+    auth: AzureAuth,
+    sourceId: string,
+    state: string,
+    expectedState = state,
+    change: { tenantId?: string } = {},
+  ) => {
     const query = await follow(auth.createAdminConsentUrl({ redirectUri: REDIRECT, state }));
-    return auth.completeAdminConsent({ sourceId, query, expectedState });
+    const { tenantId } = auth.checkAdminConsent({ query, expectedState });
+    const request = await auth.createConsentSignInRequest({ tenantId, redirectUri: REDIRECT });
+    const signedIn = await follow(request.url);
+    return auth.confirmAdminConsent({
+      sourceId,
+      code: signedIn.code,
+      state: signedIn.state,
+      expectedState: request.state,
+      nonce: request.nonce,
+      pkceVerifier: request.pkceVerifier,
+      redirectUri: REDIRECT,
+      tenantId: change.tenantId ?? tenantId,
+    });
   };
 
-  it('admin consent, proven with client credentials, then Graph tokens for that tenant', async () => {
+  it('admin consent, proven by a sign-in at that tenant and client credentials, then Graph tokens', async () => {
     const auth = createAzureAuth(app(), store);
     const source = await newSource('application');
     const url = new URL(auth.createAdminConsentUrl({ redirectUri: REDIRECT, state: 'st-1' }));
     expect(url.pathname).toBe('/organizations/v2.0/adminconsent');
     expect(url.searchParams.get('scope')).toBe('https://graph.microsoft.com/.default');
 
-    const { tenantId } = await consent(auth, source.id, 'st-1');
+    const { tenantId, upn } = await consent(auth, source.id, 'st-1');
     expect(tenantId).toBe(emu.emulator.tenantId);
-    expect(Object.keys((await savedCache(source.id)).AccessToken)).toHaveLength(1);
+    expect(upn).toBe(emu.emulator.adminUpn);
+    // Nothing is saved: application mode's credential is the consent itself.
+    const [row] = await db.sql`select token_cache from sources where id = ${source.id}`;
+    expect(row.token_cache).toBeNull();
 
     const consented = { ...source, tenantId };
     const token = await auth.acquireGraphToken(consented);
     expect(await auth.acquireGraphToken(consented)).toBe(token);
     expect(await auth.acquireGraphToken(consented, { forceRefresh: true })).not.toBe(token);
     expect(await groupsSeen(auth, consented)).toBe(emu.emulator.tenant.groups.size);
+  });
+
+  it('signs in at the tenant the consent redirect named, and refuses an id_token of another tenant', async () => {
+    const auth = createAzureAuth(app(), store);
+    const request = await auth.createConsentSignInRequest({ tenantId: emu.emulator.tenantId, redirectUri: REDIRECT });
+    const url = new URL(request.url);
+    expect(url.pathname).toBe(`/${emu.emulator.tenantId}/oauth2/v2.0/authorize`);
+    expect(url.searchParams.get('scope')?.split(' ')).toContain('openid');
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+
+    // The emulator's only tenant, named by its domain: the sign-in works, its id_token's tid is not "that".
+    const named = emu.emulator.tenant.domain;
+    const source = await newSource('application');
+    const failure = await failureOf(consent(auth, source.id, 's', 's', { tenantId: named }), AzureError);
+    expect(failure.message).toContain(
+      `belongs to Microsoft tenant ${emu.emulator.tenantId}, not to tenant ${named} that the consent was for`,
+    );
+    expect((await emulatorState()).tokensIssued).toBe(1);
+  });
+
+  it('refuses a consent redirect for a tenant other than AZURE_TENANT_ID when that is a tenant id', async () => {
+    const auth = createAzureAuth(app({ tenantId: ANOTHER_TENANT }), store);
+    const query = { admin_consent: 'True', tenant: emu.emulator.tenantId, state: 'st' };
+    const failure = await failureOf((async () => auth.checkAdminConsent({ query, expectedState: 'st' }))(), AzureError);
+    expect(failure.message).toContain(`set up for tenant ${ANOTHER_TENANT} only (AZURE_TENANT_ID)`);
+    expect(() => auth.checkAdminConsent({ query, expectedState: 'st', boundTenant: ANOTHER_TENANT })).toThrow();
+  });
+
+  it('keeps working after an ENCRYPTION_KEY change: it needs no saved cache', async () => {
+    await emu.control('POST', 'consent', {});
+    const source = { ...(await newSource('application')), tenantId: emu.emulator.tenantId };
+    // A cache left from before, sealed with the old key.
+    await createTokenCacheStore(db.db, Buffer.alloc(32, 3)).writeCache(source.id, '{}');
+    const auth = createAzureAuth(app(), store);
+    expect(await groupsSeen(auth, source)).toBe(emu.emulator.tenant.groups.size);
   });
 
   it('waits out the seconds a fresh consent takes to reach the token endpoint (AADSTS700016 meanwhile)', async () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSync } from '../../src/sync/engine.ts';
-import { getRunStatus } from '../../src/sync/runs.ts';
+import { loadRun } from '../../src/sync/runs.ts';
 import { REPO_ROOT, runCli } from '../helpers/cli.ts';
 import { type SyncFixture, startSyncFixture } from '../helpers/sync.ts';
 
@@ -128,8 +128,8 @@ describe('aad-sync sync', () => {
       requestedBy: 'cli',
     });
     expect(next).toMatchObject({ status: 'succeeded', counts: { updated: inDirectory, created: 0, removed: 0 } });
-    expect((await getRunStatus(f.database.db, next.runId))!.details.tookOverStaleRun).toBe(Number(dead.id));
-    expect(await getRunStatus(f.database.db, Number(dead.id))).toMatchObject({ status: 'failed', errorCode: 'stale' });
+    expect((await loadRun(f.database.db, next.runId))!.details.tookOverStaleRun).toBe(Number(dead.id));
+    expect(await loadRun(f.database.db, Number(dead.id))).toMatchObject({ status: 'failed', errorCode: 'stale' });
   }, 180_000);
 
   it('stops cleanly on Ctrl-C: the run is recorded as cancelled, nothing is applied, no lock is left', async () => {

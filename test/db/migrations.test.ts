@@ -89,6 +89,7 @@ const TABLES = {
     'created_at',
     'expires_at',
     'consumed_at',
+    'consent_tenant_id',
   ],
   slack_installations: [
     'id',
@@ -128,17 +129,46 @@ describe('migrations', () => {
     }
   });
 
-  it('install pg_trgm and the search indexes', async () => {
-    const [ext] = await database.sql`select extname from pg_extension where extname = 'pg_trgm'`;
-    expect(ext?.extname).toBe('pg_trgm');
+  it('install the search extensions, the folded search columns and their source-scoped indexes', async () => {
+    const extensions = await database.sql<{ extname: string }[]>`select extname from pg_extension`;
+    expect(extensions.map((e) => e.extname)).toEqual(
+      expect.arrayContaining(['pg_trgm', 'unaccent', 'btree_gin', 'fuzzystrmatch']),
+    );
     const indexes = await database.sql<{ indexname: string; indexdef: string }[]>`
       select indexname, indexdef from pg_indexes where tablename = 'profiles'`;
-    const trgm = indexes.filter((i) => i.indexdef.includes('gin_trgm_ops')).map((i) => i.indexdef);
-    expect(trgm.some((d) => d.includes('display_name'))).toBe(true);
-    expect(trgm.some((d) => d.includes('first_name'))).toBe(true);
-    expect(trgm.some((d) => d.includes('email'))).toBe(true);
-    expect(trgm.some((d) => d.includes('job_title'))).toBe(true);
+    const search = indexes.filter((i) => i.indexname.startsWith('profiles_search_'));
+    expect(search.map((i) => i.indexname).sort()).toEqual([
+      'profiles_search_display_idx',
+      'profiles_search_doc_trgm',
+      'profiles_search_email_idx',
+      'profiles_search_initials_idx',
+      'profiles_search_names_trgm',
+      'profiles_search_role_trgm',
+    ]);
+    // Every one leads with the source and holds active people only; the unscoped trigram indexes are gone.
+    for (const { indexdef } of search) {
+      expect(indexdef).toMatch(/\(source_id, /);
+      expect(indexdef).toMatch(/WHERE active$/);
+    }
+    expect(
+      indexes.filter((i) => i.indexdef.includes('gin_trgm_ops') && !i.indexname.startsWith('profiles_search_')),
+    ).toEqual([]);
     expect(indexes.find((i) => i.indexname === 'profiles_source_external_uq')?.indexdef).toContain('UNIQUE');
+    const [source] = await database.sql`insert into sources (slack_team_id) values ('T0FOLD') returning id`;
+    const [folded] = await database.sql`
+      insert into profiles (source_id, external_id, graph_id, first_name, last_name, display_name, email, job_title,
+        department, content_hash)
+      values (${source.id}, 'x', 'x', 'Zoë', 'O''Brien-Núñez', 'ZOË O''BRIEN-NÚÑEZ', 'Zoe.OBrien@Contoso.com',
+        'Ingénieure', null, 'h')
+      returning search_display, search_names, search_role, search_email, search_initials`;
+    expect(folded).toEqual({
+      search_display: 'zoe o brien nunez',
+      search_names: ' zoe o brien nunez zoe o brien nunez ',
+      search_role: ' ingenieure |  ',
+      search_email: 'zoe.obrien@contoso.com',
+      search_initials: 'zo',
+    });
+    await database.sql`delete from sources where id = ${source.id}`;
   });
 
   it('allow only one running sync per source (the lock)', async () => {

@@ -159,7 +159,7 @@ describe('Block Kit as text', () => {
       { id: 'g1', name: 'Engineering' },
       { id: 'g2', name: 'Sales' },
     ];
-    const meta = { selected: groups, tenantPeople: 2000, signedInAs: 'admin@contoso.com', tenantName: 'Contoso' };
+    const meta = { selected: groups, tenantPeople: 2000, signedInAs: 'admin@contoso.com' };
     const chosen = renderSurface(groupsModal({ ...meta, metadata: {} }, 'setup'), plain);
     expect(chosen).toContain('│ Groups to import (optional): ‹Engineering› ‹Sales›');
     expect(chosen).toContain('Leave empty to import everyone (2,000 people).');

@@ -81,7 +81,14 @@ describe('manifests/kubernetes', () => {
     const config = parseConfig(configMap.data);
     expect(config.port).toBe(3000);
     expect(container.ports.find((p: { name: string }) => p.name === 'http').containerPort).toBe(config.port);
-    expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(config.port));
+  });
+
+  it('scrapes /metrics on METRICS_PORT, a container port the Service does not publish', () => {
+    const config = parseConfig(configMap.data);
+    expect(config.metricsPort).toBe(9464);
+    expect(container.ports.find((p: { name: string }) => p.name === 'metrics').containerPort).toBe(config.metricsPort);
+    expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(config.metricsPort));
+    expect(service.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['http']);
   });
 
   it('gives Entra the same callback the ConfigMap public address implies', () => {

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../../src/db/client.ts';
 import { copyField, copyLine } from '../../src/directory/copy-writer.ts';
-import { getPhoto, knownPhotoEtags, upsertPhoto } from '../../src/directory/photos.ts';
 import { ProfileStage, type StagedProfile, type StageMode } from '../../src/directory/profile-stage.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -327,20 +326,5 @@ describe('ProfileStage without a long transaction', () => {
       await limited.close();
       await database.sql`alter role postgres reset all`;
     }
-  });
-});
-
-describe('photo helpers', () => {
-  it('store a photo once per etag, serve it, and list the etags of active people', async () => {
-    await sync([person(1), person(2)]);
-    const [{ id }] = await database.sql`select id from profiles where source_id = ${sourceId} and external_id = 'e-1'`;
-    const photo = { contentType: 'image/png', bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47]), etag: '"v1"' };
-    expect(await upsertPhoto(database.sql, Number(id), photo)).toBe(true);
-    expect(await upsertPhoto(database.sql, Number(id), photo)).toBe(false);
-    expect(await getPhoto(database.sql, Number(id))).toEqual(photo);
-    expect(await getPhoto(database.sql, Number(id) + 1000)).toBeUndefined();
-    expect(await knownPhotoEtags(database.sql, sourceId)).toEqual(new Map([['g-1', '"v1"']]));
-    await sync([person(2)]);
-    expect(await knownPhotoEtags(database.sql, sourceId)).toEqual(new Map());
   });
 });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { explainSearch } from '../../bench/explain-search.ts';
 import { getPersonCard } from '../../src/directory/people.ts';
 import { type SearchResult, searchPeople } from '../../src/directory/search.ts';
 import { exactPass } from '../../src/directory/search-passes.ts';
 import { ensureSlackUserId, type SlackIdentityLookup } from '../../src/directory/slack-identity.ts';
 import { createSource, insertPeople, NAMED_PEOPLE, seedDirectory } from '../fixtures/people.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { explainSearch } from '../helpers/explain-search.ts';
 
 let database: TestDatabase;
 let contoso: Awaited<ReturnType<typeof seedDirectory>>;
@@ -198,7 +198,8 @@ describe('searchPeople: hostile input', () => {
     expect((await search('%')).kind).toBe('none');
     expect((await search('_')).kind).toBe('none');
     // In an address, `_` and `%` are characters, not LIKE wildcards.
-    const byAddress = (email: string) => exactPass(database.sql, scope, { text: email, email }, [], 6);
+    const byAddress = (email: string) =>
+      exactPass(database.sql, [contoso.sourceId], { key: '', words: [], lower: email, email }, 6);
     expect((await byAddress('percy_underwood@contoso.com')).map((r) => r.email)).toEqual([
       'percy_underwood@contoso.com',
     ]);

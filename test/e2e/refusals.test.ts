@@ -183,15 +183,15 @@ describe('sign-in links', () => {
   it('refuses a link that was already used', async () => {
     const { modal, url } = await freshLink();
     const browser = new TestBrowser();
-    const opened = await browser.get(url);
-    expect(opened.status).toBe(302);
+    const opened = await browser.open(url);
+    expect(opened.status).toBe(303);
     const signedIn = await browser.get(opened.location!);
     const done = await browser.get(signedIn.location!);
     expect(done.status).toBe(200);
     expect(f.slack.view(modal.id)!.callback_id).toBe(callbackIds.setupGroups);
     const [after] = await f.db.sql`select tenant_id, token_cache, authorized_by_slack_user, authorized_at from sources`;
 
-    const again = await new TestBrowser().get(url);
+    const again = await new TestBrowser().open(url);
     expect(again.status).toBe(409);
     expect(again.text).toContain('already been used');
     const replay = await browser.get(signedIn.location!);
@@ -203,7 +203,7 @@ describe('sign-in links', () => {
   it('refuses an expired link', async () => {
     const { modal, url, source } = await freshLink();
     await f.db.sql`update oauth_requests set expires_at = now() - interval '1 minute' where consumed_at is null`;
-    const page = await new TestBrowser().get(url);
+    const page = await new TestBrowser().open(url);
     expect(page.status).toBe(410);
     expect(page.text).toContain('expired');
     await expectNothingStored(source, modal);
@@ -212,12 +212,12 @@ describe('sign-in links', () => {
   it('refuses to finish another admin’s sign-in in a different browser', async () => {
     const { modal, url, source } = await freshLink();
     const admins = new TestBrowser();
-    const opened = await admins.get(url);
+    const opened = await admins.open(url);
     const atMicrosoft = await admins.get(opened.location!);
     const callback = atMicrosoft.location!;
 
     const someoneElse = new TestBrowser();
-    const reopened = await someoneElse.get(url);
+    const reopened = await someoneElse.open(url);
     expect(reopened.status).toBe(409);
     const stolen = await someoneElse.get(callback);
     expect(stolen.status).toBe(403);

@@ -52,6 +52,7 @@ describe('aad-sync serve', () => {
 
   it('serves /healthz with a full configuration and exits 0 on SIGTERM, logging JSON without secrets', async () => {
     const port = await freePort();
+    const metricsPort = await freePort();
     const secrets = {
       SLACK_BOT_TOKEN: slack.botToken,
       SLACK_SIGNING_SECRET: 'serve-test-signing-secret',
@@ -73,6 +74,7 @@ describe('aad-sync serve', () => {
         GRAPH_BASE_URL: entra.emulator.graphBaseUrl,
         PUBLIC_URL: `http://127.0.0.1:${port}`,
         PORT: String(port),
+        METRICS_PORT: String(metricsPort),
         NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? '',
       },
       signal: stop.signal,
@@ -88,7 +90,9 @@ describe('aad-sync serve', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
     const readiness = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(readiness.status).toBe(200);
-    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    // Prometheus on its own port; the public one does not serve /metrics at all.
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(await metrics.text()).toContain('aad_sync_runs_total');
     expect((await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', body: '{}' })).status).toBe(401);
 

@@ -7,6 +7,7 @@ import {
   expectWithinSlackLimits,
   finishedRunBy,
   lastRunId,
+  METRICS_TOKEN,
   runsOf,
   setUpSource,
   startAppFixture,
@@ -73,7 +74,9 @@ describe('/aad sync', () => {
     expectWithinSlackLimits(f.slack);
 
     // The app counts a run before it tells the admin that it finished.
-    const metrics = await (await fetch(`${f.publicUrl}/metrics`)).text();
+    expect((await fetch(`${f.publicUrl}/metrics`)).status).toBe(401);
+    const bearer = { authorization: `Bearer ${METRICS_TOKEN}` };
+    const metrics = await (await fetch(`${f.publicUrl}/metrics`, { headers: bearer })).text();
     expect(metrics).toMatch(/^aad_sync_runs_total\{status="succeeded",trigger="manual"\} [1-9]/m);
     expect(metrics).toMatch(/^aad_sync_graph_requests_total\{status="200"\} [1-9]/m);
     const [{ active }] = await f.db.sql`select count(*)::int as active from profiles where active`;

@@ -190,7 +190,11 @@ describe('the setup wizard', () => {
     await f.restart('application');
     const sourceId = await wizard('application');
     const [row] = await f.db.sql`select auth_mode, tenant_id, authorized_by_upn from sources where id = ${sourceId}`;
-    expect(row).toEqual({ auth_mode: 'application', tenant_id: f.entra.emulator.tenantId, authorized_by_upn: null });
+    expect(row).toEqual({
+      auth_mode: 'application',
+      tenant_id: f.entra.emulator.tenantId,
+      authorized_by_upn: f.entra.emulator.adminUpn,
+    });
     const logs = f.logs.join('');
     expect(logs).toContain('authorization completed');
     for (const secret of [f.entra.emulator.clientSecret, SIGNING_SECRET, f.slack.botToken]) {

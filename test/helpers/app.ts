@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { freePort } from '../../src/db/embedded.ts';
@@ -11,13 +10,13 @@ import {
   type SlackTestClient,
   startSlackEmulator,
 } from '../../src/emulators/slack/index.ts';
-import { createLogger } from '../../src/logger.ts';
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/server.ts';
 import { actionIds, blockIds, callbackIds } from '../../src/slack/ids.ts';
 import { validateSurface } from '../../src/slack/views/limits.ts';
-import { TestBrowser } from './browser.ts';
+import { type Hop, TestBrowser } from './browser.ts';
 import { startTestDatabase, type TestDatabase } from './database.ts';
 import { startTestEmulator, type TestEmulator } from './emulator.ts';
+import { recordingLogger } from './logs.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -66,21 +65,6 @@ export const FAST: StartServerOptions = {
   changeFeed: false,
 };
 
-/** A logger at info level that keeps every line it writes, as JSON text. */
-export function recordingLogger() {
-  const logs: string[] = [];
-  const logger = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(chunk, _encoding, done) {
-        logs.push(String(chunk));
-        done();
-      },
-    }),
-  });
-  return { logs, logger };
-}
-
 export async function startAppFixture(options: AppFixtureOptions = {}): Promise<AppFixture> {
   const [db, entra, slack] = await Promise.all([
     startTestDatabase(),
@@ -90,7 +74,7 @@ export async function startAppFixture(options: AppFixtureOptions = {}): Promise<
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const key = randomBytes(32).toString('base64');
-  const { logs, logger } = recordingLogger();
+  const { logger, lines: logs } = recordingLogger();
   const configFor = (mode: 'delegated' | 'application') =>
     parseConfig({
       DATABASE_URL: db.url,
@@ -105,6 +89,7 @@ export async function startAppFixture(options: AppFixtureOptions = {}): Promise<
       PUBLIC_URL: publicUrl,
       ENCRYPTION_KEY: key,
       PORT: String(port),
+      METRICS_TOKEN: METRICS_TOKEN,
       LOG_LEVEL: 'info',
       ...(options.socketMode ? { SLACK_APP_TOKEN: slack.socketMode.appToken } : {}),
     });
@@ -168,11 +153,15 @@ export function authorizeUrl(view: EmulatedView): string {
 }
 
 /** Follows a sign-in link through the emulator's sign-in (or admin consent) to the callback page. */
+/** The bearer token the fixture's /metrics asks for (METRICS_TOKEN). */
+export const METRICS_TOKEN = 'fixture-metrics-token-0123456789';
+
 export async function signInThroughBrowser(url: string, browser = new TestBrowser()) {
   const hops = [];
   let next: string | null = url;
-  for (let i = 0; next && i < 5; i++) {
-    const hop = await browser.get(next);
+  for (let i = 0; next && i < 8; i++) {
+    // The link's page asks for a button press (a POST); everything after it is redirects.
+    const hop: Hop = i === 0 ? await browser.open(next) : await browser.get(next);
     hops.push(hop);
     next = hop.status >= 300 && hop.status < 400 ? hop.location : null;
   }

@@ -20,12 +20,30 @@ export class TestBrowser {
   private readonly cookies = new Map<string, StoredCookie>();
 
   async get(url: string): Promise<Hop> {
+    return this.request('GET', url);
+  }
+
+  async post(url: string): Promise<Hop> {
+    return this.request('POST', url);
+  }
+
+  /**
+   * What an admin does with a sign-in link: opens it, then presses the page's button (a POST form).
+   * Returns the answer to the button, or the page itself when it has no button (a refused link).
+   */
+  async open(url: string): Promise<Hop> {
+    const page = await this.get(url);
+    const action = page.status === 200 ? /<form method="post" action="([^"]+)">/.exec(page.text)?.[1] : undefined;
+    return action ? this.post(new URL(action.replace(/&amp;/g, '&'), url).toString()) : page;
+  }
+
+  private async request(method: 'GET' | 'POST', url: string): Promise<Hop> {
     const target = new URL(url);
     const header = [...this.cookies.entries()]
       .filter(([, c]) => c.origin === target.origin && target.pathname.startsWith(c.path))
       .map(([name, c]) => `${name}=${c.value}`)
       .join('; ');
-    const response = await fetch(url, { redirect: 'manual', headers: header ? { cookie: header } : {} });
+    const response = await fetch(url, { method, redirect: 'manual', headers: header ? { cookie: header } : {} });
     for (const line of response.headers.getSetCookie()) this.store(target, line);
     const location = response.headers.get('location');
     return {

@@ -6,10 +6,11 @@ import { createSlackClient, type SlackTestClient, startSlackEmulator } from '../
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/server.ts';
 import { SLACK_INSTALL_PATH } from '../../src/slack/install.ts';
 import { OAUTH_APP, SPACES } from '../fixtures/slack-spaces.ts';
-import { type AppFixture, FAST, recordingLogger, SIGNING_SECRET } from './app.ts';
+import { type AppFixture, FAST, SIGNING_SECRET } from './app.ts';
 import { type Hop, TestBrowser } from './browser.ts';
 import { startTestDatabase } from './database.ts';
 import { startTestEmulator } from './emulator.ts';
+import { recordingLogger } from './logs.ts';
 
 /**
  * The whole product in install-by-OAuth mode (SLACK_CLIENT_ID …, no SLACK_BOT_TOKEN), with the Slack emulator
@@ -41,7 +42,7 @@ export async function startInstallFixture(options: { server?: StartServerOptions
     }),
   ]);
   const key = randomBytes(32).toString('base64');
-  const { logs, logger } = recordingLogger();
+  const { lines: logs, logger } = recordingLogger();
   const config = (serverPort: number) =>
     parseConfig({
       DATABASE_URL: db.url,

@@ -35,6 +35,7 @@ export function createLockRunner(
         status: 'already_running',
         running: {
           runId: Number(row.id),
+          mode: null,
           startedAt: row.started_at,
           trigger: row.trigger,
           requestedBy: row.requested_by,

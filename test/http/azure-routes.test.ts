@@ -1,6 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { HTTPReceiver } from '@slack/bolt';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import {
 import { TestBrowser } from '../helpers/browser.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.ts';
+import { recordingLogger } from '../helpers/logs.ts';
 
 /**
  * The sign-in from Slack's link to the callback page, as an admin's browser lives it: real PostgreSQL,
@@ -38,7 +38,7 @@ let listener: RequestListener = (_req, res) => res.writeHead(503).end();
 let offsetMs = 0;
 let slackAnswer: () => Promise<boolean> = async () => true;
 const notified: CompletedAuthorization[] = [];
-let logs = '';
+const log = recordingLogger();
 
 function azureConfig(authorityHost = emu.emulator.authorityHost): Config['azure'] {
   return {
@@ -63,16 +63,11 @@ function service(authorityHost?: string) {
 }
 
 function routesFor(authorization: ReturnType<typeof service>): Route[] {
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      logs += chunk.toString();
-      done();
-    },
-  });
   return azureRoutes({
     authorization,
     publicUrl,
-    logger: createLogger({ level: 'info', destination }),
+    authorityHost: emu.emulator.authorityHost,
+    logger: log.logger,
     onAuthorized: async (result) => {
       notified.push(result);
       return slackAnswer();
@@ -137,8 +132,8 @@ const requestRow = async (id: string) => (await db.db.select().from(oauthRequest
 
 /** Opens the link and lets Microsoft (the emulator) answer: the callback URL the browser is sent to. */
 async function signInAtMicrosoft(browser: TestBrowser, link: AuthorizationLink): Promise<string> {
-  const opened = await browser.get(link.url);
-  expect(opened.status, opened.text).toBe(302);
+  const opened = await browser.open(link.url);
+  expect(opened.status, opened.text).toBe(303);
   const microsoft = await browser.get(opened.location!);
   expect(microsoft.status, microsoft.text).toBe(302);
   expect(microsoft.location!.startsWith(`${publicUrl}/azure/callback?`)).toBe(true);
@@ -163,8 +158,8 @@ describe('delegated sign-in', () => {
     expect(created).toMatchObject({ status: 'setup', authMode: 'delegated', tenantId: null, tokenCache: null });
 
     const browser = new TestBrowser();
-    const opened = await browser.get(link.url);
-    expect(opened.status).toBe(302);
+    const opened = await browser.open(link.url);
+    expect(opened.status).toBe(303);
     expect(opened.headers.get('cache-control')).toBe('no-store');
     expect(opened.headers.get('referrer-policy')).toBe('no-referrer');
     const microsoftUrl = new URL(opened.location!);
@@ -235,13 +230,13 @@ describe('delegated sign-in', () => {
   });
 
   it('keeps the secrets of the exchange out of the logs', async () => {
-    logs = '';
+    log.clear();
     const link = await begin();
     const browser = new TestBrowser();
     const callback = new URL(await signInAtMicrosoft(browser, link));
     expect((await browser.get(callback.toString())).status).toBe(200);
     const row = await requestRow(link.requestId);
-    expect(logs).toContain('authorization completed');
+    expect(log.text()).toContain('authorization completed');
     for (const secret of [
       link.requestId,
       callback.searchParams.get('code')!,
@@ -250,7 +245,7 @@ describe('delegated sign-in', () => {
       decrypt(key, row.pkceVerifier!, row.id),
       decrypt(key, row.nonce!, row.id),
     ]) {
-      expect(logs).not.toContain(secret);
+      expect(log.text()).not.toContain(secret);
     }
   });
 
@@ -270,7 +265,7 @@ describe('delegated sign-in', () => {
     });
     expect(link.sourceId).toBe(first.sourceId);
     const again = new TestBrowser();
-    const opened = await again.get(link.url);
+    const opened = await again.open(link.url);
     const hint = new URL(opened.location!).searchParams;
     expect(hint.get('login_hint')).toBe(emu.emulator.adminUpn);
     expect(hint.get('prompt')).toBe('login');
@@ -305,31 +300,94 @@ describe('delegated sign-in', () => {
 });
 
 describe('application mode (admin consent)', () => {
-  it('sends the admin to the consent page and proves the consent with a client-credentials token', async () => {
+  /** Consent, then the sign-in at the consenting tenant: the hops of an admin's browser. */
+  async function consentAndSignIn(browser: TestBrowser, link: AuthorizationLink) {
+    const opened = await browser.open(link.url);
+    const consented = await browser.get(opened.location!);
+    const next = await browser.get(consented.location!);
+    expect(next.status, next.text).toBe(303);
+    const signIn = new URL(next.location!);
+    const signedIn = await browser.get(next.location!);
+    return { opened, consented, signIn, page: await browser.get(signedIn.location!) };
+  }
+
+  it('sends the admin to the consent page, then to a sign-in at that tenant, and proves the consent', async () => {
     const link = await begin({ authMode: 'application', viewId: 'V0APP' });
     expect((await sourceRow(link.sourceId)).authMode).toBe('application');
     const browser = new TestBrowser();
-    const opened = await browser.get(link.url);
+    const { opened, signIn, page } = await consentAndSignIn(browser, link);
     const consentUrl = new URL(opened.location!);
     expect(consentUrl.pathname).toBe('/organizations/v2.0/adminconsent');
-    expect(consentUrl.searchParams.get('state')).toBe((await requestRow(link.requestId)).state);
-    const page = await browser.get((await browser.get(opened.location!)).location!);
+    expect(signIn.pathname).toBe(`/${emu.emulator.tenantId}/oauth2/v2.0/authorize`);
+    expect(signIn.searchParams.get('code_challenge_method')).toBe('S256');
     expect(page.status, page.text).toBe(200);
     expect(page.text).toContain(
       `Admin consent is granted: aad-sync can read the directory of tenant ${emu.emulator.tenantId}.`,
     );
+    expect(page.text).toContain(`Confirmed by the sign-in of ${emu.emulator.adminUpn}.`);
     const source = await sourceRow(link.sourceId);
     expect(source).toMatchObject({
       authMode: 'application',
       tenantId: emu.emulator.tenantId,
-      authorizedByUpn: null,
+      authorizedByUpn: emu.emulator.adminUpn,
       authorizedBySlackUser: 'U0ADMIN',
       homeAccountId: null,
+      tokenCache: null,
     });
-    expect(source.tokenCache).toMatch(/^v1\./);
     const row = await requestRow(link.requestId);
-    expect(row.pkceVerifier).toBeNull();
-    expect(notified).toMatchObject([{ ok: true, upn: null, request: { viewId: 'V0APP', authMode: 'application' } }]);
+    expect(row.consentTenantId).toBe(emu.emulator.tenantId);
+    expect(row.consumedAt).toBeInstanceOf(Date);
+    expect(notified).toMatchObject([
+      { ok: true, upn: emu.emulator.adminUpn, request: { viewId: 'V0APP', authMode: 'application' } },
+    ]);
+  });
+
+  it('binds nothing on a hand-written consent redirect: the tenant it names must be signed in to', async () => {
+    const link = await begin({ authMode: 'application' });
+    const browser = new TestBrowser();
+    const state = new URL((await browser.open(link.url)).location!).searchParams.get('state')!;
+    const forged = (tenant: string) =>
+      browser.get(`${publicUrl}/azure/callback?admin_consent=True&tenant=${tenant}&state=${state}`);
+
+    // The attack on main: no request to Microsoft's consent page, and the source was bound.
+    const answer = await forged(ANOTHER_TENANT);
+    expect(answer.status).toBe(303);
+    expect(new URL(answer.location!).pathname).toBe(`/${ANOTHER_TENANT}/oauth2/v2.0/authorize`);
+    expect((await sourceRow(link.sourceId)).tenantId).toBeNull();
+    expect(notified).toEqual([]);
+    // Microsoft knows no such tenant (here: the emulator's only one is another), so nobody signs in there.
+    expect((await browser.get(answer.location!)).status).toBe(400);
+    // A code written by hand does not pass either.
+    const signInState = new URL(answer.location!).searchParams.get('state')!;
+    const page = await browser.get(`${publicUrl}/azure/callback?code=forged&state=${signInState}`);
+    expect(page.status).toBe(502);
+    expect((await sourceRow(link.sourceId)).tenantId).toBeNull();
+    const counts = ((await emu.control('GET', 'state')).body as { requests: Record<string, number> }).requests;
+    expect(counts['/{tenant}/v2.0/adminconsent'] ?? 0).toBe(0);
+  });
+
+  it('refuses a consent for another tenant than AZURE_TENANT_ID when that is a tenant id', async () => {
+    const pinned = createAuthorizationService({
+      db: db.db,
+      auth: createAzureAuth(
+        appRegistration({ ...azureConfig(), tenantId: ANOTHER_TENANT }),
+        createTokenCacheStore(db.db, key),
+      ),
+      encryptionKey: key,
+      publicUrl,
+    });
+    const link = await begin({ authMode: 'application' });
+    const started = await pinned.startAuthorization(link.requestId);
+    if (!started.ok) throw new Error(started.message);
+    const state = new URL(started.location).searchParams.get('state')!;
+    // A consent redirect from another tenant (the emulator's), carried by the admin's own browser.
+    const result = await pinned.completeAuthorization(
+      { admin_consent: 'True', tenant: emu.emulator.tenantId, state },
+      started.browserBinding,
+    );
+    expect(result).toMatchObject({ ok: false, reason: 'failed' });
+    expect((result as { message: string }).message).toContain(`set up for tenant ${ANOTHER_TENANT} only`);
+    expect((await sourceRow(link.sourceId)).tenantId).toBeNull();
   });
 
   it("asks a synced source's own tenant for consent again when reauthorizing", async () => {
@@ -339,9 +397,8 @@ describe('application mode (admin consent)', () => {
       .set({ status: 'needs_reauth', tenantId: emu.emulator.tenantId })
       .where(eq(sources.id, link.sourceId));
     const browser = new TestBrowser();
-    const opened = await browser.get(link.url);
+    const { opened, page } = await consentAndSignIn(browser, link);
     expect(new URL(opened.location!).pathname).toBe(`/${emu.emulator.tenantId}/v2.0/adminconsent`);
-    const page = await browser.get((await browser.get(opened.location!)).location!);
     expect(page.status, page.text).toBe(200);
     expect(page.text).toContain('Connection restored');
     expect((await sourceRow(link.sourceId)).status).toBe('active');
@@ -365,10 +422,10 @@ describe('refusals: error page, nothing stored', () => {
   it('opens a link once only', async () => {
     const link = await begin();
     const browser = new TestBrowser();
-    expect((await browser.get(link.url)).status).toBe(302);
+    expect((await browser.open(link.url)).status).toBe(303);
     const opened = await requestRow(link.requestId);
     for (const who of [browser, new TestBrowser()]) {
-      const again = await who.get(link.url);
+      const again = await who.open(link.url);
       expect(again.status).toBe(409);
       expectPageHeaders(again);
       expect(again.text).toContain('This sign-in link has already been used; each link works once.');
@@ -381,7 +438,7 @@ describe('refusals: error page, nothing stored', () => {
   it('refuses a link opened after 10 minutes, and a sign-in that comes back after 10 more', async () => {
     const late = await begin();
     offsetMs = LINK_LIFETIME_MS + 1_000;
-    const page = await new TestBrowser().get(late.url);
+    const page = await new TestBrowser().open(late.url);
     expect(page.status).toBe(410);
     expect(page.text).toContain('This sign-in link has expired');
     expect((await requestRow(late.requestId)).openedAt).toBeNull();
@@ -455,7 +512,7 @@ describe('refusals: error page, nothing stored', () => {
   it('escapes hostile error values Microsoft (or someone) puts on the callback', async () => {
     const link = await begin();
     const browser = new TestBrowser();
-    const opened = await browser.get(link.url);
+    const opened = await browser.open(link.url);
     const state = new URL(opened.location!).searchParams.get('state')!;
     const query = new URLSearchParams({
       state,
@@ -506,6 +563,33 @@ describe('refusals: error page, nothing stored', () => {
   });
 });
 
+describe('link page (mail scanners)', () => {
+  it('answers GET and HEAD with a button page and uses nothing up; only the button (POST) claims the link', async () => {
+    const link = await begin();
+    const scanner = new TestBrowser();
+    for (let i = 0; i < 3; i++) {
+      const page = await scanner.get(link.url);
+      expect(page.status).toBe(200);
+      expectPageHeaders(page);
+      expect(page.headers.get('set-cookie')).toBeNull();
+      expect(page.text).toContain(`<form method="post" action="/azure/authorize/${link.requestId}">`);
+      expect(page.headers.get('content-security-policy')).toContain(`form-action 'self' ${emu.emulator.authorityHost}`);
+    }
+    const head = await fetch(link.url, { method: 'HEAD' });
+    expect(head.headers.get('set-cookie')).toBeNull();
+    const row = await requestRow(link.requestId);
+    expect(row.openedAt).toBeNull();
+    expect(row.consumedAt).toBeNull();
+
+    // The admin's own click still works, once; afterwards the page says it was used.
+    const browser = new TestBrowser();
+    expect((await browser.get(await signInAtMicrosoft(browser, link))).status).toBe(200);
+    const later = await scanner.get(link.url);
+    expect(later.status).toBe(409);
+    expect(later.text).not.toContain('<form');
+  });
+});
+
 describe('link lifecycle', () => {
   it('keeps one source per team and one live link per admin', async () => {
     const teamId = freshTeam();
@@ -514,9 +598,9 @@ describe('link lifecycle', () => {
     expect(await db.db.select().from(sources).where(eq(sources.slackTeamId, teamId))).toHaveLength(1);
 
     const newer = await begin({ teamId });
-    expect((await new TestBrowser().get(a.url)).status).toBe(410);
-    expect((await new TestBrowser().get(b.url)).status).toBe(302);
-    expect((await new TestBrowser().get(newer.url)).status).toBe(302);
+    expect((await new TestBrowser().open(a.url)).status).toBe(410);
+    expect((await new TestBrowser().open(b.url)).status).toBe(303);
+    expect((await new TestBrowser().open(newer.url)).status).toBe(303);
   });
 
   it('redeems a sign-in once when the callback arrives twice at the same moment', async () => {
@@ -534,12 +618,12 @@ describe('link lifecycle', () => {
   it('releases a link when Microsoft cannot be reached, so reloading it works', async () => {
     const link = await begin();
     await servedBy(boltListener(routesFor(service('https://127.0.0.1:9'))), async () => {
-      const page = await new TestBrowser().get(link.url);
+      const page = await new TestBrowser().open(link.url);
       expect(page.status).toBe(502);
       expect(page.text).toContain('Reload this page in a moment to try again.');
       expect((await requestRow(link.requestId)).openedAt).toBeNull();
     });
-    expect((await new TestBrowser().get(link.url)).status).toBe(302);
+    expect((await new TestBrowser().open(link.url)).status).toBe(303);
   });
 
   it('still shows the result when the Slack window is gone or Slack fails', async () => {
@@ -558,19 +642,20 @@ describe('link lifecycle', () => {
     const answer = await other.get(await signInAtMicrosoft(other, failing));
     expect(answer.status).toBe(200);
     expect(answer.text).toContain('Signed in as');
-    expect(logs).toContain('could not show the sign-in result in Slack');
+    expect(log.text()).toContain('could not show the sign-in result in Slack');
   });
 
   it('marks the browser cookie Secure when PUBLIC_URL is https', async () => {
     const routes = azureRoutes({
       authorization,
       publicUrl: 'https://aad-sync.example.com',
+      authorityHost: emu.emulator.authorityHost,
       logger: createLogger({ level: 'silent' }),
       onAuthorized: async () => true,
     });
     await servedBy(boltListener(routes), async () => {
-      const opened = await new TestBrowser().get((await begin()).url);
-      expect(opened.status).toBe(302);
+      const opened = await new TestBrowser().open((await begin()).url);
+      expect(opened.status).toBe(303);
       expect(opened.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Lax; Secure$/);
     });
   });
@@ -579,7 +664,11 @@ describe('link lifecycle', () => {
     const routes = routesFor(authorization);
     const plain: RequestListener = (req, res) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      const route = routes.find((r) => (r.path.includes(':') ? path.startsWith('/azure/authorize/') : r.path === path));
+      const route = routes.find(
+        (r) =>
+          [r.method].flat().includes(req.method as 'GET') &&
+          (r.path.includes(':') ? path.startsWith('/azure/authorize/') : r.path === path),
+      );
       if (route) route.handler(req, res);
       else res.writeHead(404).end();
     };

@@ -6,7 +6,14 @@ import { connectDatabase, type Database } from '../../src/db/client.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
 import { profiles, sources } from '../../src/db/schema.ts';
 import { healthRoutes, type JournalEntry, type Route, readMigrationJournal } from '../../src/http/health.ts';
-import { createMetrics, type Metrics, profileCounter } from '../../src/http/metrics.ts';
+import {
+  createMetrics,
+  type Metrics,
+  metricsHandler,
+  type ProfileCounts,
+  profileCounter,
+  startMetricsServer,
+} from '../../src/http/metrics.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 /** The routes behind a plain Node server on a free port, dispatched the way Bolt's `customRoutes` does. */
@@ -26,8 +33,14 @@ async function serve(routes: Route[]): Promise<{ url: string; close: () => Promi
   };
 }
 
-async function get(url: string) {
-  const response = await fetch(url);
+const metricsRoute = (m: Metrics, token?: string): Route => ({
+  path: '/metrics',
+  method: 'GET',
+  handler: metricsHandler(m, token),
+});
+
+async function get(url: string, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { headers });
   const text = await response.text();
   return { status: response.status, type: response.headers.get('content-type') ?? '', text };
 }
@@ -40,7 +53,7 @@ let databaseStopped = false;
 beforeAll(async () => {
   database = await startTestDatabase({ migrate: false });
   metrics = createMetrics({ countProfiles: profileCounter(database.db) });
-  server = await serve(healthRoutes({ sql: database.sql, metrics }));
+  server = await serve([...healthRoutes({ sql: database.sql }), metricsRoute(metrics)]);
 });
 afterAll(async () => {
   await server?.close();
@@ -77,7 +90,7 @@ describe('/healthz and /readyz against a real PostgreSQL', () => {
       ...readMigrationJournal(),
       { tag: '0099_from_the_future', when: 4_102_444_800_000 },
     ];
-    const other = await serve(healthRoutes({ sql: database.sql, metrics, journal }));
+    const other = await serve(healthRoutes({ sql: database.sql, journal }));
     try {
       const response = await get(`${other.url}/readyz`);
       expect(response.status).toBe(503);
@@ -91,7 +104,7 @@ describe('/healthz and /readyz against a real PostgreSQL', () => {
 
   it('is not ready while the scheduler is wedged, and says so', async () => {
     const reason = "a sync run has been in flight since 2026-01-01T00:00:00.000Z, past every run's deadline";
-    const other = await serve(healthRoutes({ sql: database.sql, metrics, wedged: () => reason }));
+    const other = await serve(healthRoutes({ sql: database.sql, wedged: () => reason }));
     try {
       const response = await get(`${other.url}/readyz`);
       expect(response.status).toBe(503);
@@ -119,7 +132,7 @@ describe('/healthz and /readyz against a real PostgreSQL', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
     const hung = postgres(`postgres://u:p@127.0.0.1:${port}/db`, { max: 1 });
-    const other = await serve(healthRoutes({ sql: hung, metrics, readinessTimeoutMs: 300 }));
+    const other = await serve(healthRoutes({ sql: hung, readinessTimeoutMs: 300 }));
     try {
       const response = await get(`${other.url}/readyz`);
       expect(response.status).toBe(503);
@@ -168,6 +181,58 @@ describe('/metrics', () => {
   });
 });
 
+describe('/metrics: who may read it, and what a scrape costs', () => {
+  it('behind METRICS_TOKEN answers only the right bearer token', async () => {
+    const token = 'a-long-random-metrics-token';
+    const guarded = await serve([metricsRoute(metrics, token)]);
+    try {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: token }] as Record<
+        string,
+        string
+      >[]) {
+        const refused = await get(`${guarded.url}/metrics`, headers);
+        expect(refused.status).toBe(401);
+        expect(refused.text).not.toContain('aad_sync');
+      }
+      const allowed = await get(`${guarded.url}/metrics`, { authorization: `Bearer ${token}` });
+      expect(allowed.status).toBe(200);
+      expect(allowed.text).toContain('# TYPE aad_sync_profiles gauge');
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('on METRICS_PORT, a server that answers /metrics and nothing else', async () => {
+    const own = await startMetricsServer(0, metricsHandler(metrics));
+    try {
+      expect((await get(`http://127.0.0.1:${own.port}/metrics`)).status).toBe(200);
+      for (const path of ['/healthz', '/slack/events', '/metrics/x']) {
+        expect((await get(`http://127.0.0.1:${own.port}${path}`)).status).toBe(404);
+      }
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('counts profiles at most once per period, however many scrapers there are', async () => {
+    let counts = 0;
+    let clock = 0;
+    const counted = createMetrics({
+      now: () => clock,
+      countProfiles: async (): Promise<ProfileCounts> => {
+        counts++;
+        return { active: 5, removed: 1 };
+      },
+    });
+    await Promise.all(Array.from({ length: 16 }, () => counted.registry.metrics()));
+    for (let i = 0; i < 10; i++) await counted.registry.metrics();
+    expect(counts).toBe(1);
+    clock += 60_000;
+    expect(await counted.registry.metrics()).toMatch(/^aad_sync_profiles\{state="active"\} 5$/m);
+    expect(counts).toBe(2);
+  });
+});
+
 describe('/metrics with a profile count that hangs', () => {
   it('answers within the count timeout, without profile samples', async () => {
     const stuck = createMetrics({ countProfiles: () => new Promise(() => {}), countTimeoutMs: 100 });
@@ -184,8 +249,8 @@ describe('when the database goes away', () => {
 
   beforeAll(async () => {
     own = connectDatabase(database.url);
-    const ownMetrics = createMetrics({ countProfiles: profileCounter(own.db) });
-    other = await serve(healthRoutes({ sql: own.sql, metrics: ownMetrics }));
+    const ownMetrics = createMetrics({ countProfiles: profileCounter(own.db), countCacheMs: 0 });
+    other = await serve([...healthRoutes({ sql: own.sql }), metricsRoute(ownMetrics)]);
     expect((await get(`${other.url}/readyz`)).status).toBe(200);
     expect((await get(`${other.url}/metrics`)).text).toMatch(/^aad_sync_profiles\{state="active"\} 2$/m);
     databaseStopped = true;
@@ -196,13 +261,13 @@ describe('when the database goes away', () => {
     await own?.close();
   });
 
-  it('reports not ready with the driver reason, and no password', async () => {
+  it("reports not ready in plain words, without the driver's details (host, port, user)", async () => {
     const response = await get(`${other.url}/readyz`);
     expect(response.status).toBe(503);
-    const { reason } = JSON.parse(response.text);
-    expect(reason).toMatch(/^the database is unreachable \(/);
-    const password = decodeURIComponent(new URL(database.url).password);
-    expect(reason).not.toContain(password);
+    expect(JSON.parse(response.text)).toEqual({ status: 'not_ready', reason: 'the database is unreachable' });
+    const { port } = new URL(database.url);
+    expect(response.text).not.toContain(port);
+    expect(response.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|postgres/);
   });
 
   it('still answers /healthz and /metrics, leaving the profile gauge empty rather than stale', async () => {

@@ -6,7 +6,7 @@ import { createRunAlerts, type RunAlerts } from '../../src/services/alerts.ts';
 import { createAlertPoster } from '../../src/slack/alert-poster.ts';
 import type { ChatClient } from '../../src/slack/channel-post.ts';
 import { actionIds, blockIds } from '../../src/slack/ids.ts';
-import { SKIPPED_NEEDS_REAUTH } from '../../src/sync/scheduler/run-records.ts';
+import { SKIPPED_NEEDS_REAUTH } from '../../src/sync/runs.ts';
 import { expectWithinSlackLimits } from '../helpers/app.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { sleep } from '../helpers/wait.ts';

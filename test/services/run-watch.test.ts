@@ -103,7 +103,7 @@ describe('a run on another replica', () => {
         syncNow: async () => ({
           started: false,
           reason: 'already_running',
-          running: { runId: Number(id), startedAt: new Date(), trigger: 'schedule', requestedBy: null },
+          running: { runId: Number(id), mode: 'full', startedAt: new Date(), trigger: 'schedule', requestedBy: null },
         }),
       },
     });

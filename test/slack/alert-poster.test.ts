@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type SlackEmulator, startSlackEmulator } from '../../src/emulators/slack/index.ts';
 import { createLogger } from '../../src/logger.ts';
-import { type AlertRef, createAlertPoster } from '../../src/slack/alert-poster.ts';
+import type { AlertRef } from '../../src/services/alerts.ts';
+import type { AlertData } from '../../src/services/model.ts';
+import { createAlertPoster } from '../../src/slack/alert-poster.ts';
 import { actionIds } from '../../src/slack/ids.ts';
-import type { AlertData } from '../../src/slack/views/alerts.ts';
 import { minutes, run, T0 } from './fixtures.ts';
 import { webClientFor } from './harness.ts';
 

@@ -102,10 +102,14 @@ describe('/aad', () => {
     expect(response.body).toMatchObject({ response_type: 'ephemeral', text: 'aad-sync status: active' });
   });
 
-  it('remembers an admin check instead of asking Slack on every command', async () => {
-    await client.command('/aad', 'help', { userId: 'U0ADMIN' });
-    await client.command('/aad', 'help', { userId: 'U0ADMIN' });
-    expect(emulator.calls('users.info')).toHaveLength(1);
+  it('asks Slack again on every command, so a demoted admin is refused at once', async () => {
+    expect((await client.command('/aad', 'help', { userId: 'U0ADMIN' })).body).toMatchObject({
+      text: 'aad-sync commands',
+    });
+    emulator.setUsers(DEFAULT_USERS.map((u) => (u.id === 'U0ADMIN' ? { ...u, isAdmin: false } : u)));
+    const refused = await client.command('/aad', 'help', { userId: 'U0ADMIN' });
+    expect(refused.body).toMatchObject({ text: 'Only workspace admins can use /aad. Nothing was changed.' });
+    expect(emulator.calls('users.info')).toHaveLength(2);
   });
 
   it('apologizes in plain words when a service fails, and logs the cause', async () => {

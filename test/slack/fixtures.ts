@@ -37,7 +37,6 @@ export function source(overrides: Partial<SourceReport> = {}): SourceReport {
     status: 'active',
     authMode: 'delegated',
     tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
-    tenantName: 'Contoso',
     authorizedBy: { upn: 'adele.vance@contoso.com', slackUserId: 'U0ADMIN', at: minutes(-60 * 24 * 7) },
     syncEnabled: true,
     photoSync: false,

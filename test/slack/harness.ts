@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import {
@@ -7,12 +6,13 @@ import {
   type SlackTestClient,
   startSlackEmulator,
 } from '../../src/emulators/slack/index.ts';
-import { createLogger, type Logger } from '../../src/logger.ts';
+import type { Logger } from '../../src/logger.ts';
 import type { AdminServices } from '../../src/services/contract.ts';
 import type { SourceReport } from '../../src/services/model.ts';
 import { type AdminCheck, createAdminCheck } from '../../src/slack/admin.ts';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.ts';
 import { registerListeners } from '../../src/slack/listeners/index.ts';
+import { recordingLogger } from '../helpers/logs.ts';
 import { stubServices } from './fixtures.ts';
 
 export const SECRET = 'test-signing-secret-123';
@@ -49,16 +49,7 @@ export async function startHarness(options: {
   now?: () => number;
 }): Promise<Harness> {
   const emulator = await startSlackEmulator();
-  const logLines: string[] = [];
-  const logger = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    }),
-  });
+  const { logger, lines: logLines } = recordingLogger();
   const slack = await createSlackApp({
     signingSecret: SECRET,
     botToken: emulator.botToken,

@@ -80,7 +80,6 @@ beforeEach(() => {
     groups: [],
     tenantPeople: 2000,
     signedInAs: 'adele.vance@contoso.com',
-    tenantName: 'Contoso',
     mapping: DEFAULT_MAPPING,
     adminChannel: null,
     photoSync: false,

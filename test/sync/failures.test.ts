@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncDeps } from '../../src/sync/engine.ts';
 import { runSync } from '../../src/sync/engine.ts';
 import { approveHeldRun, HeldRunError, rejectHeldRun } from '../../src/sync/held.ts';
-import { getRunStatus } from '../../src/sync/runs.ts';
+import { loadRun } from '../../src/sync/runs.ts';
 import { type SyncFixture, startSyncFixture } from '../helpers/sync.ts';
 
 /**
@@ -125,7 +125,7 @@ describe('Graph throttling and outages', () => {
     await f.emu.control('POST', 'faults', { throttleEvery: 2, retryAfterSeconds: 1, failEvery: 5, status: 503 });
     const outcome = await sync(synced.sourceId);
     expect(outcome).toMatchObject({ status: 'succeeded', mode: 'full', counts: { created: 0, updated: 0 } });
-    const run = await getRunStatus(f.database.db, outcome.runId);
+    const run = await loadRun(f.database.db, outcome.runId);
     expect((run!.details.graph as { throttled: number }).throttled).toBeGreaterThan(0);
   });
 
@@ -150,7 +150,7 @@ describe('liveness', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(outcome).toMatchObject({ status: 'failed', errorCode: 'stalled' });
     expect(outcome.errorMessage).toMatch(/made no progress for .* nothing was applied/);
-    expect(await getRunStatus(f.database.db, outcome.runId)).toMatchObject({ status: 'failed', errorCode: 'stalled' });
+    expect(await loadRun(f.database.db, outcome.runId)).toMatchObject({ status: 'failed', errorCode: 'stalled' });
     await expectUntouched(synced, 'failing');
     await f.emu.control('POST', 'faults', { latencyMs: 0 });
     expect((await sync(synced.sourceId)).status).toBe('succeeded');
@@ -186,7 +186,7 @@ describe('deletion safety', () => {
     expect(held.held).toMatchObject({ removals: gone.length, active, threshold: expect.closeTo(0.1, 5) });
     expect(held.held!.sample).toHaveLength(10);
     await expectUntouched(synced, 'held');
-    const heldRun = await getRunStatus(f.database.db, held.runId);
+    const heldRun = await loadRun(f.database.db, held.runId);
     expect(heldRun).toMatchObject({ status: 'held', details: { held: { removals: gone.length } } });
 
     const approved = await approveHeldRun(f.deps, held.runId, 'U-APPROVER');
@@ -194,9 +194,44 @@ describe('deletion safety', () => {
     expect((await source(synced.sourceId)).status).toBe('active');
     const removed = (await f.profiles(synced.sourceId)).filter((r) => !r.active).map((r) => r.graph_id);
     expect(removed.sort()).toEqual([...gone].sort());
-    const decided = await getRunStatus(f.database.db, held.runId);
+    const decided = await loadRun(f.database.db, held.runId);
     expect(decided!.details.decision).toMatchObject({ kind: 'approved', by: 'U-APPROVER', runId: approved.runId });
     await expect(approveHeldRun(f.deps, held.runId, 'U-OTHER')).rejects.toMatchObject({ problem: 'already_decided' });
+  });
+
+  it('approves the people shown, not a number: others leaving meanwhile are held again with their names', async () => {
+    const synced = await syncedSource();
+    const [{ active }] = await f.database.sql`
+      select count(*)::int as active from profiles where source_id = ${synced.sourceId} and active`;
+    const first = await removeFromTenant(synced.sourceId, Math.ceil(active * 0.15));
+    const held = await sync(synced.sourceId);
+    expect(held.held).toMatchObject({ removals: first.length });
+    expect(held.held!.profileIds).toHaveLength(first.length);
+
+    // Before anyone answers, the first people come back and as many others leave.
+    for (const id of first) expect((await f.emu.control('POST', `users/${id}/restore`)).status).toBe(200);
+    const [{ names }] = await f.database.sql`
+      select array_agg(display_name) as names from profiles
+      where source_id = ${synced.sourceId} and graph_id = any(${first})`;
+    const others = (await f.database.sql`
+      select graph_id, display_name from profiles
+      where source_id = ${synced.sourceId} and active and not (graph_id = any(${first}))
+      order by graph_id desc limit ${first.length}`) as unknown as { graph_id: string; display_name: string }[];
+    for (const o of others) expect((await f.emu.control('DELETE', `users/${o.graph_id}`)).status).toBe(204);
+
+    const approved = await approveHeldRun(f.deps, held.runId, 'U-APPROVER');
+    expect(approved.status).toBe('held');
+    expect(approved.held!.removals).toBe(others.length);
+    for (const person of approved.held!.sample) {
+      expect(others.map((o) => o.display_name)).toContain(person.displayName);
+      expect(names).not.toContain(person.displayName);
+    }
+    await expectUntouched(synced, 'held');
+
+    // A subset of the approved people is applied: some of the new list came back before Approve.
+    for (const o of others.slice(0, 3)) await f.emu.control('POST', `users/${o.graph_id}/restore`);
+    const applied = await approveHeldRun(f.deps, approved.runId, 'U-APPROVER');
+    expect(applied).toMatchObject({ status: 'succeeded', counts: { removed: others.length - 3 } });
   });
 
   it('rejecting keeps everyone; the same removals are held again at the next run', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runSync } from '../../src/sync/engine.ts';
-import { getRunStatus, listRecentRuns, SourceDisabledError } from '../../src/sync/runs.ts';
+import { listRecentRuns, loadRun, SourceDisabledError } from '../../src/sync/runs.ts';
 import { type SyncFixture, startSyncFixture } from '../helpers/sync.ts';
 
 /** One run at a time per source, decided by the database; dead runs are found and replaced. */
@@ -57,12 +57,12 @@ describe('the run lock', () => {
       returning id`;
     const outcome = await runSync(f.deps, { sourceId, trigger: 'manual', requestedBy: 'U1' });
     expect(outcome.status).toBe('succeeded');
-    expect(await getRunStatus(f.database.db, Number(dead.id))).toMatchObject({
+    expect(await loadRun(f.database.db, Number(dead.id))).toMatchObject({
       status: 'failed',
       errorCode: 'stale',
       finishedAt: expect.any(Date),
     });
-    expect((await getRunStatus(f.database.db, outcome.runId))!.details.tookOverStaleRun).toBe(Number(dead.id));
+    expect((await loadRun(f.database.db, outcome.runId))!.details.tookOverStaleRun).toBe(Number(dead.id));
 
     const [alive] = await f.database.sql`
       insert into sync_runs (source_id, trigger, mode, status, requested_by)

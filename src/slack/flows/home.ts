@@ -12,7 +12,7 @@ export async function publishHome(
   userId: string,
 ): Promise<void> {
   const [admin, source] = await Promise.all([
-    deps.adminCheck.isAdmin(client, userId, isOrgInstallation(teamId)),
+    deps.adminCheck.isAdmin(client, userId, { orgWide: isOrgInstallation(teamId), recent: true }),
     deps.services.status(teamId),
   ]);
   const view = admin

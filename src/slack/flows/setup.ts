@@ -1,3 +1,4 @@
+import type { CompletedAuthorization } from '../../services/authorization.ts';
 import type { AuthorizationLink, SetupDraft } from '../../services/contract.ts';
 import type { Actor } from '../../services/model.ts';
 import type { ListenerDeps } from '../deps.ts';
@@ -99,7 +100,6 @@ export const groupsData = (draft: SetupDraft, metadata: ModalMetadata): GroupsDa
   selected: draft.groups,
   tenantPeople: draft.tenantPeople,
   signedInAs: draft.signedInAs,
-  tenantName: draft.tenantName,
   metadata: { ...metadata, sourceId: draft.sourceId },
 });
 
@@ -141,6 +141,29 @@ export async function showAuthorizationResult(
     ? groupsModal(groupsData(draft.draft, {}), 'setup')
     : signInView('setup', { state: 'error', error: draft.message }, {}, NO_CONTEXT);
   return replaceView(client, deps.logger, view, next);
+}
+
+/**
+ * The `/azure/callback` route's outcome, shown in the modal that waited for it with the client of the
+ * admin's installation; false when there is no modal or no installation.
+ */
+export function authorizationShower(
+  deps: ListenerDeps,
+  clientFor: (installation: string) => Promise<ViewsClient | undefined>,
+) {
+  return async (result: CompletedAuthorization): Promise<boolean> => {
+    const request = result.request;
+    if (!request?.viewId) return false;
+    const actor = { teamId: request.teamId, userId: request.slackUserId };
+    const { viewId, purpose } = request;
+    const installed = await clientFor(request.teamId);
+    if (!installed) return false;
+    return showAuthorizationResult(
+      deps,
+      installed,
+      result.ok ? { ok: true, actor, viewId, purpose } : { ok: false, actor, viewId, purpose, message: result.message },
+    );
+  };
 }
 
 /** The settings step again (from the preview's "Change settings"), or the reason it cannot be shown. */

@@ -1,4 +1,4 @@
-import type { FailureCode, GroupRef, HeldRemovals, RunReport } from '../../services/model.ts';
+import type { AlertData, AlertResolution, RecoveredData } from '../../services/model.ts';
 import { actionIds, blockIds } from '../ids.ts';
 import {
   actions,
@@ -25,37 +25,6 @@ import { countsLine } from './runs.ts';
  * Admin-channel alerts (DESIGN §6): one message per failure streak, updated in place as the streak grows
  * and when someone resolves it, plus a threaded "recovered" reply when a sync succeeds again.
  */
-
-export type AlertCode = FailureCode | 'held' | (string & {});
-
-export interface AlertResolution {
-  kind: 'resolved' | 'approved' | 'rejected';
-  /** Slack user who acted; null when the alert resolved itself (e.g. a later sync succeeded). */
-  by: string | null;
-  at: Date;
-}
-
-export interface AlertData {
-  sourceId: string;
-  code: AlertCode;
-  /** The failed run's message in plain words. */
-  message: string | null;
-  /** Failures in this streak so far (1 on the first post). */
-  count: number;
-  firstAt: Date;
-  lastAt: Date;
-  /** `group_missing`: the groups that are gone. */
-  missingGroups?: GroupRef[];
-  /** `app_misconfigured`: the environment variable the operator must fix. */
-  envVar?: string;
-  /** `no_valid_people`: how many people were read. */
-  peopleRead?: number;
-  /** `reauth_required`: when the last sync that worked finished (null: none ever did). */
-  lastSuccessAt?: Date | null;
-  /** `held`: what would be removed. */
-  held?: HeldRemovals;
-  resolution?: AlertResolution;
-}
 
 interface Wording {
   headline: string;
@@ -205,13 +174,6 @@ export function alertMessage(a: AlertData): MessagePayload {
   const plainHeadline = w.headline.replace(/:[a-z_]+: /, '').replace(/\*/g, '');
   const state = a.resolution ? ` (${a.resolution.kind})` : a.count > 1 ? ` (${count(a.count)} times)` : '';
   return { text: `aad-sync: ${plainHeadline}${state}`, blocks };
-}
-
-export interface RecoveredData {
-  run: RunReport;
-  /** Failures in the streak that just ended. */
-  failures: number;
-  since: Date;
 }
 
 export function recoveredReply(data: RecoveredData): MessagePayload {

@@ -116,7 +116,12 @@ export function truncate(text: string, max: number): string {
   return `${chars.slice(0, max - 1).join('')}…`;
 }
 
-/** Escapes the three characters Slack's mrkdwn treats as control characters, for text that came from users. */
+/**
+ * The one escaping rule for data (directory values from Entra, error messages that quote them, what
+ * people typed): `&`, `<` and `>` are escaped wherever Slack parses markup — mrkdwn objects and a
+ * message's top-level `text` — so they cannot form mentions (`<!everyone>`) or links with a false label.
+ * plain_text (buttons, headers, options, alt text) is shown literally and is never escaped.
+ */
 export function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

@@ -47,7 +47,7 @@ export function summaryMessage(run: RunReport): MessagePayload {
   if (run.status === 'failed') {
     const reason = truncate(run.errorMessage ?? run.errorCode ?? 'unknown error', 1000);
     return {
-      text: `Sync failed: ${reason}`,
+      text: `Sync failed: ${escapeText(reason)}`,
       blocks: [section(`:x: *Sync failed*${tookText}. The directory is unchanged.\n${escapeText(reason)}`), footer],
     };
   }

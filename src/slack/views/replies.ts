@@ -98,6 +98,6 @@ export function disabledMessage(): MessagePayload {
 
 /** A refusal with a reason in plain words (e.g. "Reauthorize first"). */
 export function problemMessage(text: string): MessagePayload {
-  const short = truncate(text, 1000);
-  return { text: short, blocks: [section(`:warning: ${escapeText(short)}`)] };
+  const short = escapeText(truncate(text, 1000));
+  return { text: short, blocks: [section(`:warning: ${short}`)] };
 }

@@ -108,9 +108,8 @@ export interface GroupsData {
   selected: GroupRef[];
   /** People with an enabled account, for "leave empty to import everyone (N people)"; null when unknown. */
   tenantPeople: number | null;
-  /** UPN of the Microsoft account that authorized, and the tenant's name, for reassurance. */
+  /** UPN of the Microsoft account that authorized, for reassurance. */
   signedInAs: string | null;
-  tenantName: string | null;
   metadata: ModalMetadata;
 }
 
@@ -139,9 +138,7 @@ function groupsInput(data: GroupsData): KnownBlock {
 
 /** Step 2 of the wizard (`mode: 'setup'`) or the Edit groups modal (`mode: 'edit'`). */
 export function groupsModal(data: GroupsData, mode: 'setup' | 'edit'): ModalView {
-  const who = data.signedInAs
-    ? `:white_check_mark: Signed in as ${escapeText(data.signedInAs)}${data.tenantName ? ` (${escapeText(data.tenantName)})` : ''}`
-    : null;
+  const who = data.signedInAs ? `:white_check_mark: Signed in as ${escapeText(data.signedInAs)}` : null;
   const intro =
     mode === 'setup'
       ? `${step(2, 'Groups')}\nChoose whose profiles go into the directory.`

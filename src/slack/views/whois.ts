@@ -2,6 +2,7 @@ import type { types } from '@slack/bolt';
 import type { PersonCard, PersonSummary } from '../../directory/people.ts';
 import type { SearchResult } from '../../directory/search.ts';
 import { WHOIS_ACTIONS, WHOIS_BLOCKS } from '../ids.ts';
+import { escapeText, truncate } from './kit.ts';
 
 /** The /whois messages: pure functions of directory data, each with a plain-text fallback for notifications. */
 
@@ -13,19 +14,9 @@ export interface SlackMessage {
 const BUTTON_TEXT = 75;
 const FIELD_TEXT = 2000;
 
-/** Directory values are data, not markup: `<`, `>` and `&` would otherwise form links and mentions. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-export function truncate(text: string, max: number): string {
-  const chars = Array.from(text);
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
-}
-
 /** A query is shown as typed, in quotes; a Slack mention stays a mention. */
 function quoted(query: string): string {
-  return /^<@[UW][A-Z0-9]+>$/.test(query) ? query : `“${escapeMrkdwn(truncate(query, 100))}”`;
+  return /^<@[UW][A-Z0-9]+>$/.test(query) ? query : `“${escapeText(truncate(query, 100))}”`;
 }
 
 function subtitle(person: PersonSummary): string {
@@ -55,17 +46,17 @@ function field(label: string, value: string | undefined): types.MrkdwnElement[] 
 }
 
 function cardBlocks(card: PersonCard, photoUrl: string | undefined): types.KnownBlock[] {
-  const heading = [`*${escapeMrkdwn(truncate(card.displayName, 200))}*`, escapeMrkdwn(truncate(subtitle(card), 400))]
+  const heading = [`*${escapeText(truncate(card.displayName, 200))}*`, escapeText(truncate(subtitle(card), 400))]
     .filter(Boolean)
     .join('\n');
   const manager = card.manager
-    ? escapeMrkdwn([card.manager.displayName, card.manager.jobTitle].filter(Boolean).join(', '))
+    ? escapeText([card.manager.displayName, card.manager.jobTitle].filter(Boolean).join(', '))
     : undefined;
   const fields = [
-    ...field('Email', escapeMrkdwn(card.email)),
-    ...field('Phone', card.businessPhone && escapeMrkdwn(card.businessPhone)),
-    ...field('Mobile', card.mobilePhone && escapeMrkdwn(card.mobilePhone)),
-    ...field('Office', card.office && escapeMrkdwn(card.office)),
+    ...field('Email', escapeText(card.email)),
+    ...field('Phone', card.businessPhone && escapeText(card.businessPhone)),
+    ...field('Mobile', card.mobilePhone && escapeText(card.mobilePhone)),
+    ...field('Office', card.office && escapeText(card.office)),
     ...field('Manager', manager),
     ...field('Direct reports', card.directReports > 0 ? String(card.directReports) : undefined),
     ...field('Slack', card.slackUserId && `<@${card.slackUserId}>`),
@@ -85,9 +76,10 @@ function cardBlocks(card: PersonCard, photoUrl: string | undefined): types.Known
   ];
 }
 
+/** The notification text: the same directory values, escaped as in the blocks. */
 function cardText(card: PersonCard): string {
   const what = subtitle(card);
-  return truncate(`${card.displayName}${what ? `, ${what}` : ''} (${card.email})`, 3000);
+  return escapeText(truncate(`${card.displayName}${what ? `, ${what}` : ''} (${card.email})`, 2900));
 }
 
 export interface CardOptions {
@@ -144,7 +136,7 @@ export function whoisNoMatchMessage(query: string, suggestions: PersonSummary[])
   const lead = `No one in the directory matches ${quoted(query)}.`;
   if (suggestions.length === 0) {
     return {
-      text: `No one in the directory matches "${truncate(query, 100)}".`,
+      text: `No one in the directory matches "${escapeText(truncate(query, 100))}".`,
       blocks: [
         { type: 'section', text: { type: 'mrkdwn', text: lead } },
         {
@@ -158,7 +150,9 @@ export function whoisNoMatchMessage(query: string, suggestions: PersonSummary[])
   }
   const names = suggestions.map((s) => s.displayName).join(', ');
   return {
-    text: truncate(`No one in the directory matches "${truncate(query, 100)}". Did you mean ${names}?`, 3000),
+    text: escapeText(
+      truncate(`No one in the directory matches "${truncate(query, 100)}". Did you mean ${names}?`, 2900),
+    ),
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `${lead} Did you mean:` } },
       personButtons(suggestions, WHOIS_BLOCKS.suggestions),

@@ -2,6 +2,7 @@ import { MongoBackend } from '@agendajs/mongo-backend';
 import { PostgresBackend, type PostgresJobRepository } from '@agendajs/postgres-backend';
 import type { AgendaBackend } from 'agenda';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { JOB_TABLE_LOCK_CLASS } from '../../db/locks.ts';
 
 /**
  * Where Agenda keeps its jobs: the app's PostgreSQL unless MONGODB_URL is set.
@@ -50,6 +51,13 @@ export function redactUrl(url: string): string {
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** A connection error without what the driver hung on it: its message, and the server's code if any. */
+export function connectionProblem(error: Error): Error {
+  const code = (error as { code?: unknown }).code;
+  const problem = new Error(error.message);
+  return typeof code === 'string' ? Object.assign(problem, { code }) : problem;
+}
+
 /**
  * Connects the chosen store before Agenda sees it. Agenda's constructor calls `backend.connect()` without
  * a catch, so an unreachable server would otherwise crash the process instead of failing `start()`.
@@ -57,10 +65,12 @@ const describe = (error: unknown) => (error instanceof Error ? error.message : S
 export async function openJobStore(choice: JobStoreChoice, onError: (error: Error) => void): Promise<OpenedJobStore> {
   const backend = choice.kind === 'mongodb' ? await connectMongo(choice) : await connectPostgres(choice);
   // Idle pooled connections and the LISTEN connection report a server restart as an 'error' event;
-  // with no listener Node would turn it into an uncaught exception.
-  backend.notificationChannel?.on('error', onError);
+  // with no listener Node would turn it into an uncaught exception. pg attaches the whole Client to the
+  // error (connection parameters, the backend's cancel key): only a summary goes on.
+  const report = (error: Error) => onError(connectionProblem(error));
+  backend.notificationChannel?.on('error', report);
   if (backend instanceof PostgresBackend) {
-    (backend.repository as PostgresJobRepository).getPool().on('error', onError);
+    (backend.repository as PostgresJobRepository).getPool().on('error', report);
   }
   return {
     kind: choice.kind,
@@ -76,9 +86,6 @@ export async function openJobStore(choice: JobStoreChoice, onError: (error: Erro
     close: () => backend.disconnect(),
   };
 }
-
-/** Distinguishes the job table's preparation from every other advisory lock in the database. */
-const JOB_TABLE_LOCK_CLASS = 0x10b5;
 
 async function connectPostgres(choice: Extract<JobStoreChoice, { kind: 'postgres' }>): Promise<PostgresBackend> {
   const backend = new PostgresBackend({

@@ -2,20 +2,19 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Agenda, type Job } from 'agenda';
 import type { Sql } from '../../db/client.ts';
+import { SCHEDULE_LOCK_CLASS } from '../../db/locks.ts';
 import type { RunTrigger } from '../../db/schema.ts';
 import type { Logger } from '../../logger.ts';
 import { DEFAULT_TIMING } from '../engine.ts';
-import { SourceDisabledError } from '../runs.ts';
-import { chooseJobStore, type OpenedJobStore, openJobStore } from './job-store.ts';
 import {
   failInterruptedRun,
   findRunningRun,
-  isSourceId,
-  loadSourceState,
+  type RunInProgress,
   recordSkippedRun,
-  type SourceState,
-  type SyncInProgress,
-} from './run-records.ts';
+  SourceDisabledError,
+} from '../runs.ts';
+import { chooseJobStore, type OpenedJobStore, openJobStore } from './job-store.ts';
+import { isSourceId, loadSourceState, type SourceState } from './source-state.ts';
 
 /** One repeating job per enabled source, and one-off jobs for "Sync now". */
 export const SCHEDULED_SYNC_JOB = 'aad-sync:scheduled-sync';
@@ -36,7 +35,7 @@ export interface SyncOutcome {
   status: 'succeeded' | 'failed' | 'held' | 'already_running';
   runId?: number;
   errorCode?: string | null;
-  running?: { runId: number; startedAt: Date; trigger: RunTrigger; requestedBy: string | null };
+  running?: RunInProgress;
 }
 
 export type SyncRunner = (request: RunRequest) => Promise<SyncOutcome>;
@@ -49,7 +48,7 @@ export type RunResult =
 
 export type SyncNowResult =
   | { started: true; jobId: string }
-  | { started: false; reason: 'already_running'; running: SyncInProgress }
+  | { started: false; reason: 'already_running'; running: RunInProgress }
   | { started: false; reason: 'needs_reauth' | 'unknown_source' };
 
 export interface StopResult {
@@ -126,9 +125,6 @@ interface InFlight {
   completed: Promise<void>;
   complete: () => void;
 }
-
-/** Distinguishes schedule edits of one source from every other advisory lock in the database. */
-export const SCHEDULE_LOCK_CLASS = 0x5c4ed;
 
 const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -378,8 +374,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         );
         if (waiting) {
           const data = waiting.data as JobData;
-          const queued: SyncInProgress = {
+          const queued: RunInProgress = {
             runId: null,
+            mode: null,
             startedAt: data.requestedAt ? new Date(data.requestedAt) : new Date(),
             trigger: data.trigger,
             requestedBy: data.requestedBy ?? null,

@@ -362,10 +362,7 @@ describe('formValues', () => {
     expect(values[blockIds.adminChannel].admin_channel_select.selected_conversation).toBe('C0OPS');
     expect(() => formValues(view, { [blockIds.mapping('email')]: 'favouriteColour' })).toThrow(/not an option/);
     expect(() => formValues(view, { nope: 'x' })).toThrow(/no input block "nope"/);
-    const groups = groupsModal(
-      { selected: [], tenantPeople: 10, signedInAs: null, tenantName: null, metadata },
-      'setup',
-    );
+    const groups = groupsModal({ selected: [], tenantPeople: 10, signedInAs: null, metadata }, 'setup');
     expect(
       formValues(groups, { groups: [{ text: 'Sales', value: 'g-1' }] }).groups.groups_select.selected_options,
     ).toEqual([{ text: { type: 'plain_text', text: 'Sales', emoji: true }, value: 'g-1' }]);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { PersonCard, PersonSummary } from '../../../src/directory/people.ts';
 import { SHOW_PERSON_ACTION, WHOIS_ACTIONS } from '../../../src/slack/ids.ts';
+import { escapeText } from '../../../src/slack/views/kit.ts';
 import { validateSurface } from '../../../src/slack/views/limits.ts';
 import {
-  escapeMrkdwn,
   whoisCardMessage,
   whoisGoneMessage,
   whoisNoMatchMessage,
@@ -131,7 +131,7 @@ describe('/whois views', () => {
       const injected = texts.filter((t) => t.includes('<!') || t.includes('<@U999>'));
       expect(injected.map((t) => t.slice(0, 80))).toEqual([]);
     }
-    expect(escapeMrkdwn('<a&b>')).toBe('&lt;a&amp;b&gt;');
+    expect(escapeText('<a&b>')).toBe('&lt;a&amp;b&gt;');
   });
 
   it('shares the card without buttons, saying who shared it', () => {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.ts';
+import { INTERRUPTED_BY_SHUTDOWN, SKIPPED_NEEDS_REAUTH } from '../../../src/sync/runs.ts';
 import { engineRunner } from '../../../src/sync/scheduler/engine-runner.ts';
-import { INTERRUPTED_BY_SHUTDOWN, SKIPPED_NEEDS_REAUTH } from '../../../src/sync/scheduler/run-records.ts';
 import {
   createScheduler,
   type RunRequest,

@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -11,6 +10,9 @@ import {
   redactUrl,
 } from '../../../src/sync/scheduler/job-store.ts';
 import { createScheduler } from '../../../src/sync/scheduler/scheduler.ts';
+import { startTestDatabase } from '../../helpers/database.ts';
+import { recordingLogger } from '../../helpers/logs.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 // No MongoDB server can be installed on these machines (see README "Scheduling"), so these tests cover the
 // configuration path: the choice made from MONGODB_URL, and a clean failure when the server is not there.
@@ -71,15 +73,13 @@ describe('choosing where jobs live', () => {
 describe('an unreachable job store', () => {
   it('MongoDB: start() fails with a clear error within seconds, without crashing or leaking a rejection', async () => {
     const lines: string[] = [];
-    const destination = new PassThrough();
-    destination.on('data', (chunk) => lines.push(String(chunk)));
     const scheduler = createScheduler({
       sql: undefined as never,
       databaseUrl: DATABASE_URL,
       mongodbUrl: UNREACHABLE_MONGO,
       intervalMs: 60_000,
       runSync: async () => ({ status: 'succeeded' }),
-      logger: createLogger({ level: 'debug', destination }),
+      logger: recordingLogger({ level: 'debug', lines }).logger,
     });
     const began = Date.now();
     const error = await scheduler.start().then(
@@ -123,4 +123,26 @@ describe('an unreachable job store', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(unhandled).toEqual([]);
   });
+
+  it("PostgreSQL: a dropped connection is reported as a short summary, not the driver's whole Client", async () => {
+    const db = await startTestDatabase({ migrate: false });
+    const reported: Error[] = [];
+    const store = await openJobStore(chooseJobStore({ databaseUrl: db.url }), (error) => reported.push(error));
+    try {
+      // What a database restart does to idle pooled connections and to the LISTEN connection.
+      await db.sql`
+        select pg_terminate_backend(pid) from pg_stat_activity
+        where pid <> pg_backend_pid() and datname = current_database()`.catch(() => {});
+      await waitFor(() => reported.length > 0, { what: 'a connection error' });
+      for (const error of reported) {
+        expect(error.message).toContain('terminating connection');
+        expect((error as Error & { code?: string }).code).toBe('57P01');
+        expect(Object.keys(error)).toEqual(['code']);
+        expect(JSON.stringify(error).length).toBeLessThan(100);
+      }
+    } finally {
+      await store.close().catch(() => {});
+      await db.stop();
+    }
+  }, 60_000);
 });

@@ -1,13 +1,11 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/logger.ts';
+import { SCHEDULE_LOCK_CLASS } from '../../../src/db/locks.ts';
+import { INTERRUPTED_BY_SHUTDOWN, SKIPPED_NEEDS_REAUTH } from '../../../src/sync/runs.ts';
 import { chooseJobStore, JOB_TABLE, openJobStore } from '../../../src/sync/scheduler/job-store.ts';
-import { INTERRUPTED_BY_SHUTDOWN, SKIPPED_NEEDS_REAUTH } from '../../../src/sync/scheduler/run-records.ts';
 import {
   createScheduler,
   type RunRequest,
   type RunResult,
-  SCHEDULE_LOCK_CLASS,
   SCHEDULED_SYNC_JOB,
   type Scheduler,
   type SchedulerOptions,
@@ -16,6 +14,7 @@ import {
 } from '../../../src/sync/scheduler/scheduler.ts';
 import { startTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 import { createAppliedTable, createLockRunner, insertSource } from '../../helpers/lock-runner.ts';
+import { recordingLogger } from '../../helpers/logs.ts';
 import { expectOneRunPerTick, expectTicksRan } from '../../helpers/ticks.ts';
 import { sleep, waitFor } from '../../helpers/wait.ts';
 
@@ -47,14 +46,12 @@ async function startReplica(
   runSync: SyncRunner,
   options: Partial<SchedulerOptions> & { finished?: Finished[]; logLines?: string[] } = {},
 ): Promise<Scheduler> {
-  const destination = new PassThrough();
-  destination.on('data', (chunk) => options.logLines?.push(String(chunk)));
   const scheduler = createScheduler({
     sql: database.sql,
     databaseUrl: database.url,
     intervalMs: 1_500,
     processEvery: 250,
-    logger: createLogger({ level: 'info', destination }),
+    logger: recordingLogger({ lines: options.logLines }).logger,
     runSync,
     onRunFinished: (request, result) => {
       options.finished?.push({ replica: scheduler.instanceName, request, result });
@@ -294,7 +291,13 @@ describe('sync now', () => {
     expect(refused).toEqual({
       started: false,
       reason: 'already_running',
-      running: { runId: scheduled.runId, startedAt: expect.any(Date), trigger: 'schedule', requestedBy: null },
+      running: {
+        runId: scheduled.runId,
+        mode: 'delta',
+        startedAt: expect.any(Date),
+        trigger: 'schedule',
+        requestedBy: null,
+      },
     });
     await waitFor(async () => (await runsOf(sourceId))[0]?.status === 'succeeded', { what: 'the scheduled run' });
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { INTERRUPTED_BY_SHUTDOWN } from '../../../src/sync/scheduler/run-records.ts';
+import { INTERRUPTED_BY_SHUTDOWN } from '../../../src/sync/runs.ts';
 import { startTestDatabase, type TestDatabase } from '../../helpers/database.ts';
 import { createAppliedTable, insertSource } from '../../helpers/lock-runner.ts';
 import { startReplicaProcess } from '../../helpers/replica-process.ts';

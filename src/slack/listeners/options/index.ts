@@ -1,4 +1,5 @@
 import type { App, Middleware, SlackOptionsMiddlewareArgs } from '@slack/bolt';
+import { withDeadline } from '../../../deadline.ts';
 import { adminOnly } from '../../admin.ts';
 import type { ListenerDeps } from '../../deps.ts';
 import { actionIds, optionValues } from '../../ids.ts';
@@ -10,18 +11,6 @@ import { groupOption, MAX_GROUPS } from '../../views/setup.ts';
 export const SEARCH_BUDGET_MS = 2500;
 export const SEARCH_SLOW = 'Entra ID is slow to answer: type again';
 
-async function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** The group type-ahead: up to 100 matches, or one option that says, in words, why there are none. */
 export const groupSearch =
   (deps: ListenerDeps, budgetMs = SEARCH_BUDGET_MS): Middleware<SlackOptionsMiddlewareArgs<'block_suggestion'>> =>
@@ -30,7 +19,7 @@ export const groupSearch =
       deps.logger.error({ err: error }, 'group search failed');
       return { ok: false as const, message: 'Search failed: try again' };
     });
-    const result = await withinBudget(search, budgetMs);
+    const result = await withDeadline<Awaited<typeof search> | null>(search, budgetMs, () => null);
     if (result?.ok) {
       await ack({ options: result.groups.slice(0, MAX_GROUPS).map(groupOption) });
       return;

@@ -1,6 +1,6 @@
 import postgres from 'postgres';
-import type { DirectoryScope } from '../../src/directory/people.ts';
-import { searchPeople } from '../../src/directory/search.ts';
+import type { DirectoryScope } from '../src/directory/people.ts';
+import { searchPeople } from '../src/directory/search.ts';
 
 /**
  * Runs one search while recording its statements, then replays them in a transaction with EXPLAIN in
@@ -36,4 +36,21 @@ export async function explainSearch(
     await spy.end();
     await raw.end();
   }
+}
+
+/**
+ * The index reads of `plan` (EXPLAIN text) that are not limited to a source by their index condition, other
+ * than reads by primary key: a search that has them reads other sources' rows.
+ */
+export function unscopedIndexReads(plan: string[]): string[] {
+  const unscoped: string[] = [];
+  plan.forEach((line, i) => {
+    const index = /(?:Index Scan|Index Only Scan|Bitmap Index Scan)(?: Backward)?(?: using| on) (profiles_\w+)/.exec(
+      line,
+    );
+    if (!index || index[1] === 'profiles_pkey') return;
+    const condition = plan.slice(i + 1).find((l) => /Index Cond:|->/.test(l)) ?? '';
+    if (!/Index Cond:.*\bsource_id\b/.test(condition)) unscoped.push(line.trim());
+  });
+  return unscoped;
 }

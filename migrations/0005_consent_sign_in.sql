@@ -1,0 +1,1 @@
+ALTER TABLE "oauth_requests" ADD COLUMN "consent_tenant_id" text;
