@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSubscriptionClient } from '../../src/azure/index.ts';
 import { maintainSubscriptions } from '../../src/sync/notifications/subscriptions.ts';
-import { ADMIN, type AppFixture, setUpSource, startAppFixture, viewText } from '../helpers/app.ts';
+import { ADMIN, type AppFixture, METRICS_TOKEN, setUpSource, startAppFixture, viewText } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /**
@@ -139,7 +139,8 @@ describe('forged notifications', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // longer than the debounce
     expect(await notificationRuns()).toBe(before);
     expect((await activeSubscription())?.subscription_id).toBe(id);
-    const metrics = await (await fetch(`${f.publicUrl}/metrics`)).text();
+    const bearer = { authorization: `Bearer ${METRICS_TOKEN}` };
+    const metrics = await (await fetch(`${f.publicUrl}/metrics`, { headers: bearer })).text();
     expect(metrics).toMatch(/aad_sync_graph_notifications_total\{outcome="wrong_client_state"\} [2-9]/);
     expect(metrics).toMatch(/aad_sync_graph_notifications_total\{outcome="unknown_subscription"\} [1-9]/);
     expect(metrics).toMatch(/aad_sync_graph_notifications_total\{outcome="too_large"\} 1/);
