@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { UPN_FIRST_CHARACTERS } from '../../src/azure/users-full.ts';
+import { type FullReadReport, UPN_FIRST_CHARACTERS } from '../../src/azure/users-full.ts';
 import { runSync, type SyncDeps, type SyncRequest } from '../../src/sync/engine.ts';
 import { listRecentRuns } from '../../src/sync/runs.ts';
 import { type SyncFixture, startSyncFixture } from '../helpers/sync.ts';
@@ -70,15 +70,7 @@ async function content(sourceId: string): Promise<{ digest: string; rows: number
 
 async function fullReadOf(sourceId: string) {
   const [run] = await listRecentRuns(f.database.db, sourceId, 1);
-  return run.details.fullRead as {
-    strategy: string;
-    partitions: number;
-    expected: number | null;
-    read: number;
-    peakConcurrency: number;
-    throttled: number;
-    fallback?: string;
-  };
+  return run.details.fullRead as FullReadReport;
 }
 
 describe('partitioned full reads', () => {
