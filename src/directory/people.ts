@@ -26,7 +26,7 @@ export interface PersonCard extends PersonSummary {
   mobilePhone?: string;
   manager?: PersonSummary;
   directReports: number;
-  /** The person's Slack user when it is known (matched by email). */
+  /** The person's Slack user when it is known (matched by email, checked in the last day). */
   slackUserId?: string;
   /** Present when a photo is stored; its etag names the version a signed URL points at. */
   photo?: { etag: string; contentType: string };
@@ -37,6 +37,17 @@ export function scopeCondition(sql: Queryable, scope: DirectoryScope) {
   if (scope === 'all') return sql`true`;
   if ('teamId' in scope) return sql`p.source_id in (select id from sources where slack_team_id = ${scope.teamId})`;
   return sql`p.source_id = any(${scope.sourceIds}::uuid[])`;
+}
+
+/** How long a cached Slack match (or "nobody in Slack") is trusted; see slack-identity.ts. */
+export const SLACK_RECHECK_INTERVAL = '1 day';
+
+/**
+ * `p.slack_checked_at` is under a day old. Slack accounts change hands (an address given to a new hire, a
+ * deactivated account) without anything telling aad-sync, so an older match is neither shown nor used.
+ */
+export function slackMatchIsFresh(sql: Queryable) {
+  return sql`p.slack_checked_at > now() - ${SLACK_RECHECK_INTERVAL}::interval`;
 }
 
 type Row = Record<string, unknown>;
@@ -62,7 +73,7 @@ export async function getPersonCard(
   if (!Number.isSafeInteger(profileId) || profileId <= 0) return undefined;
   const [row] = await sql<Row[]>`
     select p.id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name, p.office,
-      p.business_phone, p.mobile_phone, p.slack_user_id,
+      p.business_phone, p.mobile_phone, case when ${slackMatchIsFresh(sql)} then p.slack_user_id end as slack_user_id,
       m.id as m_id, m.display_name as m_display_name, m.job_title as m_job_title, m.department as m_department,
       m.email as m_email,
       (select count(*) from profiles r

@@ -105,7 +105,10 @@ export function upsertResolved(conn: Sql, sourceId: string) {
         department = excluded.department, office = excluded.office, business_phone = excluded.business_phone,
         mobile_phone = excluded.mobile_phone, employee_id = excluded.employee_id,
         manager_external_id = excluded.manager_external_id, content_hash = excluded.content_hash,
-        active = true, removed_at = null, last_synced_at = now()
+        active = true, removed_at = null, last_synced_at = now(),
+        -- The Slack match was made by email: a new address (often an old one handed to a new hire) voids it.
+        slack_user_id = case when lower(profiles.email) = lower(excluded.email) then profiles.slack_user_id end,
+        slack_checked_at = case when lower(profiles.email) = lower(excluded.email) then profiles.slack_checked_at end
       where profiles.content_hash is distinct from excluded.content_hash or not profiles.active
       returning xmax = 0 as created, external_id
     )

@@ -1,4 +1,10 @@
-import { type DirectoryScope, type Queryable, scopeCondition } from './people.ts';
+import {
+  type DirectoryScope,
+  type Queryable,
+  SLACK_RECHECK_INTERVAL,
+  scopeCondition,
+  slackMatchIsFresh,
+} from './people.ts';
 
 /**
  * Profiles are matched to Slack users by email. The Slack layer answers the two questions below
@@ -12,9 +18,10 @@ export interface SlackIdentityLookup {
   lookupByEmail(email: string): Promise<string | undefined>;
 }
 
-export const SLACK_RECHECK_INTERVAL = '1 day';
-
-/** The active profile in `scope` that a Slack user is, asking Slack for the user's email when it is not cached. */
+/**
+ * The active profile in `scope` that a Slack user is: the cached match while it is fresh, otherwise Slack's
+ * answer (the user's email), which is cached. Without `slack` (the CLI) only a fresh match is used.
+ */
 export async function resolveSlackMention(
   sql: Queryable,
   scope: DirectoryScope,
@@ -23,22 +30,22 @@ export async function resolveSlackMention(
 ): Promise<number | undefined> {
   const [cached] = await sql<{ id: string }[]>`
     select p.id from profiles p
-    where p.slack_user_id = ${userId} and p.active and ${scopeCondition(sql, scope)}
+    where p.slack_user_id = ${userId} and p.active and ${slackMatchIsFresh(sql)} and ${scopeCondition(sql, scope)}
     order by p.id limit 1`;
   if (cached) return Number(cached.id);
   if (!slack) return undefined;
-  const email = await slack.lookupSlackUserEmail(userId);
-  if (!email) return undefined;
-  // The user id moves to the profile that now has the email; a profile that had it before lets go of it.
+  const email = (await slack.lookupSlackUserEmail(userId)) ?? null;
+  // The user id moves to the profile that now has the email; profiles that had it before let go of it (all of
+  // them when Slack no longer shows this user, or shows an address nobody here has).
   const [matched] = await sql<{ id: string }[]>`
     with target as (
       select p.id from profiles p
-      where lower(p.email) = lower(${email}) and p.active and ${scopeCondition(sql, scope)}
+      where lower(p.email) = lower(${email}::text) and p.active and ${scopeCondition(sql, scope)}
       order by p.id limit 1
     ), moved as (
-      update profiles p set slack_user_id = case when p.id = target.id then ${userId} end, slack_checked_at = now()
-      from target
-      where (p.id = target.id or p.slack_user_id = ${userId}) and ${scopeCondition(sql, scope)}
+      update profiles p
+      set slack_user_id = case when p.id in (select id from target) then ${userId} end, slack_checked_at = now()
+      where (p.id in (select id from target) or p.slack_user_id = ${userId}) and ${scopeCondition(sql, scope)}
       returning p.id
     )
     select id from target`;
@@ -46,8 +53,8 @@ export async function resolveSlackMention(
 }
 
 /**
- * The Slack user of a profile: the cached one, or, when none is cached and the profile was not asked about in
- * the last day, Slack's answer (which is then cached, including "nobody"). A failed lookup is not cached.
+ * The Slack user of a profile: the cached answer (a user or "nobody") while it is under a day old, otherwise
+ * Slack's answer, which is then cached. A failed lookup is not cached.
  */
 export async function ensureSlackUserId(
   sql: Queryable,
@@ -60,7 +67,7 @@ export async function ensureSlackUserId(
     claimed as (
       update profiles p set slack_checked_at = now()
       from old
-      where p.id = old.id and old.slack_user_id is null
+      where p.id = old.id
         and (old.slack_checked_at is null or old.slack_checked_at < now() - ${SLACK_RECHECK_INTERVAL}::interval)
       returning p.id
     )
@@ -75,6 +82,8 @@ export async function ensureSlackUserId(
     await sql`update profiles set slack_checked_at = ${claim.previous} where id = ${profileId}`;
     throw error;
   }
-  if (userId) await sql`update profiles set slack_user_id = ${userId} where id = ${profileId}`;
+  if ((userId ?? null) !== claim.slack_user_id) {
+    await sql`update profiles set slack_user_id = ${userId ?? null} where id = ${profileId}`;
+  }
   return userId;
 }

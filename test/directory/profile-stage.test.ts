@@ -94,6 +94,26 @@ describe('ProfileStage', () => {
     expect((await profileRows()).map((r) => r.job_title)).toEqual(['Engineer', 'Manager', 'Engineer']);
   });
 
+  it('forgets the Slack match of a person whose email address changed, not of one whose case changed', async () => {
+    await sync([person(1), person(2), person(3)]);
+    await database.sql`
+      update profiles set slack_user_id = 'U' || external_id, slack_checked_at = now() where source_id = ${sourceId}`;
+    // e-2's address went to someone else; e-3 only had its case changed; e-1 changed its title.
+    await sync([
+      person(1, { jobTitle: 'Manager' }),
+      person(2, { email: 'new.address@contoso.test' }),
+      person(3, { email: 'P3@Contoso.Test' }),
+    ]);
+    const rows = await database.sql`
+      select external_id, slack_user_id, slack_checked_at is not null as checked
+      from profiles where source_id = ${sourceId} order by external_id`;
+    expect(rows.map((r) => [r.external_id, r.slack_user_id, r.checked])).toEqual([
+      ['e-1', 'Ue-1', true],
+      ['e-2', null, false],
+      ['e-3', 'Ue-3', true],
+    ]);
+  });
+
   it('round-trips hostile strings through COPY', async () => {
     const hostile = [
       'tab\there',

@@ -225,7 +225,7 @@ describe('searchPeople: hostile input', () => {
 
 describe('Slack identities', () => {
   it('resolves a mention cached on the profile without asking Slack', async () => {
-    await database.sql`update profiles set slack_user_id = 'U0MEGAN01' where id = ${contoso.id('megan')}`;
+    await database.sql`update profiles set slack_user_id = 'U0MEGAN01', slack_checked_at = now() where id = ${contoso.id('megan')}`;
     const slack = fakeSlack({});
     expect(best(await search('<@U0MEGAN01|meg>', { slack: slack.lookup }))).toBe('Megan Bowen');
     expect(best(await search('<@U0MEGAN01>', { slack: slack.lookup }))).toBe('Megan Bowen');
@@ -242,12 +242,40 @@ describe('Slack identities', () => {
   });
 
   it('moves a Slack user id to the profile that now has the email', async () => {
-    await database.sql`update profiles set slack_user_id = 'U0MOVED01' where id = ${contoso.id('lidia')}`;
+    await database.sql`update profiles set slack_user_id = 'U0MOVED01', slack_checked_at = now() where id = ${contoso.id('lidia')}`;
     const slack = fakeSlack({ 'joni.sherman@contoso.com': 'U0MOVED01' });
     // Cached on Lidia: the cache answers. After Lidia lets go, Slack's answer (Joni) is cached instead.
     expect(best(await search('<@U0MOVED01>', { slack: slack.lookup }))).toBe('Lidia Holloway');
-    await database.sql`update profiles set slack_user_id = null where id = ${contoso.id('lidia')}`;
+    await database.sql`update profiles set slack_user_id = null, slack_checked_at = null where id = ${contoso.id('lidia')}`;
     expect(best(await search('<@U0MOVED01>', { slack: slack.lookup }))).toBe('Joni Sherman');
+  });
+
+  it('trusts a cached mention only while it was checked in the last day', async () => {
+    // Megan's address went to someone else a day ago: Slack's user U0STALE01 is now Joni's.
+    const megan = contoso.id('megan');
+    await database.sql`
+      update profiles set slack_user_id = 'U0STALE01', slack_checked_at = now() - interval '25 hours' where id = ${megan}`;
+    const slack = fakeSlack({ 'joni.sherman@contoso.com': 'U0STALE01' });
+    expect(best(await search('<@U0STALE01>', { slack: slack.lookup }))).toBe('Joni Sherman');
+    expect(slack.calls).toEqual(['info:U0STALE01']);
+    const [meganRow] = await database.sql`select slack_user_id from profiles where id = ${megan}`;
+    expect(meganRow.slack_user_id).toBeNull();
+    // Checked just now: the cache answers again without asking.
+    expect(best(await search('<@U0STALE01>', { slack: slack.lookup }))).toBe('Joni Sherman');
+    expect(slack.calls).toHaveLength(1);
+  });
+
+  it('lets go of a stale mention that Slack no longer matches to anyone here', async () => {
+    const lee = contoso.id('lee');
+    await database.sql`
+      update profiles set slack_user_id = 'U0GONE001', slack_checked_at = now() - interval '25 hours' where id = ${lee}`;
+    const slack = fakeSlack({ 'someone@elsewhere.example': 'U0GONE001' });
+    expect(await search('<@U0GONE001>', { slack: slack.lookup })).toMatchObject({ kind: 'none' });
+    // Without a way to ask Slack (the CLI), a stale mention is not trusted either.
+    await database.sql`
+      update profiles set slack_user_id = 'U0GONE001', slack_checked_at = now() - interval '25 hours' where id = ${lee}`;
+    expect(await search('<@U0GONE001>')).toMatchObject({ kind: 'none' });
+    await database.sql`update profiles set slack_user_id = null, slack_checked_at = null where id = ${lee}`;
   });
 
   it('falls back to the mention label, and otherwise reports no match', async () => {
@@ -278,6 +306,24 @@ describe('Slack identities', () => {
     await database.sql`update profiles set slack_checked_at = now() - interval '25 hours' where id = ${contoso.id('lee')}`;
     await ensureSlackUserId(database.sql, contoso.id('lee'), none.lookup);
     expect(none.calls).toHaveLength(2);
+  });
+
+  it('asks Slack again about a cached match once it is a day old', async () => {
+    const id = contoso.id('grady');
+    await database.sql`update profiles set slack_user_id = 'U0OLDGRA1', slack_checked_at = now() where id = ${id}`;
+    const moved = fakeSlack({ 'grady.archie@contoso.com': 'U0NEWGRA1' });
+    // Fresh: the cached match answers without a question.
+    expect(await ensureSlackUserId(database.sql, id, moved.lookup)).toBe('U0OLDGRA1');
+    expect(moved.calls).toEqual([]);
+    // A day old: Slack's answer replaces it...
+    await database.sql`update profiles set slack_checked_at = now() - interval '25 hours' where id = ${id}`;
+    expect(await ensureSlackUserId(database.sql, id, moved.lookup)).toBe('U0NEWGRA1');
+    expect(moved.calls).toEqual(['email:grady.archie@contoso.com']);
+    // ...and when Slack has nobody with the address any more, the card shows no Slack user.
+    await database.sql`update profiles set slack_checked_at = now() - interval '25 hours' where id = ${id}`;
+    expect(await ensureSlackUserId(database.sql, id, fakeSlack({}).lookup)).toBeUndefined();
+    const card = await getPersonCard(database.sql, scope, id);
+    expect(card?.slackUserId).toBeUndefined();
   });
 
   it('does not cache a failed lookup', async () => {
