@@ -1,4 +1,4 @@
-import { type SurfaceKind, validateSurface } from '../../slack/views/limits.ts';
+import { refuseMessageBlocks, refuseView, SLACK_LIMITS } from './block-kit.ts';
 import type { EmulatedChannel, EmulatedMessage, EmulatedUser, EmulatedView, Workspace } from './workspace.ts';
 
 /**
@@ -12,10 +12,6 @@ export type Answer = Record<string, unknown> & { ok: boolean };
 const fail = (error: string, extra: Record<string, unknown> = {}): Answer => ({ ok: false, error, ...extra });
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
-function limitErrors(kind: SurfaceKind, payload: unknown): string[] {
-  return validateSurface(kind, payload).map((v) => `[ERROR] ${v.message} [json-pointer:/${v.path}]`);
-}
-
 function userObject(ws: Workspace, u: EmulatedUser) {
   return {
     id: u.id,
@@ -26,8 +22,11 @@ function userObject(ws: Workspace, u: EmulatedUser) {
     is_admin: Boolean(u.isAdmin),
     is_owner: Boolean(u.isOwner),
     is_primary_owner: Boolean(u.isPrimaryOwner),
-    is_restricted: Boolean(u.isRestricted),
-    is_ultra_restricted: false,
+    // Guests, as the user object reference (docs.slack.dev/reference/objects/user-object) describes them:
+    // `is_restricted` "whether or not the user is a guest user. Use in combination with the is_ultra_restricted
+    // field to check if the user is a single-channel guest"; `is_ultra_restricted` "a single-channel guest".
+    is_restricted: Boolean(u.isRestricted || u.isUltraRestricted),
+    is_ultra_restricted: Boolean(u.isUltraRestricted),
     is_bot: Boolean(u.isBot),
     tz: u.tz ?? 'Europe/London',
     // Grid users carry their org roles apart from their workspace roles (users.info, "Enterprise Grid" fields).
@@ -89,14 +88,21 @@ function postable(ws: Workspace, channel: unknown): EmulatedChannel | Answer {
   return c;
 }
 
-/** Checks text and blocks as Slack does before storing a message. */
+/** Checks text and blocks as Slack does before storing a message (block-kit.ts has the limits and sources). */
 function messageContent(args: Args, textLimit: number): { text: string; blocks: unknown[] } | Answer {
   const text = str(args.text) ?? '';
   const blocks = Array.isArray(args.blocks) ? args.blocks : [];
   if (text === '' && blocks.length === 0) return fail('no_text');
   if ([...text].length > textLimit) return fail('msg_too_long');
-  const problems = limitErrors('message', { text: text || 'fallback', blocks }).filter((p) => !p.endsWith('/text]'));
-  if (problems.length > 0) return fail('invalid_blocks', { response_metadata: { messages: problems } });
+  const refused = refuseMessageBlocks(blocks);
+  if (refused) {
+    // Slack lists the problems twice: bare in `errors`, and prefixed with [ERROR] in response_metadata.
+    const errors = refused.messages.map((m) => m.replace(/^\[ERROR\] /, ''));
+    return fail(
+      refused.error,
+      refused.messages.length ? { errors, response_metadata: { messages: refused.messages } } : {},
+    );
+  }
   return { text, blocks };
 }
 
@@ -108,14 +114,12 @@ function viewObject(view: EmulatedView) {
 }
 
 /** Builds the stored view from `args.view`, or Slack's refusal. */
-function acceptView(raw: unknown, kind: 'modal' | 'home'): Record<string, unknown> | Answer {
+function acceptView(raw: unknown, type: 'modal' | 'home'): Record<string, unknown> | Answer {
   if (typeof raw !== 'object' || raw === null)
     return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] missing required field: view'] } });
-  const problems = limitErrors(kind, raw);
-  if (problems.length > 0) {
-    const tooLarge = problems.some((p) => p.includes('bytes;'));
-    return fail(tooLarge ? 'view_too_large' : 'invalid_arguments', { response_metadata: { messages: problems } });
-  }
+  const refused = refuseView(raw as Record<string, unknown>, type);
+  if (refused)
+    return fail(refused.error, refused.messages.length ? { response_metadata: { messages: refused.messages } } : {});
   return raw as Record<string, unknown>;
 }
 
@@ -187,7 +191,7 @@ export const methods: Record<string, (ws: Workspace, args: Args) => Answer> = {
   'chat.postMessage': (ws, args) => {
     const channel = postable(ws, args.channel);
     if (isAnswer(channel)) return channel;
-    const content = messageContent(args, 40_000);
+    const content = messageContent(args, SLACK_LIMITS.postedText.max);
     if (isAnswer(content)) return content;
     const threadTs = str(args.thread_ts);
     if (threadTs && !ws.messages.some((m) => m.channel === channel.id && m.ts === threadTs))
@@ -200,7 +204,7 @@ export const methods: Record<string, (ws: Workspace, args: Args) => Answer> = {
   'chat.update': (ws, args) => {
     const message = ws.messages.find((m) => m.channel === args.channel && m.ts === args.ts && !m.ephemeralTo);
     if (!message) return fail(ws.channels.has(str(args.channel) ?? '') ? 'message_not_found' : 'channel_not_found');
-    const content = messageContent(args, 4_000);
+    const content = messageContent(args, SLACK_LIMITS.updatedText.max);
     if (isAnswer(content)) return content;
     Object.assign(message, content, { edited: true });
     return {
@@ -218,7 +222,7 @@ export const methods: Record<string, (ws: Workspace, args: Args) => Answer> = {
     const user = str(args.user) ?? '';
     if (!ws.users.has(user)) return fail('user_not_found');
     if (!channel.members.includes(user)) return fail('user_not_in_channel');
-    const content = messageContent(args, 40_000);
+    const content = messageContent(args, SLACK_LIMITS.postedText.max);
     if (isAnswer(content)) return content;
     const message: EmulatedMessage = {
       channel: channel.id,

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { refuseMessageBlocks } from './block-kit.ts';
 import { Installs, type OAuthAppOptions } from './installs.ts';
 import { type Answer, type Args, methods } from './methods.ts';
 import { createSocketModeHub, type SocketModeHub } from './socket-mode.ts';
@@ -133,6 +134,13 @@ export const DEFAULT_USERS: EmulatedUser[] = [
   },
   { id: 'U0MEMBER', name: 'mia.member', realName: 'Mia Member', email: 'mia.member@contoso.com' },
   { id: 'U0GUEST', name: 'gus.guest', realName: 'Gus Guest', email: 'gus@partner.example', isRestricted: true },
+  {
+    id: 'U0SCGUEST',
+    name: 'sam.single',
+    realName: 'Sam Single',
+    email: 'sam@partner.example',
+    isUltraRestricted: true,
+  },
 ];
 
 export const DEFAULT_CHANNELS: EmulatedChannel[] = [
@@ -293,6 +301,11 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
       body = JSON.parse(raw) as Record<string, unknown>;
     } catch {
       return send(res, 400, { ok: false, error: 'invalid_payload' });
+    }
+    // Response URLs answer like incoming webhooks: HTTP 400 `invalid_blocks` for blocks Slack would refuse
+    // ("Sending messages using incoming webhooks", docs.slack.dev/messaging/sending-messages-using-incoming-webhooks).
+    if (body.blocks !== undefined && refuseMessageBlocks(Array.isArray(body.blocks) ? body.blocks : [body.blocks])) {
+      return send(res, 400, { ok: false, error: 'invalid_blocks' });
     }
     entry.uses += 1;
     space.responses.push({ id: key, target: entry.target, body, at: new Date(now()) });

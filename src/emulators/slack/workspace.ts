@@ -14,7 +14,10 @@ export interface EmulatedUser {
   isOwner?: boolean;
   isPrimaryOwner?: boolean;
   isBot?: boolean;
+  /** A multi-channel guest (users.info `is_restricted`). */
   isRestricted?: boolean;
+  /** A single-channel guest: Slack reports both `is_restricted` and `is_ultra_restricted`. */
+  isUltraRestricted?: boolean;
   deleted?: boolean;
   tz?: string;
   /** In an Enterprise Grid org: the workspace the person belongs to (default: the org's first). */

@@ -129,7 +129,7 @@ describe('views', () => {
       data = (error as { data: typeof data }).data;
     }
     expect(data.error).toBe('invalid_arguments');
-    expect(data.response_metadata?.messages?.[0]).toContain('[json-pointer:/title.text]');
+    expect(data.response_metadata?.messages?.[0]).toContain('[json-pointer:/view/title/text]');
     const huge = {
       ...modal,
       blocks: Array.from({ length: 100 }, () => ({
@@ -258,6 +258,16 @@ describe('users', () => {
     expect((await web.users.lookupByEmail({ email: 'adele@contoso.com' })).user?.id).toBe('U1');
     expect(await slackError(web.users.lookupByEmail({ email: 'nobody@contoso.com' }))).toBe('users_not_found');
     expect(await slackError(web.users.info({ user: 'U404' }))).toBe('user_not_found');
+  });
+
+  it('reports guests as Slack does: multi-channel restricted, single-channel also ultra-restricted', async () => {
+    const flags = async (user: string) => {
+      const info = await web.users.info({ user });
+      return [info.user?.is_restricted, info.user?.is_ultra_restricted];
+    };
+    expect(await flags('U0MEMBER')).toEqual([false, false]);
+    expect(await flags('U0GUEST')).toEqual([true, false]);
+    expect(await flags('U0SCGUEST')).toEqual([true, true]);
   });
 });
 
