@@ -28,6 +28,9 @@ export const RUN_MODES = ['full', 'delta', 'preview'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'held'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
+/** What `/whois` shows Slack guests: nothing (the default), a reduced card, or the full card. */
+export const GUEST_WHOIS = ['none', 'reduced', 'full'] as const;
+export type GuestWhois = (typeof GUEST_WHOIS)[number];
 export const AUTHORIZATION_PURPOSES = ['setup', 'reauthorize'] as const;
 export type AuthorizationPurpose = (typeof AUTHORIZATION_PURPOSES)[number];
 
@@ -58,6 +61,7 @@ export const sources = pgTable(
      */
     autoSync: boolean('auto_sync').notNull().default(true),
     photoSync: boolean('photo_sync').notNull().default(false),
+    guestWhois: text('guest_whois').$type<GuestWhois>().notNull().default('none'),
     adminChannel: text('admin_channel'),
     mapping: jsonb('mapping').$type<Record<string, string>>().notNull().default({}),
     /** Fraction of active profiles one run may remove without an admin's approval. */
@@ -79,6 +83,7 @@ export const sources = pgTable(
     index('sources_team_idx').on(t.slackTeamId),
     check('sources_status_check', inList('status', SOURCE_STATUSES)),
     check('sources_auth_mode_check', inList('auth_mode', ['delegated', 'application'])),
+    check('sources_guest_whois_check', inList('guest_whois', GUEST_WHOIS)),
     check('sources_deletion_threshold_check', sql`deletion_threshold > 0 and deletion_threshold <= 1`),
   ],
 );

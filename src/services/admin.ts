@@ -214,6 +214,7 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
           mapping: completeMapping(source.mapping),
           adminChannel: source.adminChannel,
           photoSync: source.photoSync,
+          guestWhois: source.guestWhois,
           hourlySync: source.status === 'setup' ? source.autoSync : source.syncEnabled,
           syncEvery: deps.syncEvery,
         },
@@ -273,6 +274,7 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
           adminChannel: settings.adminChannel,
           photoSync: settings.photoSync,
           autoSync: settings.hourlySync,
+          guestWhois: settings.guestWhois,
           // Photos just turned on: the next run must look at everyone's photo, not only at changed people.
           ...(settings.photoSync && !source.photoSync ? { deltaScope: null } : {}),
           updatedAt: new Date(),

@@ -1,5 +1,14 @@
 import type { ProfileFieldKey } from '../sync/mapping.ts';
-import type { Actor, GroupRef, Mapping, PreviewReport, RunProgress, RunReport, SourceReport } from './model.ts';
+import type {
+  Actor,
+  GroupRef,
+  GuestWhois,
+  Mapping,
+  PreviewReport,
+  RunProgress,
+  RunReport,
+  SourceReport,
+} from './model.ts';
 
 /**
  * What the Slack layer asks of the rest of the product. The composition root implements it over the
@@ -40,6 +49,8 @@ export interface SetupDraft {
   adminChannel: string | null;
   photoSync: boolean;
   hourlySync: boolean;
+  /** What /whois shows Slack guests. */
+  guestWhois: GuestWhois;
   /** e.g. "60 minutes". */
   syncEvery: string;
 }
@@ -50,6 +61,7 @@ export interface SettingsInput {
   adminChannel: string;
   photoSync: boolean;
   hourlySync: boolean;
+  guestWhois: GuestWhois;
 }
 
 export type SettingsOutcome =

@@ -1,4 +1,4 @@
-import type { RunMode, RunStatus, RunTrigger, SourceStatus } from '../db/schema.ts';
+import type { GuestWhois, RunMode, RunStatus, RunTrigger, SourceStatus } from '../db/schema.ts';
 import type { IgnoredReason } from '../sync/ignored.ts';
 import type { Mapping } from '../sync/mapping.ts';
 import type { RunCounts } from '../sync/runs.ts';
@@ -8,7 +8,8 @@ import type { RunCounts } from '../sync/runs.ts';
  * services behind the app map a row onto them field by field; nothing here knows Bolt or the database.
  */
 
-export type { IgnoredReason, Mapping, RunCounts, RunMode, RunStatus, RunTrigger, SourceStatus };
+export { GUEST_WHOIS } from '../db/schema.ts';
+export type { GuestWhois, IgnoredReason, Mapping, RunCounts, RunMode, RunStatus, RunTrigger, SourceStatus };
 
 /** Who is acting, as Slack tells us on every command and interaction. */
 export interface Actor {

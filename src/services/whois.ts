@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client.ts';
+import { GUEST_WHOIS, type GuestWhois } from '../db/schema.ts';
 import { getPersonCard, type PersonCard } from '../directory/people.ts';
 import { isPubliclyReachable, signPhotoUrl } from '../directory/photo-links.ts';
 import { type SearchResult, searchPeople } from '../directory/search.ts';
@@ -19,7 +20,48 @@ export interface WhoisContext {
   teamId: string;
   identity: SlackIdentityLookup;
   warn: (message: string) => void;
+  /** `reduced`: the asker is a Slack guest whom the admins allow only the reduced card. */
+  card?: 'full' | 'reduced';
 }
+
+/**
+ * What this workspace lets Slack guests see: the strictest choice among its sources, `none` when it has no
+ * source or the directory cannot say (a guest is then refused, never shown more than allowed).
+ */
+export async function guestAccess(deps: WhoisDeps, teamId: string): Promise<GuestWhois> {
+  const rows = await deps.sql<{ guest_whois: GuestWhois }[]>`
+    select guest_whois from sources where slack_team_id = ${teamId}`;
+  const rank = (g: GuestWhois) => GUEST_WHOIS.indexOf(g);
+  return (
+    rows
+      .map((r) => r.guest_whois)
+      .reduce<GuestWhois | undefined>(
+        (strictest, g) => (strictest === undefined || rank(g) < rank(strictest) ? g : strictest),
+        undefined,
+      ) ?? 'none'
+  );
+}
+
+/**
+ * The reduced card a guest may be allowed: who someone is (name, title, department, photo) and how to reach
+ * them in Slack; no email, phones, office, manager or team size. Stripped here, so no view can show them.
+ */
+function reduced(card: PersonCard): PersonCard {
+  return {
+    id: card.id,
+    displayName: card.displayName,
+    firstName: card.firstName,
+    lastName: card.lastName,
+    jobTitle: card.jobTitle,
+    department: card.department,
+    email: '',
+    directReports: 0,
+    slackUserId: card.slackUserId,
+    photo: card.photo,
+  };
+}
+
+const shown = (context: WhoisContext, card: PersonCard) => (context.card === 'reduced' ? reduced(card) : card);
 
 /** A search's outcome as plain data; `unavailable` when the directory could not be searched. */
 export type WhoisAnswer = { kind: 'unavailable' } | { kind: 'result'; result: SearchResult; photoUrl?: string };
@@ -53,8 +95,9 @@ export async function searchWhois(deps: WhoisDeps, context: WhoisContext, text: 
     const scope = { teamId: context.teamId };
     const result = await searchPeople(deps.sql, { scope, text, slack: context.identity });
     if (result.kind !== 'match') return { kind: 'result', result };
-    const best = await withSlackUser(deps, context, result.best);
-    return { kind: 'result', result: { ...result, best }, photoUrl: photoUrl(deps, best) };
+    const best = shown(context, await withSlackUser(deps, context, result.best));
+    const others = context.card === 'reduced' ? result.others.map((o) => ({ ...o, email: '' })) : result.others;
+    return { kind: 'result', result: { ...result, best, others }, photoUrl: photoUrl(deps, best) };
   } catch (error) {
     context.warn(`whois: the directory could not be searched: ${(error as Error).message}`);
     return { kind: 'unavailable' };
@@ -66,7 +109,7 @@ export async function findCard(deps: WhoisDeps, context: WhoisContext, profileId
   let card: PersonCard | undefined;
   try {
     const found = await getPersonCard(deps.sql, { teamId: context.teamId }, Number(profileId));
-    card = found && (await withSlackUser(deps, context, found));
+    card = found && shown(context, await withSlackUser(deps, context, found));
   } catch (error) {
     context.warn(`whois: the directory could not be read: ${(error as Error).message}`);
     return { kind: 'unavailable' };

@@ -32,6 +32,7 @@ export interface UsersInfoClient {
         is_owner?: boolean;
         is_primary_owner?: boolean;
         is_restricted?: boolean;
+        is_ultra_restricted?: boolean;
         is_bot?: boolean;
         deleted?: boolean;
         /** Enterprise Grid: the person's org-level roles. */

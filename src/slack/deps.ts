@@ -3,11 +3,14 @@ import type { AdminServices } from '../services/contract.ts';
 import type { UninstallService } from '../services/uninstall.ts';
 import type { WhoisDeps } from '../services/whois.ts';
 import type { AdminCheck } from './admin.ts';
+import type { GuestCheck } from './guests.ts';
 
 /** What every listener may use; built once by the composition root. */
 export interface ListenerDeps {
   services: AdminServices;
   adminCheck: AdminCheck;
+  /** Whether the person using /whois is a Slack guest; default: asks users.info, answers kept a minute. */
+  guestCheck?: GuestCheck;
   logger: Logger;
   /** The directory behind `/whois` and its card buttons; without it those listeners are not registered. */
   whois?: WhoisDeps;

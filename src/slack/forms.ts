@@ -1,4 +1,5 @@
 import type { SettingsInput, SettingsOutcome } from '../services/contract.ts';
+import { GUEST_WHOIS, type GuestWhois } from '../services/model.ts';
 import { PROFILE_FIELDS, type ProfileFieldKey, UNMAPPED, validateMapping } from '../sync/mapping.ts';
 import { actionIds, blockIds, optionValues } from './ids.ts';
 
@@ -30,6 +31,11 @@ export function readGroups(values: StateValues): { ok: true; groupIds: string[] 
   return { ok: true, groupIds: [...new Set(chosen)] };
 }
 
+/** A value Slack sent back from the guests radio buttons; anything else (or nothing) is the safe default. */
+function guestChoice(value: string | undefined): GuestWhois {
+  return GUEST_WHOIS.find((g) => g === value) ?? 'none';
+}
+
 export type SettingsForm = Omit<SettingsInput, 'adminChannel'> & { adminChannel: string | null };
 
 export function readSettings(values: StateValues): SettingsForm {
@@ -46,6 +52,7 @@ export function readSettings(values: StateValues): SettingsForm {
     adminChannel: element(values, blockIds.adminChannel, actionIds.adminChannelSelect).selected_conversation ?? null,
     photoSync: checked.has(optionValues.photoSync),
     hourlySync: checked.has(optionValues.hourlySync),
+    guestWhois: guestChoice(element(values, blockIds.guestWhois, actionIds.guestWhoisSelect).selected_option?.value),
   };
 }
 

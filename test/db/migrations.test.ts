@@ -23,6 +23,7 @@ const TABLES = {
     'status',
     'sync_enabled',
     'photo_sync',
+    'guest_whois',
     'admin_channel',
     'mapping',
     'deletion_threshold',
@@ -189,6 +190,9 @@ describe('migrations', () => {
     ).rejects.toMatchObject({
       code: '23514',
     });
+    await expect(
+      database.sql`insert into sources (slack_team_id, guest_whois) values ('T1', 'everything')`,
+    ).rejects.toMatchObject({ code: '23514' });
     const [source] = await database.sql`select id from sources limit 1`;
     await expect(
       database.sql`insert into sync_runs (source_id, trigger, mode, status) values (${source.id}, 'cron', 'full', 'failed')`,

@@ -84,6 +84,7 @@ beforeEach(() => {
     adminChannel: null,
     photoSync: false,
     hourlySync: true,
+    guestWhois: 'none',
     syncEvery: '60 minutes',
   };
 });
@@ -123,12 +124,14 @@ describe('setup wizard, end to end through the real app', () => {
     await h.client.viewSubmission(settingsStep, {
       [blockIds.adminChannel]: 'C0ADMINS',
       [blockIds.options]: ['hourly_sync', 'photo_sync'],
+      [blockIds.guestWhois]: 'reduced',
     });
     expect(called('saveSettings')[0][1]).toEqual({
       mapping: DEFAULT_MAPPING,
       adminChannel: 'C0ADMINS',
       photoSync: true,
       hourlySync: true,
+      guestWhois: 'reduced',
     });
     await vi.waitFor(() => expect(texts(h.emulator.view(groupsStep.id))).toContain('1,995 people'));
     const preview = h.emulator.view(groupsStep.id)!;

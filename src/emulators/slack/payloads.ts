@@ -146,7 +146,7 @@ export function blockActionPayload(input: BlockActionInput): Record<string, unkn
 export type StateValues = Record<string, Record<string, Record<string, unknown>>>;
 
 /**
- * What a person can put into an input block: a value for static selects, checkboxes and text; option
+ * What a person can put into an input block: a value for static selects, radio buttons, checkboxes and text; option
  * values (or `{ text, value }` for external selects); a conversation id; null to clear it.
  */
 export type FormInput = string | string[] | { text: string; value: string }[] | null;
@@ -160,10 +160,12 @@ function elementState(el: Element, input: FormInput | undefined): Record<string,
   const options = (el.options as { value: string }[] | undefined) ?? [];
   const list = input === undefined ? undefined : input === null ? [] : Array.isArray(input) ? input : [input];
   switch (el.type) {
+    // Radio buttons report their choice like a select: `selected_option` (view_submission `state.values`).
     case 'static_select':
+    case 'radio_buttons':
     case 'external_select': {
       const chosen = list === undefined ? el.initial_option : list[0] === undefined ? null : asOption(list[0], options);
-      if (list !== undefined && list[0] !== undefined && typeof list[0] === 'string' && el.type === 'static_select') {
+      if (list !== undefined && list[0] !== undefined && typeof list[0] === 'string' && el.type !== 'external_select') {
         if (!options.some((o) => o.value === list[0]))
           throw new Error(`"${list[0]}" is not an option of ${String(el.action_id)}`);
       }

@@ -108,6 +108,7 @@ export const settingsData = (draft: SetupDraft, metadata: ModalMetadata): Settin
   adminChannel: draft.adminChannel,
   photoSync: draft.photoSync,
   hourlySync: draft.hourlySync,
+  guestWhois: draft.guestWhois,
   syncEvery: draft.syncEvery,
   metadata: { ...metadata, sourceId: draft.sourceId },
 });

@@ -1,4 +1,4 @@
-import type { GroupRef, Mapping, PreviewReport } from '../../services/model.ts';
+import type { GroupRef, GuestWhois, Mapping, PreviewReport } from '../../services/model.ts';
 import { ENTRA_ATTRIBUTES, PROFILE_FIELDS, UNMAPPED } from '../../sync/mapping.ts';
 import { actionIds, blockIds, callbackIds, optionValues } from '../ids.ts';
 import { encodeMetadata, type ModalMetadata } from '../metadata.ts';
@@ -158,6 +158,8 @@ export interface SettingsData {
   adminChannel: string | null;
   photoSync: boolean;
   hourlySync: boolean;
+  /** Default: refused. */
+  guestWhois?: GuestWhois;
   /** e.g. "60 minutes". */
   syncEvery: string;
   metadata: ModalMetadata;
@@ -181,6 +183,28 @@ function mappingInput(field: (typeof PROFILE_FIELDS)[number], mapping: Mapping):
       placeholder: plain('Choose an Entra attribute'),
       options: choices,
       ...(current ? { initial_option: current } : {}),
+    },
+  };
+}
+
+const GUEST_CHOICES = [
+  option('Refuse', 'none', 'Guests are told /whois is for members'),
+  option('Reduced card', 'reduced', 'Name, title, department, photo and Slack only'),
+  option('Full card', 'full', 'Email, phones, office and manager too, as members see'),
+] as const;
+
+/** Slack guests (multi- and single-channel) are outsiders: they see nothing unless an admin allows it here. */
+function guestInput(choice: GuestWhois): KnownBlock {
+  return {
+    type: 'input',
+    block_id: blockIds.guestWhois,
+    label: plain('/whois for Slack guests'),
+    hint: plain('Guests are multi- and single-channel guests of the workspace.'),
+    element: {
+      type: 'radio_buttons',
+      action_id: actionIds.guestWhoisSelect,
+      options: [...GUEST_CHOICES],
+      initial_option: GUEST_CHOICES.find((o) => o.value === choice) ?? GUEST_CHOICES[0],
     },
   };
 }
@@ -226,6 +250,7 @@ function settingsInputs(data: SettingsData): KnownBlock[] {
         ...(initial.length > 0 ? { initial_options: initial } : {}),
       },
     },
+    guestInput(data.guestWhois ?? 'none'),
   ];
 }
 

@@ -79,7 +79,8 @@ function cardBlocks(card: PersonCard, photoUrl: string | undefined): types.Known
 /** The notification text: the same directory values, escaped as in the blocks. */
 function cardText(card: PersonCard): string {
   const what = subtitle(card);
-  return escapeText(truncate(`${card.displayName}${what ? `, ${what}` : ''} (${card.email})`, 2900));
+  const email = card.email ? ` (${card.email})` : '';
+  return escapeText(truncate(`${card.displayName}${what ? `, ${what}` : ''}${email}`, 2900));
 }
 
 export interface CardOptions {
@@ -87,7 +88,11 @@ export interface CardOptions {
   query?: string;
   others?: PersonSummary[];
   photoUrl?: string;
+  /** The asker is a guest shown the reduced card: say that details are held back. */
+  reduced?: boolean;
 }
+
+const REDUCED_NOTE = 'Guests see a reduced card: email, phones, office and manager are shown to members only.';
 
 /** The card only the asker sees: buttons to open the manager, another match, or to share it. */
 export function whoisCardMessage(card: PersonCard, options: CardOptions = {}): SlackMessage {
@@ -109,6 +114,9 @@ export function whoisCardMessage(card: PersonCard, options: CardOptions = {}): S
     ...cardBlocks(card, options.photoUrl),
     { type: 'actions', block_id: WHOIS_BLOCKS.cardActions, elements: buttons },
   ];
+  if (options.reduced) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: REDUCED_NOTE }] });
+  }
   const others = options.others ?? [];
   if (others.length > 0) {
     const lead = options.query ? `Other matches for ${quoted(options.query)}:` : 'Other matches:';
@@ -183,14 +191,34 @@ export function whoisUnavailableMessage(): SlackMessage {
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }
 
+/** A Slack guest, where the admins have not allowed guests to use /whois. */
+export function whoisGuestRefusedMessage(): SlackMessage {
+  const text = '/whois is for members of this workspace, not guests: ask a workspace admin if you need it.';
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+/** Slack could not say whether the asker is a guest, so nothing is shown. */
+export function whoisAskerUnknownMessage(): SlackMessage {
+  const text = 'Slack could not confirm your account just now, so /whois cannot answer: try again in a minute.';
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
 export function whoisGoneMessage(): SlackMessage {
   const text = 'That person is no longer in the directory.';
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }
 
 /** The reply to a search, whatever its outcome. */
-export function whoisResultMessage(result: SearchResult, options: { photoUrl?: string } = {}): SlackMessage {
+export function whoisResultMessage(
+  result: SearchResult,
+  options: { photoUrl?: string; reduced?: boolean } = {},
+): SlackMessage {
   if (result.kind === 'usage') return whoisUsageMessage();
   if (result.kind === 'none') return whoisNoMatchMessage(result.query, result.suggestions);
-  return whoisCardMessage(result.best, { query: result.query, others: result.others, photoUrl: options.photoUrl });
+  return whoisCardMessage(result.best, {
+    query: result.query,
+    others: result.others,
+    photoUrl: options.photoUrl,
+    reduced: options.reduced,
+  });
 }

@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import { adminOnly } from '../../admin.ts';
 import type { ListenerDeps } from '../../deps.ts';
+import type { GuestCheck } from '../../guests.ts';
 import { actionIds, LINK_PREFIX } from '../../ids.ts';
 import { decideHeld } from './held.ts';
 import { setupBackToSettings, setupOpen, setupRetry } from './setup.ts';
@@ -9,7 +10,7 @@ import { register as registerWhois } from './whois.ts';
 
 const LINK_ACTION = new RegExp(`^${LINK_PREFIX}`);
 
-export function registerActions(app: App, deps: ListenerDeps): void {
+export function registerActions(app: App, deps: ListenerDeps & { guestCheck: GuestCheck }): void {
   const admin = adminOnly(deps.adminCheck, deps.logger);
 
   // URL buttons open the browser by themselves, but Slack still posts block_actions and shows a warning unless acked.
@@ -30,5 +31,5 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   app.action(actionIds.approveRemovals, admin, decideHeld(deps, 'approve'));
   app.action(actionIds.rejectRemovals, admin, decideHeld(deps, 'reject'));
   // /whois cards are for everyone: no admin gate.
-  if (deps.whois) registerWhois(app, deps.whois);
+  if (deps.whois) registerWhois(app, deps.whois, deps.guestCheck);
 }
