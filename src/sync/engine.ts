@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { DeltaExpiredError, PartitionMismatchError } from '../azure/index.ts';
 import type { Db, Sql } from '../db/client.ts';
 import { type RunMode, type RunTrigger, type Source, sourceGroups, sources } from '../db/schema.ts';
+import { holdSource, recordSyncFailure, recordSyncSuccess } from '../db/sources.ts';
 import { ProfileStage, type RemovalPlan, type StagedPhoto } from '../directory/profile-stage.ts';
 import type { Logger } from '../logger.ts';
 import { classifyFailure, type FailureCode, SyncFailure, statusAfterFailure } from './errors.ts';
@@ -367,12 +368,11 @@ class Run {
       Object.assign(this.counts, counts);
       const recorded = await recordRunEnd(tx, this.id, this.end('succeeded'));
       if (!recorded) throw this.takenOver();
-      await tx`
-        update sources set users_delta_link = ${result.deltaLink}, delta_scope = ${scope},
-          last_full_sync_at = ${readMode === 'full' ? tx`now()` : tx`last_full_sync_at`},
-          last_success_at = now(), updated_at = now(),
-          status = case when status = 'disabled' then status else 'active' end
-        where id = ${this.source.id}`;
+      await recordSyncSuccess(tx, this.source.id, {
+        deltaLink: result.deltaLink,
+        deltaScope: scope,
+        full: readMode === 'full',
+      });
     });
     const written = applied.created + applied.updated + applied.removed + applied.photos;
     this.report({ phase: 'done', read: result.read, written }, true);
@@ -396,10 +396,7 @@ class Run {
       });
       // A run taken over as dead, or cancelled, says nothing about the source's health.
       if (recorded && this.mode !== 'preview' && code !== 'stale' && code !== 'cancelled') {
-        await this.deps.sql`
-          update sources set updated_at = now(),
-            status = case when status = 'disabled' then status else ${statusAfterFailure(code)} end
-          where id = ${this.source.id}`;
+        await recordSyncFailure(this.deps.sql, this.source.id, statusAfterFailure(code));
       }
     } catch (recordError) {
       log?.error({ err: recordError, runId: this.id }, 'could not record the failed sync');
@@ -439,8 +436,7 @@ class Run {
     this.details.held = held;
     const recorded = await recordRunEnd(this.deps.sql, this.id, this.end('held'));
     if (!recorded) throw this.takenOver();
-    await this.deps.sql`
-      update sources set status = 'held', updated_at = now() where id = ${this.source.id} and status <> 'disabled'`;
+    await holdSource(this.deps.sql, this.source.id);
     this.deps.logger?.warn(
       { runId: this.id, ...held, sample: undefined, profileIds: undefined },
       'sync held: too many removals',
