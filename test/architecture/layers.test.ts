@@ -182,7 +182,7 @@ describe('layers (DESIGN §4)', () => {
     expect(withBad('src/sync/engine.ts', "await sql`update sources set status = 'held'`;")).toEqual([
       'src/sync/engine.ts writes sources: only src/db/sources.ts does',
     ]);
-    expect(withBad('src/services/reports.ts', 'await sql`delete from sync_runs where id = ${id}`;')).toEqual([
+    expect(withBad('src/services/reports.ts', 'await sql`delete from sync_runs where id = 1`;')).toEqual([
       'src/services/reports.ts writes sync_runs: only src/sync/runs.ts does',
     ]);
   });
