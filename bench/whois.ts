@@ -208,9 +208,9 @@ export async function buildQueries(sql: Sql, sourceId: string, count: number): P
   });
 }
 
-const percentile = (sorted: number[], p: number) =>
+export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-const round = (ms: number) => Math.round(ms * 100) / 100;
+export const round = (ms: number) => Math.round(ms * 100) / 100;
 
 const EXPLAINED = ['adele vance', 'adel vance', 'alex', 'payroll manager', 'adele.vance@contoso.com', 'adle vanse'];
 /** Of every kind, the searches whose plans are checked for a sequential scan or an index read outside the source. */
