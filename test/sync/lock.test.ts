@@ -108,7 +108,7 @@ describe('the run lock', () => {
     // A full read in many small sequential requests, with a heartbeat that notices quickly.
     const deps = f.depsWith({
       fullReads: { minPartitionedUsers: 0, maxConcurrency: 1, splitAbove: 150 },
-      timing: { heartbeatMs: 20, progressMs: 0 },
+      timing: { heartbeatMs: 20 },
     });
     const usersRequests = () => f.emu.emulator.requests()['/v1.0/users'] ?? 0;
     await f.emu.control('POST', 'faults', { latencyMs: 60 });
