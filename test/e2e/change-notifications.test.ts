@@ -109,7 +109,7 @@ describe('changes in Entra reach the directory without Sync now', () => {
     });
     // What an employee sees: the new title, on a card that says it is live.
     const before = f.slack.responses().length;
-    expect((await f.client.command('/whois', 'Nia Notified', { userId: 'U0MEMBER' })).status).toBe(200);
+    expect((await f.client.command('/whois', 'Nia Notified', { userId: MEMBER })).status).toBe(200);
     const card = JSON.stringify(
       await waitFor(() => f.slack.responses().slice(before).at(-1)?.body, { what: 'the /whois card' }),
     );

@@ -6,6 +6,7 @@ import type { WhoisDeps } from '../../src/services/whois.ts';
 import { validateSurface } from '../../src/slack/views/limits.ts';
 import type { SlackMessage } from '../../src/slack/views/whois.ts';
 import { answerWhois, personCardReply, sharedCardReply, unescapeSlackText } from '../../src/slack/whois-replies.ts';
+import { changeFeedState } from '../../src/sync/notifications/subscriptions.ts';
 import { insertPeople, seedDirectory } from '../fixtures/people.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -160,9 +161,21 @@ describe('Slack replies', () => {
       expect(await fresh()).toBe(
         ':zap: Live from Microsoft Entra ID, updated <!date^1796292000^{ago}|3 Dec 2026, 10:00 UTC>',
       );
-      // Near-real-time updates refused (e.g. PUBLIC_URL unreachable): back to "as of the sync".
+      // A /groups subscription refused for want of Group.Read.All (optional): people are still live.
+      await sql`insert into graph_subscriptions (source_id, resource, status, problem)
+        values (${directory.sourceId}, 'groups', 'forbidden', 'grant Group.Read.All')`;
+      expect(await fresh()).toMatch(/^:zap: Live from Microsoft Entra ID/);
+      expect(await changeFeedState(sql, directory.sourceId)).toMatchObject({
+        state: 'live',
+        membershipScheduled: true,
+      });
+      // Near-real-time updates refused for people (e.g. PUBLIC_URL unreachable): back to "as of the sync".
       await sql`update graph_subscriptions set status = 'unreachable' where source_id = ${directory.sourceId}`;
       expect(await fresh()).toMatch(/^From Microsoft Entra ID as of the sync/);
+      expect(await changeFeedState(sql, directory.sourceId)).toMatchObject({
+        state: 'problem',
+        membershipScheduled: false,
+      });
     } finally {
       await sql`delete from graph_subscriptions where source_id = ${directory.sourceId}`;
       await sql`update sources set last_success_at = null where id = ${directory.sourceId}`;
