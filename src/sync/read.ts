@@ -36,6 +36,8 @@ export interface ReadInput {
   /** Group-scoped delta reads: who is active now, and who was found invalid before (null: unknown). */
   activeGraphIds?: ReadonlySet<string>;
   knownIgnoredIds?: ReadonlySet<string> | null;
+  /** Group-scoped delta reads: more newcomers than this make the run read in full (default MAX_NEWCOMERS_BY_ID). */
+  maxNewcomersById?: number;
   onRead(read: number): void;
 }
 
@@ -54,7 +56,7 @@ export interface ReadResult {
 /** Beyond this many, ignored ids are not remembered and group-scoped runs with newcomers read in full. */
 const MAX_REMEMBERED_IGNORED = 10_000;
 /** Up to this many group newcomers are read by id (20 filtered rounds); more at once make a full read cheaper. */
-export const MAX_NEWCOMERS_BY_ID = 1_000;
+const MAX_NEWCOMERS_BY_ID = 1_000;
 
 export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
   const { reader, stage, mode, mapping } = input;
@@ -110,7 +112,7 @@ export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
     const newcomers = [...members].filter(
       (id) => !active.has(id) && !seenValid.has(id) && !ignoredIds.has(id) && !known?.has(id),
     );
-    if (newcomers.length > MAX_NEWCOMERS_BY_ID) {
+    if (newcomers.length > (input.maxNewcomersById ?? MAX_NEWCOMERS_BY_ID)) {
       needsFull = `${newcomers.length} people joined the selected groups`;
     } else {
       // Their current state, by id: the delta link of these rounds is not kept (the run's own goes on).

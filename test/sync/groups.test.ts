@@ -123,6 +123,23 @@ describe('group-scoped sync', () => {
     expect(after.mode).toBe('delta');
   });
 
+  it('reads in full instead when more people joined than are worth reading by id', async () => {
+    const sales = group('Sales');
+    const sourceId = await f.createSource({ groups: [{ id: sales.id, displayName: sales.displayName }] });
+    await sync(sourceId);
+    const outsiders = [...validIds(new Set(f.emu.emulator.tenant.users.keys()))]
+      .filter((id) => !transitiveUsers([sales.id]).has(id))
+      .slice(0, 2);
+    await f.emu.control('POST', `groups/${group('Sales EMEA').id}/members`, { add: outsiders });
+    const run = (maxNewcomersById: number) =>
+      runSync({ ...f.deps, maxNewcomersById }, { sourceId, trigger: 'manual', requestedBy: 'U-ADMIN' });
+    const joined = await run(1);
+    expect(joined).toMatchObject({ status: 'succeeded', mode: 'full', counts: { created: 2 } });
+    const [record] = await listRecentRuns(f.database.db, sourceId, 1);
+    expect(record.details.reason).toBe('full read: 2 people joined the selected groups');
+    expect(await activeIds(sourceId)).toEqual(validIds(transitiveUsers([sales.id])));
+  });
+
   it('fails a run whose group was deleted, naming the group, and changes nothing', async () => {
     const support = group('Executives');
     const marketing = group('Marketing');
