@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import { startThrowawayDatabase } from '../src/db/throwaway.ts';
 import { searchPeople } from '../src/directory/search.ts';
 import { createMetrics, metricsHandler, profileCounter, startMetricsServer } from '../src/http/metrics.ts';
-import { buildQueries, percentile, round, seedProfiles } from './whois.ts';
+import { percentile } from './percentile.ts';
+import { buildQueries, round, seedProfiles } from './whois.ts';
 
 /**
  * Issue 13's "16 scrapers vs /whois": `/whois` searches timed one after another over 100,000 profiles while

@@ -59,7 +59,11 @@ export async function whoisAccess(
 export async function answerWhois(deps: WhoisDeps, context: WhoisContext, text: string): Promise<SlackMessage> {
   const answer = await searchWhois(deps, context, unescapeSlackText(text));
   if (answer.kind === 'unavailable') return whoisUnavailableMessage();
-  return whoisResultMessage(answer.result, { photoUrl: answer.photoUrl, reduced: context.card === 'reduced' });
+  return whoisResultMessage(answer.result, {
+    photoUrl: answer.photoUrl,
+    freshness: answer.freshness,
+    reduced: context.card === 'reduced',
+  });
 }
 
 function notShown(answer: Exclude<CardAnswer, { kind: 'card' }>): SlackMessage {
@@ -74,7 +78,11 @@ export async function personCardReply(
 ): Promise<SlackMessage> {
   const answer = await findCard(deps, context, profileId);
   if (answer.kind !== 'card') return notShown(answer);
-  return whoisCardMessage(answer.card, { photoUrl: answer.photoUrl, reduced: context.card === 'reduced' });
+  return whoisCardMessage(answer.card, {
+    photoUrl: answer.photoUrl,
+    freshness: answer.freshness,
+    reduced: context.card === 'reduced',
+  });
 }
 
 /**
@@ -91,6 +99,6 @@ export async function sharedCardReply(
   if (answer.kind !== 'card') return { visibleTo: 'clicker', message: notShown(answer) };
   return {
     visibleTo: 'channel',
-    message: whoisSharedCardMessage(answer.card, { sharedBy, photoUrl: answer.photoUrl }),
+    message: whoisSharedCardMessage(answer.card, { sharedBy, photoUrl: answer.photoUrl, freshness: answer.freshness }),
   };
 }
