@@ -24,10 +24,27 @@ export async function explainSearch(
     await searchPeople(spy, { scope, text });
     return await raw.begin(async (tx) => {
       const plans: string[][] = [];
-      for (const { query, parameters } of captured) {
+      for (const [i, { query, parameters }] of captured.entries()) {
         if (/^\s*select set_config/.test(query)) await tx.unsafe(query, parameters as never[]);
         if (!/from profiles p/.test(query)) continue;
-        const plan = await tx.unsafe(`${explain} ${query}`, parameters as never[]);
+        // As the search runs it: a prepared statement, so the plan is the one plan_cache_mode picks (generic
+        // or made for these values), not one made for the values spelled out.
+        const { types } = await tx.unsafe(query, parameters as never[]).describe();
+        const typeNames = await tx<{ name: string }[]>`
+          select format_type(t, null) as name from unnest(${types}::oid[]) with ordinality u(t, n) order by n`;
+        const name = `explained_${i}`;
+        const declared = typeNames.length ? `(${typeNames.map((t) => t.name).join(', ')})` : '';
+        await tx.unsafe(`prepare ${name}${declared} as ${query}`).simple();
+        // EXECUTE takes no bound parameters under EXPLAIN: the values are spelled out as quoted literals.
+        const [literals]: Record<string, string>[] = typeNames.length
+          ? await tx.unsafe(
+              `select ${typeNames.map((t, j) => `quote_nullable($${j + 1}::${t.name}::text) as p${j}`).join(', ')}`,
+              parameters as never[],
+            )
+          : [{}];
+        const args = typeNames.map((t, j) => `${literals[`p${j}`]}::${t.name}`).join(', ');
+        const plan = await tx.unsafe(`${explain} execute ${name}${args ? `(${args})` : ''}`).simple();
+        await tx.unsafe(`deallocate ${name}`);
         plans.push(plan.map((r) => String(r['QUERY PLAN'])));
       }
       return plans;

@@ -106,13 +106,13 @@ async function rankPeople(
   return sql.begin(async (tx) => {
     // One round trip: the guards for this transaction, the sources searched, and the query folded as the
     // stored columns are (whois_key), with what the trigram index can look up for each word (a pattern
-    // without a whole trigram would make PostgreSQL read every row). Plans are made for the values at hand,
-    // and never as a sequential scan.
+    // without a whole trigram would make PostgreSQL read every row). The exact pass is planned once per
+    // connection (generic plans: its text fixes how each tier is read), never as a sequential scan.
     const [guard] = await tx<
       { sources: string[]; key: string; lower: string; words: string[]; modes: WordMode[]; fuzzy: string }[]
     >`
       select set_config('statement_timeout', ${String(STATEMENT_TIMEOUT_MS)}, true),
-        set_config('plan_cache_mode', 'force_custom_plan', true),
+        set_config('plan_cache_mode', 'force_generic_plan', true),
         set_config('enable_seqscan', 'off', true),
         ${scopeSources(tx, scope)} as sources,
         whois_key(${query.text}) as key, lower(${query.text}) as lower, whois_key(${fuzzyText}) as fuzzy,
@@ -137,7 +137,10 @@ async function rankPeople(
     const oneWord = fuzzyWords.length === 1;
     const take = Math.max(limit + 1, FUZZY_ROWS);
     // Close neighbours first: few candidates, all ranked, so the right person cannot be cut off by the cap.
+    // Trigram neighbours are planned for the values at hand: whether a scan in name order or the trigram
+    // index is cheaper depends on how common the words are.
     await tx`select set_config('pg_trgm.similarity_threshold', '0.45', true),
+      set_config('plan_cache_mode', 'force_custom_plan', true),
       set_config('pg_trgm.word_similarity_threshold', '0.5', true)`;
     const close = await fuzzyPass(tx, sources, key, { oneWord, take });
     if (close.some((r) => r.matches)) return { fuzzy: true, rows: close };
