@@ -148,7 +148,6 @@ export const profiles = pgTable(
   (t) => [
     uniqueIndex('profiles_source_external_uq').on(t.sourceId, t.externalId),
     index('profiles_source_graph_idx').on(t.sourceId, t.graphId),
-    index('profiles_email_lower_idx').on(sql`lower(${t.email})`),
     // The /whois indexes (migration 0008): each leads with the source, so that a search reads its own source only.
     index('profiles_search_display_idx').on(t.sourceId, t.searchDisplay, t.id).where(sql`active`),
     index('profiles_search_email_idx').on(t.sourceId, t.searchEmail).where(sql`active`),

@@ -183,6 +183,8 @@ describe('migrations', () => {
       { title: 'ingenieure', department: '' },
       { title: 'head of r d', department: 'forschung entwicklung' },
     ]);
+    // Slack mentions are matched through profiles_search_email_idx, in their source.
+    expect(indexes.map((i) => i.indexname)).not.toContain('profiles_email_lower_idx');
     for (const name of ['profiles_search_title_idx', 'profiles_search_department_idx']) {
       expect(indexes.find((i) => i.indexname === name)?.indexdef).toMatch(/search_display, id\) WHERE active$/);
     }
