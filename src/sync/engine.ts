@@ -358,7 +358,6 @@ class Run {
     if (!approved && exceedsThreshold(removals, this.source.deletionThreshold)) return this.hold(removals);
 
     if (this.source.photoSync) await this.timed('photos', () => this.stagePhotos(stage, reader, result.read));
-    if (this.lost) throw this.takenOver();
     this.checkCancelled();
     const applyStarted = performance.now();
     const applied = await stage.apply(readMode, async (tx, counts) => {
@@ -514,7 +513,9 @@ class Run {
     );
   }
 
+  /** Checked between pages and photos: a run cancelled, or whose record is gone (uninstall), stops at once. */
   private checkCancelled(): void {
+    if (this.lost) throw this.takenOver();
     if (this.request.signal?.aborted) {
       throw new SyncFailure('cancelled', 'The sync was cancelled before it applied anything; nothing was changed.');
     }
