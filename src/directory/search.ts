@@ -26,9 +26,9 @@ import { resolveSlackMention, type SlackIdentityLookup } from './slack-identity.
  * always through the pg_trgm indexes:
  * 1. every word of the query in a name, email, title or department, ranked exact > prefix > word start >
  *    title > anywhere (search-passes.ts `exactPass`);
- * 2. only when that finds nobody: names with close trigrams ("adel vance"), then looser ones together with
- *    namesakes by initials ranked by edit distance ("chole paetl"); what is not close enough to be a match
- *    becomes "did you mean".
+ * 2. only when that finds nobody: namesakes by initials ranked by edit distance ("chole paetl"), names with
+ *    close trigrams ("adel vance"), titles and departments with a slip ("sofware enginer"), then looser
+ *    trigrams; what is not close enough to be a match becomes "did you mean".
  */
 
 export type SearchResult =
@@ -136,8 +136,16 @@ async function rankPeople(
     const key = fuzzyWords.join(' ');
     const oneWord = fuzzyWords.length === 1;
     const take = Math.max(limit + 1, FUZZY_ROWS);
-    // Close neighbours first: few candidates, all ranked, so the right person cannot be cut off by the cap.
-    // Trigram neighbours are planned for the values at hand: whether a scan in name order or the trigram
+    // A name of several words with its first letters right (slips rarely hit a word's first letter): the
+    // namesakes by initials, ranked by edit distance from a btree alone, cost far less than trigram
+    // neighbours, which are looked for only when none of these namesakes is close enough to be a match.
+    const namesakes =
+      fuzzyWords.length >= 2
+        ? await initialsPass(tx, sources, key, Array.from(fuzzyWords[0])[0] + Array.from(fuzzyWords[1])[0], take)
+        : [];
+    if (namesakes.some((r) => r.matches)) return { fuzzy: true, rows: namesakes };
+    // Then close trigram neighbours: few candidates, all ranked, so the right person cannot be cut off by the
+    // cap. They are planned for the values at hand: whether reading in name order or through the trigram
     // index is cheaper depends on how common the words are.
     await tx`select set_config('pg_trgm.similarity_threshold', '0.45', true),
       set_config('plan_cache_mode', 'force_custom_plan', true),
@@ -149,14 +157,8 @@ async function rankPeople(
       const roles = await rolePass(tx, sources, fuzzyWords, limit + 1);
       if (roles.length > 0) return { fuzzy: true, rows: roles };
     }
-    // Then, for a name of several words, the people whose first two name words start with the same letters,
-    // ranked by edit distance; failing that, looser trigram neighbours. What is not close enough becomes
-    // "did you mean".
-    if (fuzzyWords.length >= 2) {
-      const initials = Array.from(fuzzyWords[0])[0] + Array.from(fuzzyWords[1])[0];
-      const rows = await initialsPass(tx, sources, key, initials, take);
-      if (rows.length > 0) return { fuzzy: true, rows };
-    }
+    // Failing all that, the namesakes by initials or looser trigram neighbours become "did you mean".
+    if (namesakes.length > 0) return { fuzzy: true, rows: namesakes };
     await tx`select set_config('pg_trgm.similarity_threshold', '0.3', true),
       set_config('pg_trgm.word_similarity_threshold', '0.4', true)`;
     return { fuzzy: true, rows: await fuzzyPass(tx, sources, key, { oneWord, take }) };
