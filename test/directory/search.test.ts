@@ -221,7 +221,8 @@ describe('searchPeople: hostile input', () => {
       const seqScans = plans.flat().filter((line) => /Seq Scan on profiles/.test(line));
       expect(seqScans, text.slice(0, 40)).toEqual([]);
     }
-  });
+    // Sixteen searches, each recorded then explained on connections of its own.
+  }, 90_000);
 
   it('ranks with a statement whose text holds no value of the query, so it is planned once per connection', async () => {
     const rankingStatements = async (text: string) => {
