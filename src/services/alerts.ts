@@ -1,7 +1,8 @@
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { ALERT_LOCK_CLASS } from '../db/locks.ts';
-import { type Source, type SyncRun, sources, syncRuns } from '../db/schema.ts';
+import { type Source, type SyncRun, syncRuns } from '../db/schema.ts';
+import { saveAlertStreak } from '../db/sources.ts';
 import type { Logger } from '../logger.ts';
 import { loadRun } from '../sync/runs.ts';
 import type { AlertCode, AlertData, AlertResolution, RecoveredData } from './model.ts';
@@ -132,16 +133,13 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
   }
 
   async function save(q: Queries, sourceId: string, streak: Streak | null): Promise<void> {
-    await q
-      .update(sources)
-      .set({
-        alertChannel: streak?.channel ?? null,
-        alertTs: streak?.ref?.ts ?? null,
-        alertCode: streak?.code ?? null,
-        alertCount: streak?.count ?? 0,
-        alertLastAt: streak?.lastAt ?? null,
-      })
-      .where(eq(sources.id, sourceId));
+    await saveAlertStreak(q, sourceId, {
+      alertChannel: streak?.channel ?? null,
+      alertTs: streak?.ref?.ts ?? null,
+      alertCode: streak?.code ?? null,
+      alertCount: streak?.count ?? 0,
+      alertLastAt: streak?.lastAt ?? null,
+    });
   }
 
   /** The run the open alert describes: the newest failed or held run (before `beforeRunId`), of `code` if given. */

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client.ts';
+import { forgetInstallationSources } from '../db/sources.ts';
 import type { Logger } from '../logger.ts';
 
 /**
@@ -62,14 +63,7 @@ export function createUninstallService(options: UninstallOptions): UninstallServ
         cancelledRuns += await attempt('cancel a running sync', () => options.cancelRuns(id), 0);
         await attempt('stop Graph subscriptions', () => options.stopGraphSubscriptions(id), undefined);
       }
-      const [counts] = await sql<{ sources: number; people: number; photos: number; runs: number }[]>`
-        with gone as (delete from sources where slack_team_id = ${installation} returning id)
-        select
-          (select count(*)::int from gone) as sources,
-          (select count(*)::int from profiles where source_id in (select id from gone)) as people,
-          (select count(*)::int from profile_photos ph join profiles p on p.id = ph.profile_id
-             where p.source_id in (select id from gone)) as photos,
-          (select count(*)::int from sync_runs where source_id in (select id from gone)) as runs`;
+      const counts = await forgetInstallationSources(sql, installation);
       const forgotten = { tokens, ...counts, cancelledRuns };
       // The other of the two events (or a retry) finds nothing left: one audit line per uninstall.
       if (tokens || counts.sources > 0)

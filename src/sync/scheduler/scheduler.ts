@@ -4,6 +4,7 @@ import { Agenda, type Job } from 'agenda';
 import type { Sql } from '../../db/client.ts';
 import { SCHEDULE_LOCK_CLASS } from '../../db/locks.ts';
 import type { RunTrigger } from '../../db/schema.ts';
+import { disableSchedule, enableSchedule } from '../../db/sources.ts';
 import type { Logger } from '../../logger.ts';
 import { DEFAULT_TIMING } from '../engine.ts';
 import {
@@ -355,10 +356,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         const [before] = await tx<{ sync_enabled: boolean }[]>`
           select sync_enabled from sources where id = ${sourceId} for update`;
         if (!before) throw new UnknownSourceError(`no source with id ${sourceId}`);
-        await tx`
-          update sources set sync_enabled = true, updated_at = now(),
-            status = case when status in ('setup', 'disabled') then 'active' else status end
-          where id = ${sourceId}`;
+        await enableSchedule(tx, sourceId);
         const [existing] = await scheduledJobs(sourceId);
         // Enabling an enabled source keeps its rhythm instead of starting an extra run.
         const nextRunAt =
@@ -372,11 +370,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       accepting();
       if (!isSourceId(sourceId)) throw new UnknownSourceError(`no source with id ${sourceId}`);
       await withScheduleLock(sourceId, async (tx) => {
-        const [row] = await tx<{ id: string }[]>`
-          update sources set sync_enabled = false, updated_at = now(),
-            status = case when status = 'needs_reauth' then status else 'disabled' end
-          where id = ${sourceId} returning id`;
-        if (!row) throw new UnknownSourceError(`no source with id ${sourceId}`);
+        if (!(await disableSchedule(tx, sourceId))) throw new UnknownSourceError(`no source with id ${sourceId}`);
         const removed = await removeJobs(sourceId);
         log.info({ sourceId, removedJobs: removed }, 'source disabled');
       });
