@@ -40,7 +40,7 @@ export async function resolveSlackMention(
   const [matched] = await sql<{ id: string }[]>`
     with target as (
       select p.id from profiles p
-      where lower(p.email) = lower(${email}::text) and p.active and ${scopeCondition(sql, scope)}
+      where p.search_email = lower(${email}::text) and p.active and ${scopeCondition(sql, scope)}
       order by p.id limit 1
     ), moved as (
       update profiles p
