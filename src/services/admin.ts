@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import {
   type AzureAuth,
   AzureError,
@@ -7,7 +7,8 @@ import {
   type GraphRequestReport,
 } from '../azure/index.ts';
 import type { Db, Sql } from '../db/client.ts';
-import { type Source, sourceGroups, sources } from '../db/schema.ts';
+import { type Source, sourceGroups } from '../db/schema.ts';
+import { finishSetup, saveSourceSettings, setAutoSync, setPhotoSync, touchSource } from '../db/sources.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
 import { approveHeldRun, HeldRunError, type RunOutcome, rejectHeldRun, runSync, type SyncDeps } from '../sync/index.ts';
@@ -252,7 +253,7 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
             .insert(sourceGroups)
             .values(resolved.groups.map((g) => ({ sourceId: source.id, groupId: g.id, displayName: g.name })));
         }
-        await tx.update(sources).set({ updatedAt: new Date() }).where(eq(sources.id, source.id));
+        await touchSource(tx, source.id);
       });
       logger.info({ sourceId: source.id, by: actor.userId, groups: resolved.groups.length }, 'groups saved');
       return resolved;
@@ -266,18 +267,12 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
       if (!found.ok) return { ok: false, errors: { adminChannel: found.message } };
       const { source } = found;
       const mapping = Object.fromEntries(PROFILE_FIELDS.map((f) => [f.key, settings.mapping[f.key]]));
-      await db
-        .update(sources)
-        .set({
-          mapping,
-          adminChannel: settings.adminChannel,
-          photoSync: settings.photoSync,
-          autoSync: settings.hourlySync,
-          // Photos just turned on: the next run must look at everyone's photo, not only at changed people.
-          ...(settings.photoSync && !source.photoSync ? { deltaScope: null } : {}),
-          updatedAt: new Date(),
-        })
-        .where(eq(sources.id, source.id));
+      await saveSourceSettings(db, source, {
+        mapping,
+        adminChannel: settings.adminChannel,
+        photoSync: settings.photoSync,
+        autoSync: settings.hourlySync,
+      });
       // During setup the choice waits for Enable; afterwards it is the schedule itself.
       if (source.status !== 'setup' && settings.hourlySync !== source.syncEnabled) {
         if (settings.hourlySync) await scheduler.enableSource(source.id, { runSoon: false });
@@ -313,12 +308,9 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
         // Re-enabling catches up at once; a new source gets its first sync below, as the setup's own run.
         await scheduler.enableSource(source.id, { runSoon: !inSetup });
       } else {
-        await db
-          .update(sources)
-          .set({ status: 'active', updatedAt: new Date() })
-          .where(and(eq(sources.id, source.id), eq(sources.status, 'setup')));
+        await finishSetup(db, source.id);
       }
-      if (!inSetup) await db.update(sources).set({ autoSync: true }).where(eq(sources.id, source.id));
+      if (!inSetup) await setAutoSync(db, source.id, true);
       // Watched like "Sync now", so the admin channel shows the first sync; the answer does not wait for it to start.
       const firstSync = inSetup
         ? deps.watch.start({ sourceId: source.id, trigger: 'setup', requestedBy: actor.userId, observer })
@@ -338,7 +330,7 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
       const source = await sourceOfTeam(db, actor.teamId);
       if (!source) return { ok: false, message: NOT_SIGNED_IN };
       await scheduler.disableSource(source.id);
-      await db.update(sources).set({ autoSync: false }).where(eq(sources.id, source.id));
+      await setAutoSync(db, source.id, false);
       logger.info({ sourceId: source.id, by: actor.userId }, 'source disabled');
       return { ok: true, source: await report((await loadSource(db, source.id))!) };
     },
@@ -346,10 +338,7 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
     async setPhotoSync(actor, on) {
       const source = await sourceOfTeam(db, actor.teamId);
       if (!source) return { ok: false, message: NOT_SIGNED_IN };
-      await db
-        .update(sources)
-        .set({ photoSync: on, ...(on && !source.photoSync ? { deltaScope: null } : {}), updatedAt: new Date() })
-        .where(eq(sources.id, source.id));
+      await setPhotoSync(db, source, on);
       return { ok: true, source: await report((await loadSource(db, source.id))!) };
     },
 

@@ -73,11 +73,7 @@ describe('/aad setup', () => {
         url: 'https://aad-sync.example.com/azure/authorize/req-1',
       }),
     ]);
-    expect(decodeMetadata(view.private_metadata)).toEqual({
-      channelId: 'C0ADMINS',
-      sourceId: 'src-1',
-      requestId: 'req-1',
-    });
+    expect(decodeMetadata(view.private_metadata)).toEqual({ sourceId: 'src-1' });
     expect(h.emulator.calls('views.update')[0].args.hash).toBe((open.answer.view as { hash: string }).hash);
   });
 

@@ -309,7 +309,7 @@ describe('dashboard and alert buttons', () => {
     expect(h.emulator.view(modal.id)?.open).toBe(false);
   });
 
-  it('edits mappings from an alert, remembering the alert', async () => {
+  it('edits mappings from an alert, remembering the source', async () => {
     h.emulator.setChannels([
       { id: 'C0ADMINS', name: 'aad-admins', isPrivate: false, members: ['U0AADBOT', 'U0ADMIN'] },
     ]);
@@ -326,10 +326,7 @@ describe('dashboard and alert buttons', () => {
     await h.client.blockAction({ userId: 'U0ADMIN', actionId: actionIds.editSettings, message });
     const modal = h.emulator.lastView()!;
     expect(modal.callback_id).toBe(callbackIds.editSettings);
-    expect(JSON.parse(modal.private_metadata)).toMatchObject({
-      sourceId: 'src-1',
-      alert: { channel: 'C0ADMINS', ts: message.ts },
-    });
+    expect(JSON.parse(modal.private_metadata)).toEqual({ v: 1, sourceId: 'src-1' });
     await h.client.viewSubmission(modal, { [blockIds.adminChannel]: 'C0ADMINS' });
     expect(called('saveSettings')).toHaveLength(1);
   });

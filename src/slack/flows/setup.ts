@@ -43,7 +43,7 @@ function signInView(
   const link = s.state === 'ready' ? { url: s.link.url, expiresAt: s.link.expiresAt } : null;
   const authMode =
     s.state === 'ready' ? s.link.authMode : s.state === 'error' ? (s.authMode ?? 'delegated') : 'delegated';
-  const meta = s.state === 'ready' ? { ...metadata, sourceId: s.link.sourceId, requestId: s.link.requestId } : metadata;
+  const meta = s.state === 'ready' ? { ...metadata, sourceId: s.link.sourceId } : metadata;
   const error = s.state === 'error' ? s.error : undefined;
   if (purpose === 'reauthorize')
     return reauthorizeModal({ state: s.state, authMode, link, error, metadata: meta, ...why });

@@ -77,7 +77,7 @@ const alertBase: AlertData = {
   lastAt: T0,
 };
 const heldAlert: AlertData = { ...alertBase, code: 'held', held: hostileSource.held! };
-const metadata = { sourceId: hostileSource.id, channelId: 'C0ADMINS', requestId: 'r'.repeat(43) };
+const metadata = { sourceId: hostileSource.id };
 
 const surfaces: [string, unknown][] = [
   ['whois card', whoisCardMessage(card, { query: h(0), others: [person(2), person(3)] })],

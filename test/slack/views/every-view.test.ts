@@ -27,7 +27,7 @@ import { minutes, run, source, T0 } from '../fixtures.ts';
 
 const long = (n: number, word = 'Long') => `${word} ${'x'.repeat(n)}`;
 const link = { url: `https://aad-sync.example.com/azure/authorize/${'r'.repeat(43)}`, expiresAt: minutes(10) };
-const metadata = { sourceId: source().id, channelId: 'C0ADMINS', requestId: 'r'.repeat(43) };
+const metadata = { sourceId: source().id };
 
 const hundredGroups = Array.from({ length: 100 }, (_, i) => ({
   id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,

@@ -45,7 +45,7 @@ export function aadCommand(deps: ListenerDeps): Middleware<SlackCommandMiddlewar
           triggerId: command.trigger_id,
           actor,
           purpose: 'setup',
-          metadata: { channelId: command.channel_id },
+          metadata: {},
         });
         return;
       case 'sync':
