@@ -278,11 +278,10 @@ export class ProfileStage {
     const conn = this.conn;
     // Only this source's runs write its profiles, and one runs at a time: resolving first is safe.
     await conn`drop table if exists pg_temp.profile_resolved`;
-    await resolveStage(conn, this.sourceId);
-    await conn`analyze profile_resolved`;
+    const resolved = await resolveStage(conn, this.sourceId);
     await conn`begin`;
     try {
-      const upserts = await upsertResolved(conn, this.sourceId);
+      const upserts = await upsertResolved(conn, this.sourceId, resolved);
       const removed = await conn`
         update profiles set active = false, removed_at = now()
         where id in (${removalIds(conn, this.sourceId, mode)})`;
