@@ -49,7 +49,7 @@ export function source(overrides: Partial<SourceReport> = {}): SourceReport {
     syncEvery: '60 minutes',
     activeProfiles: 1997,
     lastSuccessAt: minutes(1.5),
-    changeFeed: { state: 'off', problem: null, lastNotifiedAt: null },
+    changeFeed: { state: 'off', problem: null, membershipScheduled: false, lastNotifiedAt: null },
     nextRunAt: minutes(60),
     running: null,
     recentRuns: [run(), run({ id: 40, startedAt: minutes(-60), finishedAt: minutes(-59), mode: 'full' })],
@@ -75,11 +75,11 @@ export function stubServices(report: SourceReport | null = source(), overrides: 
     enable: async () =>
       report
         ? { ok: true, source: { ...report, syncEnabled: true }, run: null }
-        : { ok: false, message: 'Run /aad setup first.' },
+        : { ok: false, refusal: { code: 'not_signed_in' } },
     disable: async () =>
       report
         ? { ok: true, source: { ...report, syncEnabled: false } }
-        : { ok: false, message: 'Run /aad setup first.' },
+        : { ok: false, refusal: { code: 'not_signed_in' } },
     setPhotoSync: unused('setPhotoSync'),
     syncNow: unused('syncNow'),
     decideHeld: unused('decideHeld'),

@@ -107,7 +107,7 @@ const surfaces: [string, unknown][] = [
   [
     'preview error',
     previewModal({
-      report: { ok: false, message: failed.errorMessage! },
+      report: { ok: false, refusal: { code: 'preview_failed', detail: failed.errorMessage } },
       groups: [],
       hourlySync: true,
       syncEvery: '60 minutes',

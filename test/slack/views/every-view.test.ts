@@ -281,7 +281,7 @@ const catalogue: [string, SurfaceKind, unknown][] = [
     'preview error',
     'modal',
     previewModal({
-      report: { ok: false, message: long(4000, 'Group missing') },
+      report: { ok: false, refusal: { code: 'preview_failed', detail: long(4000, 'Group missing') } },
       groups: [],
       hourlySync: true,
       syncEvery: '60 minutes',
@@ -573,7 +573,7 @@ describe('setup wizard', () => {
       previewModal({ report: null, groups: [], hourlySync: true, syncEvery: '60', metadata }).submit,
     ).toBeUndefined();
     const failed = previewModal({
-      report: { ok: false, message: 'Group "Sales" no longer exists.' },
+      report: { ok: false, refusal: { code: 'preview_failed', detail: 'Group "Sales" no longer exists.' } },
       groups: [],
       hourlySync: true,
       syncEvery: '60',
