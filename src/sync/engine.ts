@@ -129,14 +129,22 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
   if (started.tookOverRunId) run.details.tookOverStaleRun = started.tookOverRunId;
   if (request.approval) run.details.approvalOf = request.approval.heldRunId;
   const stopHeartbeat = startHeartbeat(
-    deps.sql,
+    started.lease.conn,
     run.id,
     timing.heartbeatMs,
     () => run.counts.read,
-    () => {
-      run.lost = true;
+    () => run.lose(run.takenOver()),
+    (error) => {
+      // The lease connection failed: its lock may be gone, and another run may start at any moment.
+      deps.logger?.warn({ err: error, runId: run.id }, 'sync heartbeat failed: the run stops');
+      run.lose(
+        new SyncFailure(
+          'internal_error',
+          'The sync lost its connection to the database and stopped; nothing was applied.',
+          { cause: error },
+        ),
+      );
     },
-    (error) => deps.logger?.warn({ err: error, runId: run.id }, 'sync heartbeat failed'),
   );
   const watchdog = watch(run, timing);
   try {
@@ -148,6 +156,8 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
   } finally {
     watchdog.stop();
     stopHeartbeat();
+    // A run ended by its watchdog may still be stuck in a call: it can apply nothing (its row is closed).
+    await started.lease.release();
   }
 }
 
@@ -174,8 +184,9 @@ function watch(run: Run, timing: SyncTiming): { ended: Promise<RunOutcome>; stop
         }
         if (!why) return;
         clearInterval(timer);
-        run.lost = true;
-        resolve(run.fail(new SyncFailure('stalled', why)));
+        const failure = new SyncFailure('stalled', why);
+        run.lose(failure);
+        resolve(run.fail(failure));
       },
       Math.max(20, Math.min(timing.stallAfterMs, timing.deadlineMs) / 4),
     );
@@ -225,7 +236,8 @@ class Run {
   counts: RunCounts = { ...NO_COUNTS };
   ignored: IgnoredReason[] = [];
   details: Record<string, unknown> = {};
-  lost = false;
+  /** Why the run may no longer apply (taken over, its lease lost, stalled); it stops at its next check. */
+  private lost: SyncFailure | undefined;
   /** When the run last moved: a page read, a photo checked, a phase begun. */
   progressAt = Date.now();
   private finished = false;
@@ -358,7 +370,6 @@ class Run {
     if (!approved && exceedsThreshold(removals, this.source.deletionThreshold)) return this.hold(removals);
 
     if (this.source.photoSync) await this.timed('photos', () => this.stagePhotos(stage, reader, result.read));
-    if (this.lost) throw this.takenOver();
     this.checkCancelled();
     const applyStarted = performance.now();
     const applied = await stage.apply(readMode, async (tx, counts) => {
@@ -514,13 +525,18 @@ class Run {
     );
   }
 
+  lose(why: SyncFailure): void {
+    this.lost ??= why;
+  }
+
   private checkCancelled(): void {
+    if (this.lost) throw this.lost;
     if (this.request.signal?.aborted) {
       throw new SyncFailure('cancelled', 'The sync was cancelled before it applied anything; nothing was changed.');
     }
   }
 
-  private takenOver(): SyncFailure {
+  takenOver(): SyncFailure {
     return new SyncFailure('stale', 'Another process judged this run dead and took over; nothing was applied.');
   }
 
