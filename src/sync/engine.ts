@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { DeltaExpiredError, PartitionMismatchError } from '../azure/index.ts';
-import type { Db, Sql } from '../db/client.ts';
+import { type Db, retryOnLostConnection, type Sql } from '../db/client.ts';
 import { type RunMode, type RunTrigger, type Source, sourceGroups, sources } from '../db/schema.ts';
 import { ProfileStage, type RemovalPlan, type StagedPhoto } from '../directory/profile-stage.ts';
 import type { Logger } from '../logger.ts';
@@ -11,6 +11,7 @@ import { completeMapping, type Mapping, validateMapping } from './mapping.ts';
 import { type SyncProgress, throttledProgress } from './progress.ts';
 import { readIntoStage } from './read.ts';
 import type { ReaderFactory, SourceReader } from './reader.ts';
+import type { RunLease } from './run-lease.ts';
 import {
   NO_COUNTS,
   type RunCounts,
@@ -125,7 +126,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
       running: started.running,
     };
   }
-  const run = new Run(deps, timing, request, first.source, started.runId, first.choice.mode);
+  const run = new Run(deps, timing, request, first.source, started.runId, first.choice.mode, started.lease);
   if (started.tookOverRunId) run.details.tookOverStaleRun = started.tookOverRunId;
   if (request.approval) run.details.approvalOf = request.approval.heldRunId;
   const stopHeartbeat = startHeartbeat(
@@ -137,13 +138,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
     (error) => {
       // The lease connection failed: its lock may be gone, and another run may start at any moment.
       deps.logger?.warn({ err: error, runId: run.id }, 'sync heartbeat failed: the run stops');
-      run.lose(
-        new SyncFailure(
-          'internal_error',
-          'The sync lost its connection to the database and stopped; nothing was applied.',
-          { cause: error },
-        ),
-      );
+      run.lose(lostConnection(error));
     },
   );
   const watchdog = watch(run, timing);
@@ -257,6 +252,7 @@ class Run {
     private source: Source,
     readonly id: number,
     public mode: RunMode,
+    private readonly lease: RunLease,
   ) {
     const report = throttledProgress(request.progress, timing.progressMs);
     this.report = (progress, force) => {
@@ -371,6 +367,7 @@ class Run {
 
     if (this.source.photoSync) await this.timed('photos', () => this.stagePhotos(stage, reader, result.read));
     this.checkCancelled();
+    await this.confirmLease();
     const applyStarted = performance.now();
     const applied = await stage.apply(readMode, async (tx, counts) => {
       // The run record is written inside this transaction, so the apply is timed up to here.
@@ -398,13 +395,14 @@ class Run {
     this.finished = true;
     const log = this.deps.logger;
     if (code === 'internal_error') log?.error({ err: error, runId: this.id }, 'sync failed unexpectedly');
+    // Cancelled is what was asked for (Ctrl-C, a shutdown): nothing for the operator to look at.
+    else if (code === 'cancelled') log?.info({ runId: this.id, code, message }, 'sync cancelled');
     else log?.warn({ runId: this.id, code, message }, 'sync failed');
     try {
-      const recorded = await recordRunEnd(this.deps.sql, this.id, {
-        ...this.end('failed'),
-        errorCode: code,
-        errorMessage: message,
-      });
+      // Closing a run that is still running is the same done twice: worth a new connection after a failover.
+      const recorded = await retryOnLostConnection(() =>
+        recordRunEnd(this.deps.sql, this.id, { ...this.end('failed'), errorCode: code, errorMessage: message }),
+      );
       // A run taken over as dead, or cancelled, says nothing about the source's health.
       if (recorded && this.mode !== 'preview' && code !== 'stale' && code !== 'cancelled') {
         await this.deps.sql`
@@ -525,6 +523,20 @@ class Run {
     );
   }
 
+  /**
+   * A run applies only while it holds its lease: once the lock's connection is gone, another process may
+   * already have judged the run dead. (Should it be lost after this, the takeover closes the run's record,
+   * and the apply, which checks that record, rolls back.)
+   */
+  private async confirmLease(): Promise<void> {
+    try {
+      await this.lease.conn`select 1`;
+    } catch (error) {
+      this.lose(lostConnection(error));
+      this.checkCancelled();
+    }
+  }
+
   lose(why: SyncFailure): void {
     this.lost ??= why;
   }
@@ -548,6 +560,8 @@ class Run {
     return { status, runId: this.id, mode: this.mode, counts: { ...this.counts }, ignored: this.ignored };
   }
 }
+
+const lostConnection = (cause: unknown) => new SyncFailure('internal_error', classifyFailure(cause).message, { cause });
 
 /** A delta read that cannot be trusted (newcomers to the selected groups): the run reads in full instead. */
 class RestartAsFull extends Error {}
