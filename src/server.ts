@@ -245,7 +245,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
         sql,
         forgetTokens: async (installation) => (installations ? installations.forget(installation) : false),
         stopSchedule: (sourceId) => scheduler.disableSource(sourceId),
-        // Graph change notifications (issue 17) add their stop here when they land.
+        stopGraphSubscriptions: (sourceId) => changeFeed.stopSource(sourceId),
+        cancelRuns: (sourceId) => scheduler.cancelRuns(sourceId),
         logger,
       }),
     };

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { DecryptionError, decrypt, encrypt } from '../crypto.ts';
 import type { Db } from '../db/client.ts';
 import { sources } from '../db/schema.ts';
+import { saveSignIn } from '../db/sources.ts';
 import { AzureError } from './errors.ts';
 
 /**
@@ -18,9 +19,8 @@ export interface TokenCacheStore {
 }
 
 export function createTokenCacheStore(db: Db, encryptionKey: Buffer): TokenCacheStore {
-  const update = async (sourceId: string, values: Partial<typeof sources.$inferInsert>) => {
-    const rows = await db.update(sources).set(values).where(eq(sources.id, sourceId)).returning({ id: sources.id });
-    if (rows.length === 0) throw new Error(`source ${sourceId} does not exist`);
+  const update = async (sourceId: string, values: Parameters<typeof saveSignIn>[2]) => {
+    if (!(await saveSignIn(db, sourceId, values))) throw new Error(`source ${sourceId} does not exist`);
   };
   const select = async (sourceId: string) => {
     const [row] = await db

@@ -126,10 +126,9 @@ export async function startDemoStack(options: StackOptions = {}): Promise<DemoSt
       logger,
       database,
       // Each Slack request is answered once its listener has finished, so the transcript shows every
-      // step's result in order; syncs report progress often enough to watch a 2,000-person run.
+      // step's result in order.
       processBeforeResponse: true,
       schedulerOptions: { processEvery: 200 },
-      syncTiming: { progressMs: 100 },
       stopTimeoutMs: 5_000,
     });
     stops.push(() => server.stop());

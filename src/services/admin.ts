@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import {
   type AzureAuth,
   AzureError,
@@ -7,7 +7,8 @@ import {
   type GraphRequestReport,
 } from '../azure/index.ts';
 import type { Db, Sql } from '../db/client.ts';
-import { type Source, sourceGroups, sources } from '../db/schema.ts';
+import { type Source, sourceGroups } from '../db/schema.ts';
+import { finishSetup, saveSourceSettings, setAutoSync, setPhotoSync, touchSource } from '../db/sources.ts';
 import { withDeadline } from '../deadline.ts';
 import type { Logger } from '../logger.ts';
 import { approveHeldRun, HeldRunError, type RunOutcome, rejectHeldRun, runSync, type SyncDeps } from '../sync/index.ts';
@@ -17,9 +18,9 @@ import type { Scheduler } from '../sync/scheduler/scheduler.ts';
 import type { RunAlerts, RunEnd } from './alerts.ts';
 import type { AuthorizationService } from './authorization.ts';
 import type { AdminServices, Outcome, SettingsOutcome, SyncObserver } from './contract.ts';
-import type { Actor, GroupRef, PreviewReport, SourceReport } from './model.ts';
+import type { Actor, GroupRef, PreviewReport, Refusal, SourceReport } from './model.ts';
 import { groupsOf, loadSource, runReport, sourceOfTeam, sourceReport } from './reports.ts';
-import { REAUTH_FIRST, type RunWatch } from './run-watch.ts';
+import type { RunWatch } from './run-watch.ts';
 
 /**
  * What the Slack layer asks of the product (src/services/contract.ts), over the sync engine, the scheduler,
@@ -58,20 +59,17 @@ export interface AppAdminServices extends AdminServices {
 export const GRAPH_BUDGET_MS = 1_800;
 /** The wizard's groups step waits this long at most for the tenant's head count, then shows none. */
 export const COUNT_BUDGET_MS = 1_500;
-export const NOT_SIGNED_IN = 'aad-sync is not connected to Entra ID yet: run /aad setup and sign in with Microsoft.';
-export const FINISH_SETUP = 'Finish /aad setup first: choose the groups, the mappings and the admin channel.';
-const GRAPH_SLOW = 'Entra ID is slow to answer: type again';
-const SEARCH_FAILED = 'Search failed: try again';
-const RUN_IN_PROGRESS = 'A sync is running right now. Try again when it has finished (see /aad status).';
+const NOT_SIGNED_IN = { ok: false, refusal: { code: 'not_signed_in' } } as const;
+const FINISH_SETUP = { ok: false, refusal: { code: 'finish_setup' } } as const;
+const RUN_IN_PROGRESS = { ok: false, refusal: { code: 'run_in_progress' } } as const;
 const UNOBSERVED: SyncObserver = { progress: () => {}, finished: () => {} };
-const OUT_OF_DATE = 'This alert is out of date: the sync it asks about is no longer waiting for an answer.';
 
-/** Short words for an option text (75 characters) when the group search cannot answer. */
-function searchProblem(error: unknown): string {
-  if (!(error instanceof AzureError)) return SEARCH_FAILED;
-  if (error.code === 'reauth_required') return 'The Microsoft sign-in expired: Reauthorize first';
-  if (error.code === 'app_misconfigured') return 'Microsoft refused the app: see the alert';
-  return 'Entra ID is not answering: try again in a moment';
+/** Why the group search could not answer. */
+function searchProblem(error: unknown): Refusal {
+  if (!(error instanceof AzureError)) return { code: 'search_failed', cause: 'unknown' };
+  if (error.code === 'reauth_required' || error.code === 'app_misconfigured')
+    return { code: 'search_failed', cause: error.code };
+  return { code: 'search_failed', cause: 'unavailable' };
 }
 
 export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
@@ -123,9 +121,9 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
     sourceReport({ db, sql: deps.sql, syncEvery: deps.syncEvery, nextRunAt: (id) => scheduler.nextRunAt(id) }, source);
 
   /** The actor's source once it is signed in to a tenant, or why not. */
-  async function signedIn(actor: Actor): Promise<{ ok: true; source: Source } | { ok: false; message: string }> {
+  async function signedIn(actor: Actor): Promise<Outcome<{ source: Source }>> {
     const source = await sourceOfTeam(db, actor.teamId);
-    if (!source?.tenantId) return { ok: false, message: NOT_SIGNED_IN };
+    if (!source?.tenantId) return NOT_SIGNED_IN;
     return { ok: true, source };
   }
 
@@ -144,21 +142,20 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
     if (found === null) {
       lookups.catch(() => {});
       const unknown = ids.filter((id) => !saved.has(id));
-      if (unknown.length > 0) return { ok: false, message: 'Entra ID did not answer in time: submit again.' };
+      if (unknown.length > 0) return { ok: false, refusal: { code: 'groups_unconfirmed' } };
       return { ok: true, groups: ids.map((id) => ({ id, name: saved.get(id)! })) };
     }
     const missing = ids.filter((_, i) => found[i] === null);
     if (missing.length > 0) {
-      const names = missing.map((id) => saved.get(id) ?? id).join(', ');
-      return { ok: false, message: `No longer in Entra ID: ${names}. Remove it and search again.` };
+      return { ok: false, refusal: { code: 'groups_gone', names: missing.map((id) => saved.get(id) ?? id) } };
     }
     return { ok: true, groups: found.map((group) => ({ id: group!.id, name: group!.displayName })) };
   }
 
   function previewReport(outcome: RunOutcome): PreviewReport {
-    if (outcome.status === 'already_running') return { ok: false, message: RUN_IN_PROGRESS };
+    if (outcome.status === 'already_running') return RUN_IN_PROGRESS;
     if (outcome.status !== 'succeeded') {
-      return { ok: false, message: outcome.errorMessage ?? 'The preview could not be computed.' };
+      return { ok: false, refusal: { code: 'preview_failed', detail: outcome.errorMessage ?? null } };
     }
     const c = outcome.counts;
     return { ok: true, people: c.created + c.updated + c.unchanged, ignored: c.ignored, reasons: outcome.ignored };
@@ -166,18 +163,18 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
 
   async function approve(actor: Actor, source: Source, heldRunId: number) {
     const outcome = await tracked(approveHeldRun(deps.sync, heldRunId, actor.userId));
-    if (outcome.status === 'already_running') return { ok: false as const, message: RUN_IN_PROGRESS };
+    if (outcome.status === 'already_running') return RUN_IN_PROGRESS;
     const approved = { kind: 'approved' as const, by: actor.userId, at: new Date() };
     // The alert that asked is answered; whatever the approving run found next is a new alert.
     await deps.alerts.heldAnswered(source.id, heldRunId, outcome.status === 'succeeded' ? undefined : approved);
     await deps.afterRun(source.id, { runId: outcome.runId });
     const run = await loadRun(db, outcome.runId);
     if (outcome.status === 'succeeded' && run) return { ok: true as const, run: runReport(run) };
-    const message =
+    const refusal: Refusal =
       outcome.status === 'held'
-        ? `Nobody was removed: the people the sync would remove now (${outcome.held?.removals ?? 'several'}) are not the ones you approved, so it was held again. Check the names in the new alert and answer it.`
-        : `Approved, but the sync that applies it failed: ${outcome.errorMessage ?? 'see /aad status'} Nobody was removed.`;
-    return { ok: false as const, message };
+        ? { code: 'held_again', removals: outcome.held?.removals ?? null }
+        : { code: 'approved_but_failed', detail: outcome.errorMessage ?? null };
+    return { ok: false as const, refusal };
   }
 
   return {
@@ -222,18 +219,18 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
 
     async searchGroups(teamId, query) {
       const source = await sourceOfTeam(db, teamId);
-      if (!source?.tenantId) return { ok: false, message: 'Sign in with Microsoft first' };
+      if (!source?.tenantId) return NOT_SIGNED_IN;
       const search = quickReader(source).searchGroups(query, { top: 100 });
       try {
         const groups = await withDeadline(search, budgetMs, () => null);
         if (groups === null) {
           search.catch(() => {});
-          return { ok: false, message: GRAPH_SLOW };
+          return { ok: false, refusal: { code: 'search_slow' } };
         }
         return { ok: true, groups: groups.map((g) => ({ id: g.id, name: g.displayName })) };
       } catch (error) {
         logger.warn({ err: error, sourceId: source.id }, 'group search failed');
-        return { ok: false, message: searchProblem(error) };
+        return { ok: false, refusal: searchProblem(error) };
       }
     },
 
@@ -252,32 +249,26 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
             .insert(sourceGroups)
             .values(resolved.groups.map((g) => ({ sourceId: source.id, groupId: g.id, displayName: g.name })));
         }
-        await tx.update(sources).set({ updatedAt: new Date() }).where(eq(sources.id, source.id));
+        await touchSource(tx, source.id);
       });
       logger.info({ sourceId: source.id, by: actor.userId, groups: resolved.groups.length }, 'groups saved');
       return resolved;
     },
 
     async saveSettings(actor, settings): Promise<SettingsOutcome> {
-      const errors: Extract<SettingsOutcome, { ok: false }>['errors'] = validateMapping(settings.mapping);
-      if (!settings.adminChannel) errors.adminChannel = 'Choose the channel where alerts should go.';
+      const errors: Extract<SettingsOutcome, { errors: unknown }>['errors'] = validateMapping(settings.mapping);
+      if (!settings.adminChannel) errors.adminChannel = 'missing';
       if (Object.keys(errors).length > 0) return { ok: false, errors };
       const found = await signedIn(actor);
-      if (!found.ok) return { ok: false, errors: { adminChannel: found.message } };
+      if (!found.ok) return found;
       const { source } = found;
       const mapping = Object.fromEntries(PROFILE_FIELDS.map((f) => [f.key, settings.mapping[f.key]]));
-      await db
-        .update(sources)
-        .set({
-          mapping,
-          adminChannel: settings.adminChannel,
-          photoSync: settings.photoSync,
-          autoSync: settings.hourlySync,
-          // Photos just turned on: the next run must look at everyone's photo, not only at changed people.
-          ...(settings.photoSync && !source.photoSync ? { deltaScope: null } : {}),
-          updatedAt: new Date(),
-        })
-        .where(eq(sources.id, source.id));
+      await saveSourceSettings(db, source, {
+        mapping,
+        adminChannel: settings.adminChannel,
+        photoSync: settings.photoSync,
+        autoSync: settings.hourlySync,
+      });
       // During setup the choice waits for Enable; afterwards it is the schedule itself.
       if (source.status !== 'setup' && settings.hourlySync !== source.syncEnabled) {
         if (settings.hourlySync) await scheduler.enableSource(source.id, { runSoon: false });
@@ -307,18 +298,15 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
       const found = await signedIn(actor);
       if (!found.ok) return found;
       const { source } = found;
-      if (!source.adminChannel) return { ok: false, message: FINISH_SETUP };
+      if (!source.adminChannel) return FINISH_SETUP;
       const inSetup = source.status === 'setup';
       if (!inSetup || source.autoSync) {
         // Re-enabling catches up at once; a new source gets its first sync below, as the setup's own run.
         await scheduler.enableSource(source.id, { runSoon: !inSetup });
       } else {
-        await db
-          .update(sources)
-          .set({ status: 'active', updatedAt: new Date() })
-          .where(and(eq(sources.id, source.id), eq(sources.status, 'setup')));
+        await finishSetup(db, source.id);
       }
-      if (!inSetup) await db.update(sources).set({ autoSync: true }).where(eq(sources.id, source.id));
+      if (!inSetup) await setAutoSync(db, source.id, true);
       // Watched like "Sync now", so the admin channel shows the first sync; the answer does not wait for it to start.
       const firstSync = inSetup
         ? deps.watch.start({ sourceId: source.id, trigger: 'setup', requestedBy: actor.userId, observer })
@@ -336,40 +324,40 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
 
     async disable(actor) {
       const source = await sourceOfTeam(db, actor.teamId);
-      if (!source) return { ok: false, message: NOT_SIGNED_IN };
+      if (!source) return NOT_SIGNED_IN;
       await scheduler.disableSource(source.id);
-      await db.update(sources).set({ autoSync: false }).where(eq(sources.id, source.id));
+      await setAutoSync(db, source.id, false);
       logger.info({ sourceId: source.id, by: actor.userId }, 'source disabled');
       return { ok: true, source: await report((await loadSource(db, source.id))!) };
     },
 
     async setPhotoSync(actor, on) {
       const source = await sourceOfTeam(db, actor.teamId);
-      if (!source) return { ok: false, message: NOT_SIGNED_IN };
-      await db
-        .update(sources)
-        .set({ photoSync: on, ...(on && !source.photoSync ? { deltaScope: null } : {}), updatedAt: new Date() })
-        .where(eq(sources.id, source.id));
+      if (!source) return NOT_SIGNED_IN;
+      await setPhotoSync(db, source, on);
       return { ok: true, source: await report((await loadSource(db, source.id))!) };
     },
 
     async syncNow(actor, observer) {
       const source = await sourceOfTeam(db, actor.teamId);
-      if (!source?.tenantId) return { started: false, reason: 'not_set_up', message: NOT_SIGNED_IN };
-      if (source.status === 'setup') return { started: false, reason: 'not_set_up', message: FINISH_SETUP };
-      if (source.status === 'needs_reauth') return { started: false, reason: 'needs_reauth', message: REAUTH_FIRST };
+      if (!source?.tenantId) return { started: false, reason: 'not_set_up', refusal: NOT_SIGNED_IN.refusal };
+      if (source.status === 'setup') return { started: false, reason: 'not_set_up', refusal: FINISH_SETUP.refusal };
+      if (source.status === 'needs_reauth')
+        return { started: false, reason: 'needs_reauth', refusal: { code: 'reauth_first' } };
       return deps.watch.start({ sourceId: source.id, trigger: 'manual', requestedBy: actor.userId, observer });
     },
 
     async decideHeld(actor, runId, decision) {
       const run = await loadRun(db, runId);
       const source = run && (await loadSource(db, run.sourceId));
-      if (!run || !source || source.slackTeamId !== actor.teamId) return { ok: false, message: OUT_OF_DATE };
+      if (!run || !source || source.slackTeamId !== actor.teamId)
+        return { ok: false, refusal: { code: 'alert_out_of_date' } };
       try {
         if (decision === 'approve') return await approve(actor, source, runId);
         await rejectHeldRun(deps.sync, runId, actor.userId);
       } catch (error) {
-        if (error instanceof HeldRunError) return { ok: false, message: error.message };
+        if (error instanceof HeldRunError)
+          return { ok: false, refusal: { code: 'held_refused', detail: error.message } };
         throw error;
       }
       await deps.alerts.heldAnswered(source.id, runId);

@@ -1,7 +1,8 @@
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { ALERT_LOCK_CLASS } from '../db/locks.ts';
-import { type Source, type SyncRun, sources, syncRuns } from '../db/schema.ts';
+import { type Source, type SyncRun, syncRuns } from '../db/schema.ts';
+import { saveAlertStreak } from '../db/sources.ts';
 import type { Logger } from '../logger.ts';
 import { loadRun } from '../sync/runs.ts';
 import type { AlertCode, AlertData, AlertResolution, RecoveredData } from './model.ts';
@@ -96,6 +97,8 @@ function codeOf(run: SyncRun): AlertCode {
   return run.status === 'held' ? 'held' : (runReport(run).errorCode ?? 'internal_error');
 }
 
+class NotInstalledError extends Error {}
+
 export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
   const { db, logger } = options;
   const now = options.now ?? (() => new Date());
@@ -112,7 +115,9 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
         await work(tx);
       });
     const next = (queues.get(sourceId) ?? Promise.resolve()).then(locked).catch((error: unknown) => {
-      logger.error({ err: error, sourceId }, 'could not update the admin-channel alert');
+      // Between an uninstall deleting the tokens and deleting the source, there is nobody left to tell.
+      if (error instanceof NotInstalledError) logger.info({ sourceId }, error.message);
+      else logger.error({ err: error, sourceId }, 'could not update the admin-channel alert');
     });
     queues.set(sourceId, next);
     void next.then(() => {
@@ -123,21 +128,18 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
 
   async function posterOf(source: Source): Promise<AlertPoster> {
     const poster = await options.posterFor(source.slackTeamId);
-    if (!poster) throw new Error(`aad-sync is no longer installed in ${source.slackTeamId}`);
+    if (!poster) throw new NotInstalledError(`no alert: aad-sync is no longer installed in ${source.slackTeamId}`);
     return poster;
   }
 
   async function save(q: Queries, sourceId: string, streak: Streak | null): Promise<void> {
-    await q
-      .update(sources)
-      .set({
-        alertChannel: streak?.channel ?? null,
-        alertTs: streak?.ref?.ts ?? null,
-        alertCode: streak?.code ?? null,
-        alertCount: streak?.count ?? 0,
-        alertLastAt: streak?.lastAt ?? null,
-      })
-      .where(eq(sources.id, sourceId));
+    await saveAlertStreak(q, sourceId, {
+      alertChannel: streak?.channel ?? null,
+      alertTs: streak?.ref?.ts ?? null,
+      alertCode: streak?.code ?? null,
+      alertCount: streak?.count ?? 0,
+      alertLastAt: streak?.lastAt ?? null,
+    });
   }
 
   /** The run the open alert describes: the newest failed or held run (before `beforeRunId`), of `code` if given. */
@@ -256,6 +258,8 @@ export function createRunAlerts(options: RunAlertsOptions): RunAlerts {
         if (!source) return;
         if ('crashed' in end) return failed(q, source, 'internal_error', undefined, end.crashed);
         if (!run || run.mode === 'preview' || run.status === 'running') return;
+        // Cancelled (Ctrl-C, uninstall) says nothing about the source's health, as in the engine.
+        if (run.errorCode === 'cancelled') return;
         if (run.status === 'succeeded') return succeeded(q, source, run);
         return failed(q, source, codeOf(run), run);
       });

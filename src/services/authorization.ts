@@ -5,6 +5,7 @@ import { decrypt, encrypt, randomToken, sign, verifySignature } from '../crypto.
 import type { Db } from '../db/client.ts';
 import { sourceOfTeamLock } from '../db/locks.ts';
 import { type AuthorizationPurpose, type OAuthRequest, oauthRequests, type Source, sources } from '../db/schema.ts';
+import { createSource, recordAuthorization } from '../db/sources.ts';
 
 /**
  * The life of one "Sign in with Microsoft" link: created for one Slack admin and source (begin), opened
@@ -186,13 +187,7 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
         .orderBy(asc(sources.createdAt))
         .limit(1);
       const source =
-        existing ??
-        (
-          await tx
-            .insert(sources)
-            .values({ slackTeamId: input.teamId, authMode: input.authMode, status: 'setup' })
-            .returning({ id: sources.id })
-        )[0];
+        existing ?? (await createSource(tx, { slackTeamId: input.teamId, authMode: input.authMode, status: 'setup' }));
       await tx
         .update(oauthRequests)
         .set({ expiresAt: at })
@@ -322,20 +317,13 @@ export function createAuthorizationService(options: AuthorizationServiceOptions)
   async function finish(row: OAuthRequest, query: CallbackQuery): Promise<CompletedAuthorization> {
     const before = await sourceOf(row.sourceId);
     const { upn, tenantId } = await redeem(row, query, boundTenant(before));
-    await db
-      .update(sources)
-      .set({
-        tenantId,
-        authMode: row.authMode,
-        authorizedByUpn: upn,
-        authorizedBySlackUser: row.slackUserId,
-        authorizedAt: now(),
-        // Admin consent needs no saved sign-in: drop any delegated one.
-        ...(row.authMode === 'application' ? { homeAccountId: null, tokenCache: null } : {}),
-        status: before.status === 'needs_reauth' ? 'active' : before.status,
-        updatedAt: now(),
-      })
-      .where(eq(sources.id, row.sourceId));
+    await recordAuthorization(db, before, {
+      tenantId,
+      authMode: row.authMode,
+      authorizedByUpn: upn,
+      authorizedBySlackUser: row.slackUserId,
+      authorizedAt: now(),
+    });
     return { ok: true, request: pending(row), upn, tenantId };
   }
 

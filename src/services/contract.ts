@@ -1,5 +1,14 @@
 import type { ProfileFieldKey } from '../sync/mapping.ts';
-import type { Actor, GroupRef, Mapping, PreviewReport, RunProgress, RunReport, SourceReport } from './model.ts';
+import type {
+  Actor,
+  GroupRef,
+  Mapping,
+  PreviewReport,
+  Refusal,
+  RunProgress,
+  RunReport,
+  SourceReport,
+} from './model.ts';
 
 /**
  * What the Slack layer asks of the rest of the product. The composition root implements it over the
@@ -7,11 +16,11 @@ import type { Actor, GroupRef, Mapping, PreviewReport, RunProgress, RunReport, S
  * these, and render the answer. Every method that changes something takes the acting admin (`Actor`),
  * already checked by the admin gate, so the services can record who did what.
  *
- * Expected failures come back as values with a message in plain words for the admin (`ok: false`);
+ * Expected failures come back as values (`ok: false`) with a `Refusal` the Slack layer puts in words;
  * thrown errors are bugs or outages and end up in the app's error handler.
  */
 
-export type Outcome<T extends object = object> = ({ ok: true } & T) | { ok: false; message: string };
+export type Outcome<T extends object = object> = ({ ok: true } & T) | { ok: false; refusal: Refusal };
 
 /** A personal sign-in link: `/azure/authorize/:requestId`, single-use, bound to the admin and the source. */
 export interface AuthorizationLink {
@@ -52,9 +61,11 @@ export interface SettingsInput {
   hourlySync: boolean;
 }
 
+/** `errors` are per field: a mapping that does not hold (sync/mapping.ts says why), or no admin channel chosen. */
 export type SettingsOutcome =
   | { ok: true }
-  | { ok: false; errors: Partial<Record<ProfileFieldKey | 'adminChannel', string>> };
+  | { ok: false; errors: Partial<Record<ProfileFieldKey, string>> & { adminChannel?: 'missing' } }
+  | { ok: false; refusal: Refusal };
 
 /** Called by the engine while a run the admin started is going, to keep the progress message live. */
 export interface SyncObserver {
@@ -66,7 +77,7 @@ export type SyncStart =
   | { started: true; run: RunReport }
   /** Another run (any replica, any trigger) holds the source's lock. */
   | { started: false; reason: 'running'; run: RunReport }
-  | { started: false; reason: 'not_set_up' | 'needs_reauth' | 'disabled_by_error'; message: string };
+  | { started: false; reason: 'not_set_up' | 'needs_reauth' | 'disabled_by_error'; refusal: Refusal };
 
 export interface AdminServices {
   /** The workspace's Entra connection, or null before `/aad setup` created one. Cheap: called on every Home open. */

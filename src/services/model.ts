@@ -99,10 +99,24 @@ export interface RunProgress {
   photos: number;
 }
 
+/**
+ * Why the services refused or could not do what an admin asked, as data. The words are the Slack layer's
+ * (slack/views/refusals.ts); `detail` carries an explanation from below (Graph, a failed run) verbatim.
+ */
+export type Refusal =
+  | { code: 'not_signed_in' | 'finish_setup' | 'not_set_up' | 'reauth_first' }
+  | { code: 'not_started_yet' | 'turned_off_meanwhile' | 'run_in_progress' | 'alert_out_of_date' }
+  /** The group search (an option text of at most 75 characters) or the groups' lookup ran out of time. */
+  | { code: 'search_slow' | 'groups_unconfirmed' }
+  | { code: 'search_failed'; cause: 'reauth_required' | 'app_misconfigured' | 'unavailable' | 'unknown' }
+  | { code: 'groups_gone'; names: string[] }
+  | { code: 'held_again'; removals: number | null }
+  | { code: 'approved_but_failed' | 'preview_failed' | 'held_refused' | 'could_not_run'; detail: string | null };
+
 /** The dry run's outcome: who would be imported and who skipped, and why. */
 export type PreviewReport =
   | { ok: true; people: number; ignored: number; reasons: IgnoredReason[] }
-  | { ok: false; message: string };
+  | { ok: false; refusal: Refusal };
 
 /** An admin-channel alert (DESIGN §6) as plain data: one per failure streak. */
 export type AlertCode = FailureCode | 'held' | (string & {});

@@ -8,7 +8,7 @@ import type { ProgressReport, SyncProgress } from '../sync/index.ts';
 import { loadRun, NO_COUNTS, type RunInProgress } from '../sync/runs.ts';
 import type { RunRequest, RunResult, Scheduler } from '../sync/scheduler/scheduler.ts';
 import type { SyncObserver, SyncStart } from './contract.ts';
-import type { RunProgress, RunReport } from './model.ts';
+import type { Refusal, RunProgress, RunReport } from './model.ts';
 import { runReport } from './reports.ts';
 
 /**
@@ -44,10 +44,6 @@ export interface RunWatch {
 }
 
 const WATCH_KEY = 'watch';
-export const REAUTH_FIRST =
-  'Microsoft no longer accepts the saved sign-in, so aad-sync cannot sync. Reauthorize first (the button on the alert or the Home tab).';
-export const NOT_STARTED_YET =
-  'The sync is queued but has not started yet (every aad-sync process is busy). It runs as soon as one is free; /aad status shows it.';
 
 interface Watch {
   sourceId: string;
@@ -148,7 +144,7 @@ export function createRunWatch(options: RunWatchOptions): RunWatch {
       if (!run) {
         if (Date.now() > deadline && !watch.decided) {
           watches.delete(key);
-          watch.decide({ started: false, reason: 'disabled_by_error', message: NOT_STARTED_YET });
+          watch.decide({ started: false, reason: 'disabled_by_error', refusal: { code: 'not_started_yet' } });
         }
         continue;
       }
@@ -208,8 +204,8 @@ export function createRunWatch(options: RunWatchOptions): RunWatch {
           return { started: false, reason: 'running', run: await runningReport(db, queued.running) };
         }
         return queued.reason === 'needs_reauth'
-          ? { started: false, reason: 'needs_reauth', message: REAUTH_FIRST }
-          : { started: false, reason: 'not_set_up', message: 'aad-sync is not set up yet: run /aad setup.' };
+          ? { started: false, reason: 'needs_reauth', refusal: { code: 'reauth_first' } }
+          : { started: false, reason: 'not_set_up', refusal: { code: 'not_set_up' } };
       }
       void follow(key, watch, Date.now() + startTimeoutMs);
       return decision;
@@ -246,7 +242,7 @@ export function createRunWatch(options: RunWatchOptions): RunWatch {
           watches.delete(key);
           const running = result.outcome.running;
           if (running) watch.decide({ started: false, reason: 'running', run: await runningReport(db, running) });
-          else watch.decide({ started: false, reason: 'disabled_by_error', message: NOT_STARTED_YET });
+          else watch.decide({ started: false, reason: 'disabled_by_error', refusal: { code: 'not_started_yet' } });
           return;
         }
         const runId =
@@ -261,15 +257,15 @@ export function createRunWatch(options: RunWatchOptions): RunWatch {
           return;
         }
         watches.delete(key);
-        const message =
+        const refusal: Refusal =
           result.kind === 'skipped' && result.reason === 'needs_reauth'
-            ? REAUTH_FIRST
+            ? { code: 'reauth_first' }
             : result.kind === 'crashed'
-              ? `The sync could not run: ${result.error.message}`
-              : 'The sync did not run: aad-sync is not set up, or syncing was turned off meanwhile.';
+              ? { code: 'could_not_run', detail: result.error.message }
+              : { code: 'turned_off_meanwhile' };
         const reason =
           result.kind === 'skipped' && result.reason === 'needs_reauth' ? 'needs_reauth' : 'disabled_by_error';
-        watch.decide({ started: false, reason, message });
+        watch.decide({ started: false, reason, refusal });
       });
       await watch.chain;
     },

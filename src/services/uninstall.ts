@@ -1,12 +1,19 @@
 import type { Sql } from '../db/client.ts';
+import { forgetInstallationSources } from '../db/sources.ts';
 import type { Logger } from '../logger.ts';
 
 /**
  * A workspace or Grid org removed the app (`app_uninstalled`, `tokens_revoked`; they may come in either order, and
  * each may be retried). Slack asks apps to delete tokens at once and the workspace's data per their policy; ours is
- * to keep nothing: tokens first, then each source's schedule and Graph subscriptions are stopped, then its people,
- * photos, runs, groups, pending sign-ins and settings are deleted. Other installations are not touched. One audit
- * line with counts, never names. Forgetting twice is harmless; reinstalling starts clean.
+ * to keep nothing: tokens first; then, per source, its schedule is stopped, a run in progress is cancelled and its
+ * Graph subscriptions are deleted (no new run, no more notifications); then its people, photos, runs, groups,
+ * pending sign-ins and settings are deleted. Other installations are not touched. One audit line with counts,
+ * never names. Forgetting twice is harmless; reinstalling starts clean.
+ *
+ * A run cannot leave half its writes behind: it applies in one transaction that first checks its run record is
+ * still `running`. A run on this replica is cancelled and awaited before the delete; a run elsewhere (another
+ * replica, the CLI) finds its record deleted at its next heartbeat and stops, or its apply finds it and rolls back;
+ * an apply already committing holds the source row, so the delete waits for it and then removes what it wrote.
  */
 
 export interface UninstallOptions {
@@ -15,11 +22,10 @@ export interface UninstallOptions {
   forgetTokens(installation: string): Promise<boolean>;
   /** Removes the source's scheduled syncs (the scheduler's disable). */
   stopSchedule(sourceId: string): Promise<void>;
-  /**
-   * Seam for Graph change notifications (issue 17): stops the source's subscriptions before its rows go.
-   * Left unset while the product has no subscriptions.
-   */
-  stopGraphSubscriptions?: (sourceId: string) => Promise<void>;
+  /** Deletes the source's Graph change-notification subscriptions, in Graph and in our table. */
+  stopGraphSubscriptions(sourceId: string): Promise<void>;
+  /** Cancels the source's run in progress on this replica and waits for it to end; how many were cancelled. */
+  cancelRuns(sourceId: string): Promise<number>;
   logger: Logger;
 }
 
@@ -29,6 +35,8 @@ export interface Forgotten {
   people: number;
   photos: number;
   runs: number;
+  /** Runs in progress here that were cancelled before the delete. */
+  cancelledRuns: number;
 }
 
 export interface UninstallService {
@@ -41,24 +49,22 @@ export function createUninstallService(options: UninstallOptions): UninstallServ
     async forget(installation, reason) {
       const tokens = await options.forgetTokens(installation);
       const owned = await sql<{ id: string }[]>`select id from sources where slack_team_id = ${installation}`;
+      let cancelledRuns = 0;
       for (const { id } of owned) {
-        // A schedule or subscription that cannot be stopped must not keep the data alive: log and go on.
-        await options
-          .stopSchedule(id)
-          .catch((error: unknown) => logger.warn({ err: error, sourceId: id }, 'could not stop a schedule'));
-        await options
-          .stopGraphSubscriptions?.(id)
-          .catch((error: unknown) => logger.warn({ err: error, sourceId: id }, 'could not stop Graph subscriptions'));
+        // A schedule, subscription or run that cannot be stopped must not keep the data alive: log and go on.
+        const attempt = <T>(what: string, step: () => Promise<T>, otherwise: T) =>
+          step().catch((error: unknown) => {
+            logger.warn({ err: error, sourceId: id }, `could not ${what}`);
+            return otherwise;
+          });
+        // No new scheduled run, then the run that may be writing is stopped, then Graph stops notifying (a
+        // notification in between can only ask for a run of a source about to go, which then finds it gone).
+        await attempt('stop a schedule', () => options.stopSchedule(id), undefined);
+        cancelledRuns += await attempt('cancel a running sync', () => options.cancelRuns(id), 0);
+        await attempt('stop Graph subscriptions', () => options.stopGraphSubscriptions(id), undefined);
       }
-      const [counts] = await sql<{ sources: number; people: number; photos: number; runs: number }[]>`
-        with gone as (delete from sources where slack_team_id = ${installation} returning id)
-        select
-          (select count(*)::int from gone) as sources,
-          (select count(*)::int from profiles where source_id in (select id from gone)) as people,
-          (select count(*)::int from profile_photos ph join profiles p on p.id = ph.profile_id
-             where p.source_id in (select id from gone)) as photos,
-          (select count(*)::int from sync_runs where source_id in (select id from gone)) as runs`;
-      const forgotten = { tokens, ...counts };
+      const counts = await forgetInstallationSources(sql, installation);
+      const forgotten = { tokens, ...counts, cancelledRuns };
       // The other of the two events (or a retry) finds nothing left: one audit line per uninstall.
       if (tokens || counts.sources > 0)
         logger.info({ audit: 'slack_uninstall', installation, reason, ...forgotten }, 'installation forgotten');

@@ -1,6 +1,7 @@
 import type { SettingsInput, SettingsOutcome } from '../services/contract.ts';
 import { PROFILE_FIELDS, type ProfileFieldKey, UNMAPPED, validateMapping } from '../sync/mapping.ts';
 import { actionIds, blockIds, optionValues } from './ids.ts';
+import { ADMIN_CHANNEL_MISSING } from './views/refusals.ts';
 
 /**
  * Reading what an admin submitted in the wizard's modals (`view.state.values`), and placing problems on
@@ -50,11 +51,12 @@ export function readSettings(values: StateValues): SettingsForm {
 }
 
 /** Problems keyed by block id, as `response_action: 'errors'` wants them. */
-export function blockErrors(problems: Extract<SettingsOutcome, { ok: false }>['errors']): Record<string, string> {
+export function blockErrors(problems: Extract<SettingsOutcome, { errors: unknown }>['errors']): Record<string, string> {
   const errors: Record<string, string> = {};
   for (const [key, message] of Object.entries(problems)) {
     if (!message) continue;
-    errors[key === 'adminChannel' ? blockIds.adminChannel : blockIds.mapping(key as ProfileFieldKey)] = message;
+    if (key === 'adminChannel') errors[blockIds.adminChannel] = ADMIN_CHANNEL_MISSING;
+    else errors[blockIds.mapping(key as ProfileFieldKey)] = message;
   }
   return errors;
 }
@@ -63,6 +65,6 @@ export function blockErrors(problems: Extract<SettingsOutcome, { ok: false }>['e
 export function settingsErrors(form: SettingsForm): Record<string, string> {
   return blockErrors({
     ...validateMapping(form.mapping),
-    ...(form.adminChannel ? {} : { adminChannel: 'Choose the channel where alerts should go.' }),
+    ...(form.adminChannel ? {} : { adminChannel: 'missing' as const }),
   });
 }

@@ -1,24 +1,18 @@
 import { z } from 'zod';
 
 /**
- * The one codec for a modal's `private_metadata`: a small versioned JSON object that lets a later
- * submission or button know which source, sign-in request and alert it belongs to. Never tokens.
+ * The one codec for a modal's `private_metadata`: a small versioned JSON object naming the source a modal
+ * was opened for, which listeners/ownership.ts checks against the installation that submits it (a forged
+ * or stale modal naming another installation's source is refused). Never tokens. The services act on the
+ * actor's own source, so nothing else needs remembering.
  */
 
 export const METADATA_LIMIT = 3000;
-
-const alertRef = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
 
 const metadataSchema = z.object({
   v: z.literal(1),
   /** Source the modal edits; absent before setup has created one. */
   sourceId: z.string().min(1).optional(),
-  /** Channel the command was typed in: the default admin channel and where the wizard's last word goes. */
-  channelId: z.string().min(1).optional(),
-  /** The single-use authorize request the modal is waiting on. */
-  requestId: z.string().min(1).optional(),
-  /** The alert a Reauthorize/Edit button was pressed on, so it can be marked resolved. */
-  alert: alertRef.optional(),
 });
 
 export type ModalMetadata = Omit<z.infer<typeof metadataSchema>, 'v'>;

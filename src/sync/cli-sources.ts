@@ -1,6 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { type Source, sources } from '../db/schema.ts';
+import { createSource } from '../db/sources.ts';
 
 /**
  * Sources for syncing from the terminal, before (or without) Slack: a tenant registered in application
@@ -24,10 +25,12 @@ export async function registerTenantSource(db: Db, tenantId: string): Promise<{ 
     .from(sources)
     .where(and(eq(sources.slackTeamId, CLI_TEAM), eq(sources.tenantId, tenant)));
   if (existing) return { source: existing, created: false };
-  const [source] = await db
-    .insert(sources)
-    .values({ slackTeamId: CLI_TEAM, tenantId: tenant, authMode: 'application', status: 'active' })
-    .returning();
+  const source = await createSource(db, {
+    slackTeamId: CLI_TEAM,
+    tenantId: tenant,
+    authMode: 'application',
+    status: 'active',
+  });
   return { source, created: true };
 }
 

@@ -3,12 +3,13 @@ import { eq } from 'drizzle-orm';
 import { DeltaExpiredError, PartitionMismatchError } from '../azure/index.ts';
 import { type Db, retryOnLostConnection, type Sql } from '../db/client.ts';
 import { type RunMode, type RunTrigger, type Source, sourceGroups, sources } from '../db/schema.ts';
+import { holdSource, recordSyncFailure, recordSyncSuccess } from '../db/sources.ts';
 import { ProfileStage, type RemovalPlan, type StagedPhoto } from '../directory/profile-stage.ts';
 import type { Logger } from '../logger.ts';
 import { classifyFailure, type FailureCode, SyncFailure, statusAfterFailure } from './errors.ts';
 import type { IgnoredReason, IgnoredTally } from './ignored.ts';
 import { completeMapping, type Mapping, validateMapping } from './mapping.ts';
-import { type SyncProgress, throttledProgress } from './progress.ts';
+import { type ProgressReport, progressOf, type SyncProgress } from './progress.ts';
 import { readIntoStage } from './read.ts';
 import type { ReaderFactory, SourceReader } from './reader.ts';
 import type { RunLease } from './run-lease.ts';
@@ -33,7 +34,6 @@ export interface SyncTiming {
   heartbeatMs: number;
   /** A running run without a heartbeat for this long is dead. */
   staleAfterMs: number;
-  progressMs: number;
   /**
    * A run that made no progress (no page, no photo, no phase) for this long is ended as `stalled` and its
    * lock released, even when the call it waits on never returns. Graph may ask for a 300 s wait per call.
@@ -46,7 +46,6 @@ export interface SyncTiming {
 export const DEFAULT_TIMING: SyncTiming = {
   heartbeatMs: 5_000,
   staleAfterMs: 120_000,
-  progressMs: 500,
   stallAfterMs: 15 * 60_000,
   deadlineMs: 6 * 3_600_000,
 };
@@ -126,7 +125,7 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
       running: started.running,
     };
   }
-  const run = new Run(deps, timing, request, first.source, started.runId, first.choice.mode, started.lease);
+  const run = new Run(deps, request, first.source, started.runId, first.choice.mode, started.lease);
   if (started.tookOverRunId) run.details.tookOverStaleRun = started.tookOverRunId;
   if (request.approval) run.details.approvalOf = request.approval.heldRunId;
   const stopHeartbeat = startHeartbeat(
@@ -242,11 +241,10 @@ class Run {
   private readonly graph = { requests: 0, throttled: 0, failedResponses: 0 };
   /** Milliseconds per phase, for the run report and the benchmarks. */
   private readonly timings: Record<string, number> = {};
-  private readonly report: ReturnType<typeof throttledProgress>;
+  private readonly report: (progress: ProgressReport) => void;
 
   constructor(
     private readonly deps: SyncDeps,
-    timing: SyncTiming,
     private readonly request: SyncRequest,
     /** Replaced by execute with the row as read under the lock. */
     private source: Source,
@@ -254,10 +252,10 @@ class Run {
     public mode: RunMode,
     private readonly lease: RunLease,
   ) {
-    const report = throttledProgress(request.progress, timing.progressMs);
-    this.report = (progress, force) => {
+    const report = progressOf(request.progress);
+    this.report = (progress) => {
       this.progressAt = Date.now();
-      report(progress, force);
+      report(progress);
     };
     this.details.graph = this.graph;
     this.details.timingsMs = this.timings;
@@ -284,7 +282,7 @@ class Run {
     const problems = Object.values(validateMapping(mapping));
     if (problems.length > 0)
       throw new SyncFailure('no_valid_people', `The attribute mapping is unusable: ${problems.join(' ')}`);
-    this.report({ phase: 'starting', read: 0, written: 0 }, true);
+    this.report({ phase: 'starting', read: 0, written: 0 });
     const reader = await this.deps.readerFor(this.source, {
       onRequest: (r) => {
         this.graph.requests++;
@@ -358,7 +356,7 @@ class Run {
     this.tally(result.read, result.ignored);
     if (groups.length > 0) this.details.ignoredGraphIds = result.ignoredIds;
     if (readMode === 'full' && sealed.staged === 0) throw this.nobodyValid(result.read, groups.length > 0);
-    this.report({ phase: 'applying', read: result.read, written: 0 }, true);
+    this.report({ phase: 'applying', read: result.read, written: 0 });
 
     if (this.mode === 'preview') return this.finishPreview(stage);
     const removals = await this.timed('plan', () => stage.removalPlan(readMode));
@@ -375,15 +373,14 @@ class Run {
       Object.assign(this.counts, counts);
       const recorded = await recordRunEnd(tx, this.id, this.end('succeeded'));
       if (!recorded) throw this.takenOver();
-      await tx`
-        update sources set users_delta_link = ${result.deltaLink}, delta_scope = ${scope},
-          last_full_sync_at = ${readMode === 'full' ? tx`now()` : tx`last_full_sync_at`},
-          last_success_at = now(), updated_at = now(),
-          status = case when status = 'disabled' then status else 'active' end
-        where id = ${this.source.id}`;
+      await recordSyncSuccess(tx, this.source.id, {
+        deltaLink: result.deltaLink,
+        deltaScope: scope,
+        full: readMode === 'full',
+      });
     });
     const written = applied.created + applied.updated + applied.removed + applied.photos;
-    this.report({ phase: 'done', read: result.read, written }, true);
+    this.report({ phase: 'done', read: result.read, written });
     this.deps.logger?.info({ runId: this.id, mode: this.mode, counts: this.counts }, 'sync succeeded');
     return this.outcome('succeeded');
   }
@@ -405,15 +402,12 @@ class Run {
       );
       // A run taken over as dead, or cancelled, says nothing about the source's health.
       if (recorded && this.mode !== 'preview' && code !== 'stale' && code !== 'cancelled') {
-        await this.deps.sql`
-          update sources set updated_at = now(),
-            status = case when status = 'disabled' then status else ${statusAfterFailure(code)} end
-          where id = ${this.source.id}`;
+        await recordSyncFailure(this.deps.sql, this.source.id, statusAfterFailure(code));
       }
     } catch (recordError) {
       log?.error({ err: recordError, runId: this.id }, 'could not record the failed sync');
     }
-    this.report({ phase: 'done', read: this.counts.read, written: 0 }, true);
+    this.report({ phase: 'done', read: this.counts.read, written: 0 });
     return { ...this.outcome('failed'), errorCode: code, errorMessage: message };
   }
 
@@ -433,7 +427,7 @@ class Run {
     });
     this.details.preview = { restored: plan.restored, active: plan.active, removalSample: plan.removalSample };
     await recordRunEnd(this.deps.sql, this.id, this.end('succeeded'));
-    this.report({ phase: 'done', read: this.counts.read, written: 0 }, true);
+    this.report({ phase: 'done', read: this.counts.read, written: 0 });
     return this.outcome('succeeded');
   }
 
@@ -448,13 +442,12 @@ class Run {
     this.details.held = held;
     const recorded = await recordRunEnd(this.deps.sql, this.id, this.end('held'));
     if (!recorded) throw this.takenOver();
-    await this.deps.sql`
-      update sources set status = 'held', updated_at = now() where id = ${this.source.id} and status <> 'disabled'`;
+    await holdSource(this.deps.sql, this.source.id);
     this.deps.logger?.warn(
       { runId: this.id, ...held, sample: undefined, profileIds: undefined },
       'sync held: too many removals',
     );
-    this.report({ phase: 'done', read: this.counts.read, written: 0 }, true);
+    this.report({ phase: 'done', read: this.counts.read, written: 0 });
     return { ...this.outcome('held'), held };
   }
 
@@ -541,6 +534,7 @@ class Run {
     this.lost ??= why;
   }
 
+  /** Checked between pages and photos: a run cancelled, or lost (its record gone or taken over, its lease cut), stops at once. */
   private checkCancelled(): void {
     if (this.lost) throw this.lost;
     if (this.request.signal?.aborted) {

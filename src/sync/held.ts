@@ -1,5 +1,6 @@
 import { and, eq, gt, ne, or } from 'drizzle-orm';
 import { syncRuns } from '../db/schema.ts';
+import { releaseHold } from '../db/sources.ts';
 import { type HeldRemovals, type RunOutcome, runSync, type SyncDeps, type SyncRequest } from './engine.ts';
 import { claimHeldDecision, type HeldDecision, replaceHeldDecision } from './runs.ts';
 
@@ -94,8 +95,7 @@ export async function rejectHeldRun(
   if (!(await claimHeldDecision(deps.sql, runId, { kind: 'rejected', by: rejectedBy, at: new Date().toISOString() }))) {
     throw raceLost(runId);
   }
-  await deps.sql`
-    update sources set status = 'active', updated_at = now() where id = ${run.sourceId} and status = 'held'`;
+  await releaseHold(deps.sql, run.sourceId);
   return { runId, sourceId: run.sourceId };
 }
 

@@ -1,8 +1,4 @@
-/**
- * Live progress of a run, for the terminal's bar and Slack's progress message. Reports are throttled
- * (a phase change or the end always gets through), so a listener that edits a Slack message is not
- * called for every page.
- */
+/** Live progress of a run, for the terminal's bar and Slack's progress message. */
 
 export type SyncPhase = 'starting' | 'reading' | 'applying' | 'photos' | 'done';
 
@@ -22,17 +18,15 @@ export interface SyncProgress {
   onProgress(report: ProgressReport): void;
 }
 
-export function throttledProgress(target: SyncProgress | undefined, intervalMs: number, now = () => Date.now()) {
-  let last = 0;
-  let lastPhase: SyncPhase | undefined;
-  return (report: ProgressReport, force = false) => {
-    if (!target) return;
-    const t = now();
-    if (!force && report.phase === lastPhase && t - last < intervalMs) return;
-    last = t;
-    lastPhase = report.phase;
+/**
+ * The engine's side of progress: every report goes through, unthrottled. Each listener sets its own pace (the
+ * terminal's bar redraws at its frame rate, Slack's message at most every few seconds, see
+ * slack/progress-reporter.ts), so the reports pass through one throttle on the way to any screen.
+ */
+export function progressOf(target: SyncProgress | undefined): (report: ProgressReport) => void {
+  return (report) => {
     try {
-      target.onProgress(report);
+      target?.onProgress(report);
     } catch {
       // A listener's failure (say, Slack refusing an update) must not fail the sync.
     }

@@ -106,6 +106,23 @@ function sourceFiles(): Map<string, string> {
   return files;
 }
 
+/** Tables with one owner (DESIGN §4, "one owner per table"): no other product file writes them. */
+const TABLE_OWNERS: Record<string, { owner: string; drizzleName: string }> = {
+  sources: { owner: 'src/db/sources.ts', drizzleName: 'sources' },
+  sync_runs: { owner: 'src/sync/runs.ts', drizzleName: 'syncRuns' },
+};
+
+/** The owned tables `text` writes, in SQL (`update t`, `insert into t`, `delete from t`) or through drizzle. */
+function tablesWritten(text: string): string[] {
+  return Object.entries(TABLE_OWNERS)
+    .filter(
+      ([table, { drizzleName }]) =>
+        new RegExp(`\\b(update|insert\\s+into|delete\\s+from)\\s+${table}\\b`, 'i').test(text) ||
+        new RegExp(`\\.(update|insert|delete)\\(\\s*${drizzleName}\\s*\\)`).test(text),
+    )
+    .map(([table]) => table);
+}
+
 function violations(files: Map<string, string>): string[] {
   const found: string[] = [];
   for (const [file, text] of files) {
@@ -116,6 +133,13 @@ function violations(files: Map<string, string>): string[] {
     // Reading a variable is config.ts's job; handing the whole environment to a child process is not reading.
     if (file.startsWith('src/') && file !== 'src/config.ts' && /\bprocess\.env(\.\w|\[|\s*\))/.test(text))
       found.push(`${file} reads process.env: only src/config.ts does`);
+    // The emulators, demo and benchmarks stand outside the product (the demo seeds its story its own way).
+    const layer = layerOf(file);
+    if (layer === 'emulators' || layer === 'demo' || layer === 'bench') continue;
+    for (const table of tablesWritten(text)) {
+      const { owner } = TABLE_OWNERS[table];
+      if (file !== owner) found.push(`${file} writes ${table}: only ${owner} does`);
+    }
   }
   return found;
 }
@@ -151,6 +175,15 @@ describe('layers (DESIGN §4)', () => {
     ]);
     expect(withBad('src/db/client.ts', 'const url = process.env.DATABASE_URL;')).toEqual([
       'src/db/client.ts reads process.env: only src/config.ts does',
+    ]);
+    expect(withBad('src/services/admin.ts', 'await db.update(sources).set({ photoSync: true });')).toEqual([
+      'src/services/admin.ts writes sources: only src/db/sources.ts does',
+    ]);
+    expect(withBad('src/sync/engine.ts', "await sql`update sources set status = 'held'`;")).toEqual([
+      'src/sync/engine.ts writes sources: only src/db/sources.ts does',
+    ]);
+    expect(withBad('src/services/reports.ts', 'await sql`delete from sync_runs where id = 1`;')).toEqual([
+      'src/services/reports.ts writes sync_runs: only src/sync/runs.ts does',
     ]);
   });
 });

@@ -58,7 +58,7 @@ export interface AppFixtureOptions {
 /** Quick scheduler and engine pace so runs start and report within a test's patience. */
 export const FAST: StartServerOptions = {
   schedulerOptions: { processEvery: 200, staleRunAfterMs: 10_000, abortGraceMs: 500 },
-  syncTiming: { heartbeatMs: 200, progressMs: 50 },
+  syncTiming: { heartbeatMs: 200 },
   processBeforeResponse: true,
   stopTimeoutMs: 5_000,
   // Only the change-notification tests (test/e2e/change-notifications.test.ts) turn the feed on.

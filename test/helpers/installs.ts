@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { parseConfig } from '../../src/config.ts';
+import { type Config, parseConfig } from '../../src/config.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { createSlackClient, type SlackTestClient, startSlackEmulator } from '../../src/emulators/slack/index.ts';
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/server.ts';
 import { SLACK_INSTALL_PATH } from '../../src/slack/install.ts';
 import { OAUTH_APP, SPACES } from '../fixtures/slack-spaces.ts';
-import { type AppFixture, FAST, SIGNING_SECRET } from './app.ts';
+import { type AppFixture, FAST, METRICS_TOKEN, SIGNING_SECRET } from './app.ts';
 import { type Hop, TestBrowser } from './browser.ts';
 import { startTestDatabase } from './database.ts';
 import { startTestEmulator } from './emulator.ts';
@@ -25,6 +25,8 @@ export interface InstallFixture
   extends Pick<AppFixture, 'db' | 'entra' | 'slack' | 'server' | 'client' | 'publicUrl' | 'logs'> {
   /** "Add to Slack" in a browser, as `user` choosing `team` (a workspace, or an org for an org-wide install). */
   install(team: string, user?: string, extra?: Record<string, string>): Promise<Hop>;
+  /** The first server's configuration (for a test that plays another process on the same database). */
+  config: Config;
   /** Another server on the same database; its client plays Slack towards it. */
   replica(): Promise<{ server: RunningServer; client: SlackTestClient }>;
   stop(): Promise<void>;
@@ -58,6 +60,7 @@ export async function startInstallFixture(options: { server?: StartServerOptions
       PUBLIC_URL: publicUrl,
       ENCRYPTION_KEY: key,
       PORT: String(serverPort),
+      METRICS_TOKEN,
     });
   const start = (serverPort: number) =>
     startServer(config(serverPort), { ...FAST, ...options.server, port: serverPort, logger, database: db });
@@ -73,6 +76,7 @@ export async function startInstallFixture(options: { server?: StartServerOptions
     client: clientOf(publicUrl),
     publicUrl,
     logs,
+    config: config(port),
     async install(team, user, extra = {}) {
       const browser = new TestBrowser();
       const start = await browser.get(`${publicUrl}${SLACK_INSTALL_PATH}`);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
 import type { SyncObserver } from '../../src/services/contract.ts';
 import type { RunProgress, RunReport } from '../../src/services/model.ts';
-import { createRunWatch, NOT_STARTED_YET, type RunWatch } from '../../src/services/run-watch.ts';
+import { createRunWatch, type RunWatch } from '../../src/services/run-watch.ts';
 import type { Scheduler } from '../../src/sync/scheduler/scheduler.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -87,7 +87,7 @@ describe('a run on another replica', () => {
     });
     const { seen, observer } = recorder();
     const answer = await watch.start({ sourceId, trigger: 'manual', requestedBy: 'U0OWNER', observer });
-    expect(answer).toEqual({ started: false, reason: 'disabled_by_error', message: NOT_STARTED_YET });
+    expect(answer).toEqual({ started: false, reason: 'disabled_by_error', refusal: { code: 'not_started_yet' } });
     expect(seen).toEqual({ progress: [], finished: [] });
     watch.close();
   });

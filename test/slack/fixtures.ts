@@ -75,11 +75,11 @@ export function stubServices(report: SourceReport | null = source(), overrides: 
     enable: async () =>
       report
         ? { ok: true, source: { ...report, syncEnabled: true }, run: null }
-        : { ok: false, message: 'Run /aad setup first.' },
+        : { ok: false, refusal: { code: 'not_signed_in' } },
     disable: async () =>
       report
         ? { ok: true, source: { ...report, syncEnabled: false } }
-        : { ok: false, message: 'Run /aad setup first.' },
+        : { ok: false, refusal: { code: 'not_signed_in' } },
     setPhotoSync: unused('setPhotoSync'),
     syncNow: unused('syncNow'),
     decideHeld: unused('decideHeld'),

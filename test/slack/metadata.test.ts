@@ -3,12 +3,7 @@ import { decodeMetadata, encodeMetadata, METADATA_LIMIT, MetadataTooLargeError }
 
 describe('private_metadata codec', () => {
   it('round-trips what a modal needs to remember', () => {
-    const metadata = {
-      sourceId: 's-1',
-      channelId: 'C0ADMINS',
-      requestId: 'req',
-      alert: { channel: 'C0ADMINS', ts: '1.000001' },
-    };
+    const metadata = { sourceId: 's-1' };
     const encoded = encodeMetadata(metadata);
     expect(JSON.parse(encoded)).toMatchObject({ v: 1 });
     expect(decodeMetadata(encoded)).toEqual(metadata);
@@ -21,7 +16,7 @@ describe('private_metadata codec', () => {
   });
 
   it('refuses to encode a malformed value', () => {
-    expect(() => encodeMetadata({ alert: { channel: '', ts: '1' } })).toThrow();
+    expect(() => encodeMetadata({ sourceId: '' })).toThrow();
   });
 
   it('decodes anything foreign, truncated, old or oversized to null', () => {
@@ -41,6 +36,6 @@ describe('private_metadata codec', () => {
   });
 
   it('drops fields it does not know, so a stale view cannot smuggle in state', () => {
-    expect(decodeMetadata('{"v":1,"sourceId":"s","token":"xoxb-1"}')).toEqual({ sourceId: 's' });
+    expect(decodeMetadata('{"v":1,"sourceId":"s","token":"xoxb-1","requestId":"r"}')).toEqual({ sourceId: 's' });
   });
 });

@@ -3,6 +3,7 @@ import type { AdminServices, AuthorizationRequest, SyncObserver, SyncStart } fro
 import type { RunReport, SourceReport } from '../../src/services/model.ts';
 import { actionIds, callbackIds } from '../../src/slack/ids.ts';
 import { decodeMetadata } from '../../src/slack/metadata.ts';
+import { refusalText } from '../../src/slack/views/refusals.ts';
 import { minutes, run, source, type stubServices } from './fixtures.ts';
 import { type Harness, useStubbedHarness } from './harness.ts';
 
@@ -73,11 +74,7 @@ describe('/aad setup', () => {
         url: 'https://aad-sync.example.com/azure/authorize/req-1',
       }),
     ]);
-    expect(decodeMetadata(view.private_metadata)).toEqual({
-      channelId: 'C0ADMINS',
-      sourceId: 'src-1',
-      requestId: 'req-1',
-    });
+    expect(decodeMetadata(view.private_metadata)).toEqual({ sourceId: 'src-1' });
     expect(h.emulator.calls('views.update')[0].args.hash).toBe((open.answer.view as { hash: string }).hash);
   });
 
@@ -169,13 +166,12 @@ describe('/aad sync', () => {
   });
 
   it('passes on why a sync cannot start, in plain words', async () => {
-    world.start = {
-      started: false,
-      reason: 'needs_reauth',
-      message: 'Microsoft no longer accepts the sign-in: reauthorize first.',
-    };
+    world.start = { started: false, reason: 'needs_reauth', refusal: { code: 'reauth_first' } };
     await h.client.command('/aad', 'sync', { userId: 'U0ADMIN' });
-    expect(h.emulator.responses()[0].body.text).toBe('Microsoft no longer accepts the sign-in: reauthorize first.');
+    expect(h.emulator.responses()[0].body.text).toBe(refusalText({ code: 'reauth_first' }));
+    expect(refusalText({ code: 'reauth_first' })).toMatch(
+      /^Microsoft no longer accepts the saved sign-in.*Reauthorize first/,
+    );
   });
 
   it('asks for setup first when there is no source', async () => {

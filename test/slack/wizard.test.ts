@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EmulatedView } from '../../src/emulators/slack/index.ts';
 import type { AdminServices, SetupDraft } from '../../src/services/contract.ts';
-import type { GroupRef, SourceReport } from '../../src/services/model.ts';
+import type { GroupRef, Refusal, SourceReport } from '../../src/services/model.ts';
 import { showAuthorizationResult } from '../../src/slack/flows/setup.ts';
 import { PICK_FROM_RESULTS } from '../../src/slack/forms.ts';
 import { actionIds, blockIds, callbackIds, optionValues } from '../../src/slack/ids.ts';
@@ -18,7 +18,7 @@ const state = {
   report: null as SourceReport | null,
   searchAnswer: null as Awaited<ReturnType<AdminServices['searchGroups']>> | null,
   settingsRefusal: null as Extract<Awaited<ReturnType<AdminServices['saveSettings']>>, { ok: false }> | null,
-  disableRefusal: null as string | null,
+  disableRefusal: null as Refusal | null,
 };
 
 const services: Partial<AdminServices> = {
@@ -31,7 +31,7 @@ const services: Partial<AdminServices> = {
     authMode: 'delegated',
   }),
   draft: async () =>
-    state.draft ? { ok: true, draft: state.draft } : { ok: false, message: 'Sign in with Microsoft first.' },
+    state.draft ? { ok: true, draft: state.draft } : { ok: false, refusal: { code: 'not_signed_in' } },
   searchGroups: async (_team, query) =>
     state.searchAnswer ?? {
       ok: true,
@@ -53,7 +53,7 @@ const services: Partial<AdminServices> = {
     return { ok: true, source: state.report, run: null };
   },
   disable: async () =>
-    state.disableRefusal ? { ok: false, message: state.disableRefusal } : { ok: true, source: state.report! },
+    state.disableRefusal ? { ok: false, refusal: state.disableRefusal } : { ok: true, source: state.report! },
   setPhotoSync: async (_actor, on) => {
     state.report = { ...state.report!, photoSync: on };
     return { ok: true, source: state.report };
@@ -194,11 +194,11 @@ describe('setup wizard, end to end through the real app', () => {
     });
     expect(called('saveSettings')).toEqual([]);
 
-    state.settingsRefusal = { ok: false, errors: { adminChannel: 'aad-sync cannot see that channel.' } };
+    state.settingsRefusal = { ok: false, refusal: { code: 'not_signed_in' } };
     const refusedByService = await h.client.viewSubmission(settingsStep, { [blockIds.adminChannel]: 'C0GONE' });
     expect(refusedByService.body).toEqual({
       response_action: 'errors',
-      errors: { [blockIds.adminChannel]: 'aad-sync cannot see that channel.' },
+      errors: { [blockIds.adminChannel]: expect.stringContaining('not connected to Entra ID yet: run /aad setup') },
     });
     expect(h.emulator.view(groupsStep.id)?.callback_id).toBe(callbackIds.setupSettings);
   });
@@ -248,12 +248,12 @@ describe('group type-ahead', () => {
 
   it('turns a Graph error into one option that says why, instead of a timeout', async () => {
     const groupsStep = await signedIn();
-    state.searchAnswer = { ok: false, message: 'Microsoft Graph is busy: type again' };
+    state.searchAnswer = { ok: false, refusal: { code: 'search_failed', cause: 'unavailable' } };
     const reply = await h.client.optionsLoad(actionIds.groupsSelect, 'sales', groupsStep);
     expect(reply.body).toEqual({
       options: [
         {
-          text: { type: 'plain_text', text: 'Microsoft Graph is busy: type again', emoji: true },
+          text: { type: 'plain_text', text: 'Entra ID is not answering: try again in a moment', emoji: true },
           value: optionValues.searchFailed,
         },
       ],
@@ -293,11 +293,11 @@ describe('dashboard and alert buttons', () => {
   });
 
   it('shows why a change was refused in a small modal', async () => {
-    state.disableRefusal = 'A sync is running; try again when it has finished.';
+    state.disableRefusal = { code: 'run_in_progress' };
     await h.client.blockAction({ userId: 'U0ADMIN', actionId: actionIds.disable, view: await home() });
     const notice = h.emulator.calls('views.open').at(-1)!.args.view as { title: { text: string } };
     expect(notice.title.text).toBe('Not changed');
-    expect(JSON.stringify(notice)).toContain('try again when it has finished');
+    expect(JSON.stringify(notice)).toContain('Try again when it has finished');
   });
 
   it('edits groups from the dashboard and saves them', async () => {
@@ -309,7 +309,7 @@ describe('dashboard and alert buttons', () => {
     expect(h.emulator.view(modal.id)?.open).toBe(false);
   });
 
-  it('edits mappings from an alert, remembering the alert', async () => {
+  it('edits mappings from an alert, remembering the source', async () => {
     h.emulator.setChannels([
       { id: 'C0ADMINS', name: 'aad-admins', isPrivate: false, members: ['U0AADBOT', 'U0ADMIN'] },
     ]);
@@ -326,10 +326,7 @@ describe('dashboard and alert buttons', () => {
     await h.client.blockAction({ userId: 'U0ADMIN', actionId: actionIds.editSettings, message });
     const modal = h.emulator.lastView()!;
     expect(modal.callback_id).toBe(callbackIds.editSettings);
-    expect(JSON.parse(modal.private_metadata)).toMatchObject({
-      sourceId: 'src-1',
-      alert: { channel: 'C0ADMINS', ts: message.ts },
-    });
+    expect(JSON.parse(modal.private_metadata)).toEqual({ v: 1, sourceId: 'src-1' });
     await h.client.viewSubmission(modal, { [blockIds.adminChannel]: 'C0ADMINS' });
     expect(called('saveSettings')).toHaveLength(1);
   });

@@ -122,10 +122,7 @@ describe('partitioned full reads', () => {
     const source = await f.createSource();
     await f.emu.control('POST', 'faults', { latencyMs: 20 });
     let added: Promise<unknown> | undefined;
-    const slowReader = f.depsWith({
-      fullReads: { minPartitionedUsers: 0, maxConcurrency: 2 },
-      timing: { progressMs: 0 },
-    });
+    const slowReader = f.depsWith({ fullReads: { minPartitionedUsers: 0, maxConcurrency: 2 } });
     const outcome = await sync(slowReader, source, {
       mode: 'full',
       progress: {
@@ -158,7 +155,7 @@ describe('partitioned full reads', () => {
     await f.emu.control('POST', 'faults', { latencyMs: 10 });
     const everyone = [...f.emu.emulator.tenant.users.keys()];
     let changed: Promise<unknown> | undefined;
-    const deps = f.depsWith({ fullReads: { minPartitionedUsers: 0, maxConcurrency: 4 }, timing: { progressMs: 0 } });
+    const deps = f.depsWith({ fullReads: { minPartitionedUsers: 0, maxConcurrency: 4 } });
     const full = await sync(deps, source, {
       mode: 'full',
       progress: {

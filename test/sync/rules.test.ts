@@ -4,7 +4,7 @@ import { exceedsThreshold } from '../../src/sync/engine.ts';
 import { classifyFailure, SyncFailure, statusAfterFailure } from '../../src/sync/errors.ts';
 import { IgnoredTally } from '../../src/sync/ignored.ts';
 import { DEFAULT_MAPPING } from '../../src/sync/mapping.ts';
-import { type ProgressReport, throttledProgress } from '../../src/sync/progress.ts';
+import { type ProgressReport, progressOf } from '../../src/sync/progress.ts';
 import { chooseMode, deltaScopeOf, FULL_SYNC_EVERY_MS } from '../../src/sync/scope.ts';
 
 const now = new Date('2026-03-01T12:00:00Z');
@@ -61,33 +61,24 @@ describe('IgnoredTally', () => {
   });
 });
 
-describe('throttledProgress', () => {
-  it('passes phase changes and forced reports, and at most one report per interval otherwise', () => {
+describe('progressOf', () => {
+  it('passes every report, in order: listeners set their own pace', () => {
     const seen: ProgressReport[] = [];
-    let t = 0;
-    const report = throttledProgress({ onProgress: (r) => seen.push(r) }, 500, () => t);
-    const at = (ms: number, r: ProgressReport, force = false) => {
-      t = ms;
-      report(r, force);
-    };
-    at(1000, { phase: 'reading', read: 1, written: 0 });
-    at(1100, { phase: 'reading', read: 2, written: 0 });
-    at(1600, { phase: 'reading', read: 3, written: 0 });
-    at(1650, { phase: 'applying', read: 3, written: 0 });
-    at(1660, { phase: 'done', read: 3, written: 3 }, true);
-    expect(seen.map((r) => `${r.phase}:${r.read}`)).toEqual(['reading:1', 'reading:3', 'applying:3', 'done:3']);
+    const report = progressOf({ onProgress: (r) => seen.push(r) });
+    report({ phase: 'reading', read: 1, written: 0 });
+    report({ phase: 'reading', read: 2, written: 0 });
+    report({ phase: 'done', read: 2, written: 2 });
+    expect(seen.map((r) => `${r.phase}:${r.read}`)).toEqual(['reading:1', 'reading:2', 'done:2']);
   });
 
-  it('survives a listener that throws', () => {
-    const report = throttledProgress(
-      {
-        onProgress: () => {
-          throw new Error('Slack said no');
-        },
+  it('survives a listener that throws, and no listener at all', () => {
+    const report = progressOf({
+      onProgress: () => {
+        throw new Error('Slack said no');
       },
-      0,
-    );
+    });
     expect(() => report({ phase: 'reading', read: 1, written: 0 })).not.toThrow();
+    expect(() => progressOf(undefined)({ phase: 'reading', read: 1, written: 0 })).not.toThrow();
   });
 });
 

@@ -6,6 +6,7 @@ import type { ModalMetadata } from '../metadata.ts';
 import type { ModalView } from '../views/kit.ts';
 import { noticeModal } from '../views/notice.ts';
 import { reauthorizeModal } from '../views/reauthorize.ts';
+import { refusalText } from '../views/refusals.ts';
 import { authorizeStep, type GroupsData, groupsModal, type SettingsData, settingsModal } from '../views/setup.ts';
 import { openLoading, replaceView, type ViewsClient } from './modals.ts';
 
@@ -43,7 +44,7 @@ function signInView(
   const link = s.state === 'ready' ? { url: s.link.url, expiresAt: s.link.expiresAt } : null;
   const authMode =
     s.state === 'ready' ? s.link.authMode : s.state === 'error' ? (s.authMode ?? 'delegated') : 'delegated';
-  const meta = s.state === 'ready' ? { ...metadata, sourceId: s.link.sourceId, requestId: s.link.requestId } : metadata;
+  const meta = s.state === 'ready' ? { ...metadata, sourceId: s.link.sourceId } : metadata;
   const error = s.state === 'error' ? s.error : undefined;
   if (purpose === 'reauthorize')
     return reauthorizeModal({ state: s.state, authMode, link, error, metadata: meta, ...why });
@@ -139,7 +140,7 @@ export async function showAuthorizationResult(
   const draft = await deps.services.draft(result.actor, { countPeople: true });
   const next = draft.ok
     ? groupsModal(groupsData(draft.draft, {}), 'setup')
-    : signInView('setup', { state: 'error', error: draft.message }, {}, NO_CONTEXT);
+    : signInView('setup', { state: 'error', error: refusalText(draft.refusal) }, {}, NO_CONTEXT);
   return replaceView(client, deps.logger, view, next);
 }
 
@@ -171,10 +172,12 @@ export async function settingsStep(deps: ListenerDeps, actor: Actor, metadata: M
   const draft = await deps.services.draft(actor);
   return draft.ok
     ? settingsModal(settingsData(draft.draft, metadata), mode)
-    : noticeModal('Mappings & settings', draft.message);
+    : noticeModal('Mappings & settings', refusalText(draft.refusal));
 }
 
 export async function groupsStep(deps: ListenerDeps, actor: Actor, metadata: ModalMetadata, mode: 'setup' | 'edit') {
   const draft = await deps.services.draft(actor, { countPeople: true });
-  return draft.ok ? groupsModal(groupsData(draft.draft, metadata), mode) : noticeModal('Edit groups', draft.message);
+  return draft.ok
+    ? groupsModal(groupsData(draft.draft, metadata), mode)
+    : noticeModal('Edit groups', refusalText(draft.refusal));
 }

@@ -11,6 +11,7 @@ import {
   responseUrlSink,
 } from '../progress-reporter.ts';
 import { type MessagePayload, modal } from '../views/kit.ts';
+import { refusalText } from '../views/refusals.ts';
 import { alreadyRunningMessage, notSetUpMessage, problemMessage, syncStartedMessage } from '../views/replies.ts';
 
 /**
@@ -124,7 +125,9 @@ export async function startSync(
 
   const start = await deps.services.syncNow(actor, reporter ?? unobserved);
   if (!start.started) {
-    await replies.say(start.reason === 'running' ? alreadyRunningMessage(start.run) : problemMessage(start.message));
+    await replies.say(
+      start.reason === 'running' ? alreadyRunningMessage(start.run) : problemMessage(refusalText(start.refusal)),
+    );
     return false;
   }
   try {

@@ -22,9 +22,8 @@ export const buttonValue = (body: BlockAction): string | undefined => {
   return action && 'value' in action ? action.value : undefined;
 };
 
-/** Metadata for a modal opened from this button: the source, and the alert it was on (if any). */
+/** Metadata for a modal opened from this button: the source it names. */
 export function metadataFrom(body: BlockAction): ModalMetadata {
   const sourceId = buttonValue(body);
-  const alert = body.message && body.channel ? { channel: body.channel.id, ts: body.message.ts } : undefined;
-  return { ...(sourceId ? { sourceId } : {}), ...(alert ? { alert } : {}) };
+  return sourceId ? { sourceId } : {};
 }

@@ -20,6 +20,7 @@ import {
   section,
   slackDate,
 } from './kit.ts';
+import { refusalText } from './refusals.ts';
 import { groupsText, ignoredLines } from './runs.ts';
 
 /** The `/aad setup` wizard (Authorize → Groups → Mappings & settings → Preview → Done) and its edit modals. */
@@ -276,7 +277,10 @@ export function previewModal(data: PreviewData): ModalView {
   if (!report.ok) {
     return modal({
       ...base,
-      blocks: [section(`:warning: *The preview did not work.*\n${escapeText(report.message)}`), backToSettings()],
+      blocks: [
+        section(`:warning: *The preview did not work.*\n${escapeText(refusalText(report.refusal))}`),
+        backToSettings(),
+      ],
       close: 'Cancel',
     });
   }

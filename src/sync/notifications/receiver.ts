@@ -6,7 +6,8 @@ import { findSubscriptions, type KnownSubscription, markNotified } from './subsc
  * What the public notification routes hand over once a POST is parsed: each notification is checked
  * against a subscription we made (its id) and its secret (`clientState`, compared in constant time);
  * anything else is counted and dropped. Known subscriptions are cached per replica for a minute, so a
- * burst costs no database work beyond one "last notified" write per POST.
+ * burst costs no database work beyond one "last notified" write per POST; that write also tells which of them
+ * are still in the table, so a subscription stopped on any replica (uninstall) is refused at once, cached or not.
  */
 
 export interface ReceivedNotification {
@@ -39,11 +40,15 @@ export function createNotificationReceiver(deps: ReceiverDeps): NotificationRece
   const cache = new Map<string, { known: KnownSubscription; until: number }>();
   const cacheMs = deps.cacheMs ?? CACHE_MS;
 
-  async function verify(items: readonly ReceivedNotification[]): Promise<[ReceivedNotification, KnownSubscription][]> {
+  async function verify(
+    items: readonly ReceivedNotification[],
+    { fresh = false } = {},
+  ): Promise<[ReceivedNotification, KnownSubscription][]> {
     const now = Date.now();
     const missing = [...new Set(items.map((i) => i.subscriptionId))].filter((id) => {
       const hit = cache.get(id);
-      return !hit || hit.until < now;
+      if (fresh) cache.delete(id);
+      return fresh || !hit || hit.until < now;
     });
     for (const known of await findSubscriptions(deps.sql, deps.encryptionKey, missing)) {
       cache.set(known.subscriptionId, { known, until: now + cacheMs });
@@ -59,20 +64,31 @@ export function createNotificationReceiver(deps: ReceiverDeps): NotificationRece
     }
     if (unknown > 0) deps.count('unknown_subscription', unknown);
     if (forged > 0) deps.count('wrong_client_state', forged);
-    if (verified.length > 0) deps.count('accepted', verified.length);
     return verified;
   }
 
   return {
     async changes(items) {
       const verified = await verify(items);
+      const live = await markNotified(deps.sql, [...new Set(verified.map(([, known]) => known.subscriptionId))]);
       const seen = new Map<string, KnownSubscription>();
-      for (const [, known] of verified) seen.set(known.subscriptionId, known);
+      let gone = 0;
+      for (const [, known] of verified) {
+        if (live.has(known.subscriptionId)) seen.set(known.subscriptionId, known);
+        else {
+          cache.delete(known.subscriptionId);
+          gone++;
+        }
+      }
+      if (gone > 0) deps.count('unknown_subscription', gone);
+      if (verified.length > gone) deps.count('accepted', verified.length - gone);
       for (const known of seen.values()) deps.changed(known);
-      await markNotified(deps.sql, [...seen.keys()]);
     },
     async lifecycle(items) {
-      for (const [item, known] of await verify(items)) await deps.lifecycle(known, String(item.lifecycleEvent ?? ''));
+      // Rare, and they act on the subscription: always checked against the table.
+      const verified = await verify(items, { fresh: true });
+      if (verified.length > 0) deps.count('accepted', verified.length);
+      for (const [item, known] of verified) await deps.lifecycle(known, String(item.lifecycleEvent ?? ''));
     },
   };
 }

@@ -229,14 +229,25 @@ async function removeRow(deps: SubscriptionDeps, row: Row, source: AzureSource |
 
 /**
  * Stops change notifications for a source (uninstall, source deleted or disabled): deletes its Graph
- * subscriptions, best effort, and forgets them. Safe to call when there are none.
+ * subscriptions, best effort, and forgets them. Safe to call when there are none. It waits for an upkeep under
+ * way on any replica (the upkeep's lock), so a subscription that upkeep is creating is deleted too.
  */
 export async function stopSubscriptions(deps: SubscriptionDeps, sourceId: string): Promise<void> {
-  const rows = await deps.sql<Row[]>`
-    select source_id, resource, subscription_id, expires_at, status, last_attempt_at
-    from graph_subscriptions where source_id = ${sourceId}`;
-  const source = await loadSource(deps.sql, sourceId);
-  for (const row of rows) await removeRow(deps, row, source);
+  const connection = await deps.sql.reserve();
+  try {
+    await connection`select pg_advisory_lock(${SUBSCRIPTION_LOCK_CLASS}, 0)`;
+    try {
+      const rows = await deps.sql<Row[]>`
+        select source_id, resource, subscription_id, expires_at, status, last_attempt_at
+        from graph_subscriptions where source_id = ${sourceId}`;
+      const source = await loadSource(deps.sql, sourceId);
+      for (const row of rows) await removeRow(deps, row, source);
+    } finally {
+      await connection`select pg_advisory_unlock(${SUBSCRIPTION_LOCK_CLASS}, 0)`;
+    }
+  } finally {
+    connection.release();
+  }
 }
 
 /** Lifecycle `subscriptionRemoved` (or a failed reauthorization): the next upkeep creates it again. */
@@ -273,11 +284,13 @@ export async function findSubscriptions(
   }));
 }
 
-export async function markNotified(sql: Sql, subscriptionIds: readonly string[]): Promise<void> {
-  if (subscriptionIds.length === 0) return;
-  await sql`
+/** Records that these subscriptions were heard from; returns those still in the table (still ours). */
+export async function markNotified(sql: Sql, subscriptionIds: readonly string[]): Promise<Set<string>> {
+  if (subscriptionIds.length === 0) return new Set();
+  const rows = await sql<{ subscription_id: string }[]>`
     update graph_subscriptions set last_notified_at = now()
-    where subscription_id = any(${subscriptionIds as string[]})`;
+    where subscription_id = any(${subscriptionIds as string[]}) returning subscription_id`;
+  return new Set(rows.map((r) => r.subscription_id));
 }
 
 export interface ChangeFeedState {

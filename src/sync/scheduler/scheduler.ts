@@ -4,6 +4,7 @@ import { Agenda, type Job } from 'agenda';
 import type { Sql } from '../../db/client.ts';
 import { SCHEDULE_LOCK_CLASS } from '../../db/locks.ts';
 import type { RunTrigger } from '../../db/schema.ts';
+import { disableSchedule, enableSchedule } from '../../db/sources.ts';
 import type { Logger } from '../../logger.ts';
 import { DEFAULT_TIMING } from '../engine.ts';
 import {
@@ -28,6 +29,8 @@ export interface RunRequest {
   context?: Record<string, string>;
   /** Aborted when a shutdown's grace period is over. */
   signal?: AbortSignal;
+  /** Aborted when the source is being removed (uninstall): the run stops before it applies anything. */
+  cancel?: AbortSignal;
 }
 
 /** The part of the engine's result the scheduler reads. */
@@ -91,6 +94,12 @@ export interface Scheduler {
   start(): Promise<void>;
   enableSource(sourceId: string, options?: { runSoon?: boolean }): Promise<{ nextRunAt: Date | null }>;
   disableSource(sourceId: string): Promise<void>;
+  /**
+   * Cancels the source's runs on this replica (uninstall) and waits for them to end, up to `waitMs` (default 10 s).
+   * A run elsewhere (another replica, the CLI) stops at its next heartbeat once its run record is gone.
+   * Resolves with how many runs were cancelled here.
+   */
+  cancelRuns(sourceId: string, options?: { waitMs?: number }): Promise<number>;
   syncNow(
     sourceId: string,
     request?: { requestedBy?: string; trigger?: Exclude<RunTrigger, 'schedule'>; context?: Record<string, string> },
@@ -122,6 +131,8 @@ interface InFlight {
   sourceId: string;
   dispatchedAt: Date;
   controller: AbortController;
+  /** Cancels the run itself, not the job (uninstall); `controller` is the shutdown's. */
+  cancel: AbortController;
   completed: Promise<void>;
   complete: () => void;
 }
@@ -218,12 +229,27 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   async function runJob(job: Job<JobData>): Promise<void> {
     const { sourceId, trigger, requestedBy, context } = job.attrs.data;
     const controller = new AbortController();
-    const request: RunRequest = { sourceId, trigger, requestedBy, context, signal: controller.signal };
+    const cancel = new AbortController();
+    const request: RunRequest = {
+      sourceId,
+      trigger,
+      requestedBy,
+      context,
+      signal: controller.signal,
+      cancel: cancel.signal,
+    };
     let complete = () => {};
     const completed = new Promise<void>((resolve) => {
       complete = resolve;
     });
-    inFlight.set(String(job.attrs._id), { sourceId, dispatchedAt: new Date(), controller, completed, complete });
+    inFlight.set(String(job.attrs._id), {
+      sourceId,
+      dispatchedAt: new Date(),
+      controller,
+      cancel,
+      completed,
+      complete,
+    });
     // Agenda kills and re-offers a job whose lock is not renewed within lockLifetime; a sync may run longer.
     const keepAlive = setInterval(() => {
       job.touch().catch((error) => log.debug({ sourceId, err: asError(error) }, 'could not renew the job lock'));
@@ -330,10 +356,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         const [before] = await tx<{ sync_enabled: boolean }[]>`
           select sync_enabled from sources where id = ${sourceId} for update`;
         if (!before) throw new UnknownSourceError(`no source with id ${sourceId}`);
-        await tx`
-          update sources set sync_enabled = true, updated_at = now(),
-            status = case when status in ('setup', 'disabled') then 'active' else status end
-          where id = ${sourceId}`;
+        await enableSchedule(tx, sourceId);
         const [existing] = await scheduledJobs(sourceId);
         // Enabling an enabled source keeps its rhythm instead of starting an extra run.
         const nextRunAt =
@@ -347,14 +370,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       accepting();
       if (!isSourceId(sourceId)) throw new UnknownSourceError(`no source with id ${sourceId}`);
       await withScheduleLock(sourceId, async (tx) => {
-        const [row] = await tx<{ id: string }[]>`
-          update sources set sync_enabled = false, updated_at = now(),
-            status = case when status = 'needs_reauth' then status else 'disabled' end
-          where id = ${sourceId} returning id`;
-        if (!row) throw new UnknownSourceError(`no source with id ${sourceId}`);
+        if (!(await disableSchedule(tx, sourceId))) throw new UnknownSourceError(`no source with id ${sourceId}`);
         const removed = await removeJobs(sourceId);
         log.info({ sourceId, removedJobs: removed }, 'source disabled');
       });
+    },
+
+    async cancelRuns(sourceId, { waitMs = 10_000 } = {}) {
+      const runs = [...inFlight.values()].filter((run) => run.sourceId === sourceId);
+      for (const run of runs) run.cancel.abort(new Error('the source is being removed'));
+      if (runs.length === 0) return 0;
+      log.info({ sourceId, runs: runs.length }, 'cancelling the source’s runs');
+      await Promise.race([Promise.all(runs.map((run) => run.completed)), sleep(waitMs)]);
+      return runs.length;
     },
 
     async syncNow(sourceId, { requestedBy, trigger = 'manual', context } = {}) {

@@ -77,7 +77,7 @@ const alertBase: AlertData = {
   lastAt: T0,
 };
 const heldAlert: AlertData = { ...alertBase, code: 'held', held: hostileSource.held! };
-const metadata = { sourceId: hostileSource.id, channelId: 'C0ADMINS', requestId: 'r'.repeat(43) };
+const metadata = { sourceId: hostileSource.id };
 
 const surfaces: [string, unknown][] = [
   ['whois card', whoisCardMessage(card, { query: h(0), others: [person(2), person(3)] })],
@@ -107,7 +107,7 @@ const surfaces: [string, unknown][] = [
   [
     'preview error',
     previewModal({
-      report: { ok: false, message: failed.errorMessage! },
+      report: { ok: false, refusal: { code: 'preview_failed', detail: failed.errorMessage } },
       groups: [],
       hourlySync: true,
       syncEvery: '60 minutes',

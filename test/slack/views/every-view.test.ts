@@ -27,7 +27,7 @@ import { minutes, run, source, T0 } from '../fixtures.ts';
 
 const long = (n: number, word = 'Long') => `${word} ${'x'.repeat(n)}`;
 const link = { url: `https://aad-sync.example.com/azure/authorize/${'r'.repeat(43)}`, expiresAt: minutes(10) };
-const metadata = { sourceId: source().id, channelId: 'C0ADMINS', requestId: 'r'.repeat(43) };
+const metadata = { sourceId: source().id };
 
 const hundredGroups = Array.from({ length: 100 }, (_, i) => ({
   id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
@@ -281,7 +281,7 @@ const catalogue: [string, SurfaceKind, unknown][] = [
     'preview error',
     'modal',
     previewModal({
-      report: { ok: false, message: long(4000, 'Group missing') },
+      report: { ok: false, refusal: { code: 'preview_failed', detail: long(4000, 'Group missing') } },
       groups: [],
       hourlySync: true,
       syncEvery: '60 minutes',
@@ -573,7 +573,7 @@ describe('setup wizard', () => {
       previewModal({ report: null, groups: [], hourlySync: true, syncEvery: '60', metadata }).submit,
     ).toBeUndefined();
     const failed = previewModal({
-      report: { ok: false, message: 'Group "Sales" no longer exists.' },
+      report: { ok: false, refusal: { code: 'preview_failed', detail: 'Group "Sales" no longer exists.' } },
       groups: [],
       hourlySync: true,
       syncEvery: '60',

@@ -1,6 +1,7 @@
 import type { BlockAction, Middleware, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { ListenerDeps } from '../../deps.ts';
 import { resolvedAlert } from '../../views/alerts.ts';
+import { refusalText } from '../../views/refusals.ts';
 import { problemMessage } from '../../views/replies.ts';
 import { actorOf, buttonValue } from '../surface.ts';
 
@@ -21,7 +22,11 @@ export const decideHeld =
     const actor = actorOf(body);
     const outcome = await deps.services.decideHeld(actor, runId, decision);
     if (!outcome.ok) {
-      await respond({ response_type: 'ephemeral', replace_original: false, ...problemMessage(outcome.message) });
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        ...problemMessage(refusalText(outcome.refusal)),
+      });
       return;
     }
     const resolution = {

@@ -29,7 +29,7 @@ export const setupRetry =
   async ({ ack, body, client }) => {
     await ack();
     if (!body.view) return;
-    const { requestId: _used, ...metadata } = decodeMetadata(body.view.private_metadata) ?? {};
+    const metadata = decodeMetadata(body.view.private_metadata) ?? {};
     const actor = actorOf(body);
     const purpose = body.view.callback_id === callbackIds.reauthorize ? 'reauthorize' : 'setup';
     const why = await reauthorizeContext(deps, actor, purpose);

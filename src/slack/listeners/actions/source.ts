@@ -8,6 +8,7 @@ import { enableWithProgress, homeButtonReplies, messageButtonReplies, startSync 
 import { toggleValues } from '../../ids.ts';
 import type { MessagePayload } from '../../views/kit.ts';
 import { noticeModal } from '../../views/notice.ts';
+import { refusalText } from '../../views/refusals.ts';
 import { disabledMessage, problemMessage } from '../../views/replies.ts';
 import { actorOf, buttonValue, metadataFrom, surfaceOf } from '../surface.ts';
 
@@ -21,12 +22,15 @@ async function afterChange(deps: ListenerDeps, args: Args, outcome: Outcome, don
   const { body, client, respond } = args;
   const actor = actorOf(body);
   if (surfaceOf(body) === 'message') {
-    const reply = outcome.ok ? done : problemMessage(outcome.message);
+    const reply = outcome.ok ? done : problemMessage(refusalText(outcome.refusal));
     if (reply) await respond({ response_type: 'ephemeral', replace_original: false, ...reply } as RespondArguments);
     return;
   }
   if (!outcome.ok)
-    await client.views.open({ trigger_id: body.trigger_id, view: noticeModal('Not changed', outcome.message) });
+    await client.views.open({
+      trigger_id: body.trigger_id,
+      view: noticeModal('Not changed', refusalText(outcome.refusal)),
+    });
   if (surfaceOf(body) === 'home') await publishHome(deps, client, actor.teamId, actor.userId);
 }
 

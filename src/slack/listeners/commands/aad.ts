@@ -5,6 +5,7 @@ import { openSignIn } from '../../flows/setup.ts';
 import { commandReplies, enableWithProgress, startSync } from '../../flows/sync.ts';
 import { installationOf } from '../../installation-key.ts';
 import type { MessagePayload } from '../../views/kit.ts';
+import { refusalText } from '../../views/refusals.ts';
 import { disabledMessage, enabledMessage, helpMessage, problemMessage, statusMessage } from '../../views/replies.ts';
 
 /** `/aad <subcommand>`: every answer is ephemeral; the admin gate has already run. */
@@ -45,7 +46,7 @@ export function aadCommand(deps: ListenerDeps): Middleware<SlackCommandMiddlewar
           triggerId: command.trigger_id,
           actor,
           purpose: 'setup',
-          metadata: { channelId: command.channel_id },
+          metadata: {},
         });
         return;
       case 'sync':
@@ -59,14 +60,16 @@ export function aadCommand(deps: ListenerDeps): Middleware<SlackCommandMiddlewar
       case 'enable': {
         await ack();
         const { outcome, shown } = await enableWithProgress(deps, client, actor);
-        await respond(ephemeral(outcome.ok ? enabledMessage(outcome.source) : problemMessage(outcome.message)));
+        await respond(
+          ephemeral(outcome.ok ? enabledMessage(outcome.source) : problemMessage(refusalText(outcome.refusal))),
+        );
         await shown;
         return;
       }
       case 'disable': {
         await ack();
         const outcome = await services.disable(actor);
-        await respond(ephemeral(outcome.ok ? disabledMessage() : problemMessage(outcome.message)));
+        await respond(ephemeral(outcome.ok ? disabledMessage() : problemMessage(refusalText(outcome.refusal))));
         return;
       }
       default:

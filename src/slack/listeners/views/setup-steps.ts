@@ -17,6 +17,7 @@ import {
 import { blockIds } from '../../ids.ts';
 import { decodeMetadata } from '../../metadata.ts';
 import { noticeModal } from '../../views/notice.ts';
+import { refusalText } from '../../views/refusals.ts';
 import { doneModal, previewModal } from '../../views/setup.ts';
 import { actorOf } from '../surface.ts';
 
@@ -37,10 +38,12 @@ async function saveGroups(
   ack: Ack,
 ): Promise<boolean> {
   const groups = readGroups(valuesOf(view));
-  const saved = groups.ok
-    ? await deps.services.saveGroups(actor, groups.groupIds)
-    : { ok: false as const, message: groups.error };
-  if (!saved.ok) await ack({ response_action: 'errors', errors: { [blockIds.groups]: saved.message } });
+  if (!groups.ok) {
+    await ack({ response_action: 'errors', errors: { [blockIds.groups]: groups.error } });
+    return false;
+  }
+  const saved = await deps.services.saveGroups(actor, groups.groupIds);
+  if (!saved.ok) await ack({ response_action: 'errors', errors: { [blockIds.groups]: refusalText(saved.refusal) } });
   return saved.ok;
 }
 
@@ -52,8 +55,11 @@ async function saveSettings(deps: ListenerDeps, actor: Actor, form: SettingsForm
     return false;
   }
   const saved = await deps.services.saveSettings(actor, { ...form, adminChannel: form.adminChannel! });
-  if (!saved.ok) await ack({ response_action: 'errors', errors: blockErrors(saved.errors) });
-  return saved.ok;
+  if (saved.ok) return true;
+  const errors =
+    'errors' in saved ? blockErrors(saved.errors) : { [blockIds.adminChannel]: refusalText(saved.refusal) };
+  await ack({ response_action: 'errors', errors });
+  return false;
 }
 
 export const setupGroupsSubmitted =
@@ -83,7 +89,7 @@ export const setupSettingsSubmitted =
     afterAck(deps.logger, 'the setup preview', async () => {
       const report = await deps.services.preview(actor).catch((error: unknown) => {
         deps.logger.error({ err: error }, 'preview failed');
-        return { ok: false as const, message: PREVIEW_FAILED };
+        return { ok: false as const, refusal: { code: 'preview_failed', detail: PREVIEW_FAILED } as const };
       });
       await replaceView(client, deps.logger, { id: view.id }, previewModal({ report, ...summary }));
     });
@@ -95,7 +101,7 @@ export const setupPreviewSubmitted =
     const actor = actorOf(body);
     const { outcome: enabled, shown } = await enableWithProgress(deps, client, actor);
     if (!enabled.ok) {
-      await ack({ response_action: 'update', view: noticeModal('Set up aad-sync', enabled.message) });
+      await ack({ response_action: 'update', view: noticeModal('Set up aad-sync', refusalText(enabled.refusal)) });
       return;
     }
     const { source } = enabled;
