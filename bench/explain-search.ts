@@ -24,10 +24,22 @@ export async function explainSearch(
     await searchPeople(spy, { scope, text });
     return await raw.begin(async (tx) => {
       const plans: string[][] = [];
-      for (const { query, parameters } of captured) {
-        if (/^\s*select set_config/.test(query)) await tx.unsafe(query, parameters as never[]);
+      let generic = false;
+      for (const [i, { query, parameters }] of captured.entries()) {
+        if (/^\s*select set_config/.test(query)) {
+          await tx.unsafe(query, parameters as never[]);
+          const mode = /'force_(generic|custom)_plan'/.exec(query)?.[1];
+          if (mode) generic = mode === 'generic';
+          continue;
+        }
         if (!/from profiles p/.test(query)) continue;
-        const plan = await tx.unsafe(`${explain} ${query}`, parameters as never[]);
+        // The plan the search runs: under force_generic_plan the one made without the values (which
+        // EXPLAIN shows for a statement of bound parameters only when it is executed as a prepared one).
+        const plan = !generic
+          ? await tx.unsafe(`${explain} ${query}`, parameters as never[])
+          : /\banalyze\b/.test(explain)
+            ? await explainPrepared(tx, explain, query, parameters, `explained_${i}`)
+            : await tx.unsafe(`${explain.replace(/^explain\b/, 'explain (generic_plan)')} ${query}`).simple();
         plans.push(plan.map((r) => String(r['QUERY PLAN'])));
       }
       return plans;
@@ -36,6 +48,30 @@ export async function explainSearch(
     await spy.end();
     await raw.end();
   }
+}
+
+/** EXPLAIN ANALYZE of a generic plan: the statement prepared, then executed with its values spelled out. */
+async function explainPrepared(
+  tx: postgres.TransactionSql,
+  explain: string,
+  query: string,
+  parameters: unknown[],
+  name: string,
+) {
+  const { types } = await tx.unsafe(query, parameters as never[]).describe();
+  const typeNames = await tx<{ name: string }[]>`
+    select format_type(t, null) as name from unnest(${types}::oid[]) with ordinality u(t, n) order by n`;
+  const declared = typeNames.length ? `(${typeNames.map((t) => t.name).join(', ')})` : '';
+  await tx.unsafe(`prepare ${name}${declared} as ${query}`).simple();
+  // EXECUTE takes no bound parameters under EXPLAIN: the values are spelled out as quoted literals.
+  const [literals]: Record<string, string>[] = typeNames.length
+    ? await tx.unsafe(
+        `select ${typeNames.map((t, j) => `quote_nullable($${j + 1}::${t.name}::text) as p${j}`).join(', ')}`,
+        parameters as never[],
+      )
+    : [{}];
+  const args = typeNames.map((t, j) => `${literals[`p${j}`]}::${t.name}`).join(', ');
+  return tx.unsafe(`${explain} execute ${name}${args ? `(${args})` : ''}`).simple();
 }
 
 /**

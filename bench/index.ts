@@ -1,4 +1,5 @@
 import { type BaselineMeasure, runBaselineBenchmarks } from './baseline-runs.ts';
+import { runFreshnessBenchmark } from './freshness.ts';
 import { runSyncBenchmarks, type SyncBenchLine, syncBenchSizes } from './sync.ts';
 import { runTypeaheadBenchmark } from './typeahead.ts';
 import { runWhoisBenchmark } from './whois.ts';
@@ -63,5 +64,10 @@ export async function runBenchmarks(options: BenchOptions): Promise<{ failed: st
 
   options.log('group type-ahead through the real server, Graph answering in 50 ms…');
   emit(await runTypeaheadBenchmark({ loads: options.quick ? 50 : 100 }));
+
+  options.log(
+    'freshness: Entra changes reaching /whois through Graph change notifications, then a notification storm…',
+  );
+  emit(await runFreshnessBenchmark({ changes: options.quick ? 100 : 200 }));
   return { failed };
 }

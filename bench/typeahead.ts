@@ -3,6 +3,7 @@ import { signInToGroupsStep } from '../src/demo/sign-in.ts';
 import { startDemoStack } from '../src/demo/stack.ts';
 import { Transcript } from '../src/demo/transcript.ts';
 import { actionIds } from '../src/slack/ids.ts';
+import { percentile } from './percentile.ts';
 import { graphRequests, sum } from './sync.ts';
 
 /**
@@ -19,8 +20,6 @@ export interface TypeaheadOptions {
   latencyMs?: number;
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /** What an admin types: the start of group names, one to six letters, lower case. */

@@ -5,6 +5,7 @@ import { startThrowawayDatabase } from '../src/db/throwaway.ts';
 import { type SearchResult, searchPeople } from '../src/directory/search.ts';
 import { explainSearch, unscopedIndexReads } from './explain-search.ts';
 import { DEPARTMENTS, FIRST_NAMES, INTERNATIONAL_NAMES, LAST_NAMES, OFFICES, TITLES } from './people-lists.ts';
+import { percentile } from './percentile.ts';
 
 /**
  * The /whois benchmark of DESIGN §7: `profiles` people over `sources` sources, `queries` varied searches in
@@ -208,8 +209,6 @@ export async function buildQueries(sql: Sql, sourceId: string, count: number): P
   });
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
 const EXPLAINED = ['adele vance', 'adel vance', 'alex', 'payroll manager', 'adele.vance@contoso.com', 'adle vanse'];

@@ -12,7 +12,15 @@ import { type FullReadOptions, usersFull } from './users-full.ts';
  * DeltaExpiredError from `usersDelta`).
  */
 export interface GraphReader {
-  usersDelta(input: { select: readonly string[]; deltaLink?: string }): AsyncGenerator<UsersDeltaPage>;
+  /**
+   * A delta round: from `deltaLink`, or an initial round (everyone's current state). `ids` (at most
+   * USERS_DELTA_MAX_IDS) limits an initial round to those users: their current state without a full read.
+   */
+  usersDelta(input: {
+    select: readonly string[];
+    deltaLink?: string;
+    ids?: readonly string[];
+  }): AsyncGenerator<UsersDeltaPage>;
   /**
    * Everyone in the tenant, read in parallel partitions (users-full.ts); the last page carries the delta
    * link taken before the read. Throws PartitionMismatchError when the partitions missed someone.

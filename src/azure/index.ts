@@ -21,4 +21,5 @@ export {
   type SubscriptionRefusal,
 } from './subscriptions.ts';
 export { createTokenCacheStore, type TokenCacheStore } from './token-cache-store.ts';
+export { USERS_DELTA_MAX_IDS } from './users-delta.ts';
 export { type FullReadReport, newFullReadReport, PartitionMismatchError } from './users-full.ts';

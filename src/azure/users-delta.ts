@@ -2,7 +2,7 @@ import { AzureError, DeltaExpiredError } from './errors.ts';
 import type { GraphSend } from './graph-transport.ts';
 import { graphErrorOf } from './graph-transport.ts';
 import type { GraphUser, RemovedUser, UsersDeltaPage } from './graph-types.ts';
-import { queryString } from './odata-query.ts';
+import { odataString, queryString } from './odata-query.ts';
 
 /**
  * `/users/delta`, one page at a time: a full read (no delta link) or the changes since `deltaLink`.
@@ -65,11 +65,27 @@ export async function usersDeltaLatest(send: GraphSend, select: readonly string[
   return link;
 }
 
+/**
+ * Graph tracks at most this many objects in one filtered round ("user: delta", OData query parameters:
+ * `$filter=id eq '…' or id eq '…'`, "There is a limit of 50 filtered objects").
+ */
+export const USERS_DELTA_MAX_IDS = 50;
+
+function idFilter(ids: readonly string[] | undefined): string | undefined {
+  if (!ids) return undefined;
+  if (ids.length === 0 || ids.length > USERS_DELTA_MAX_IDS) {
+    throw new RangeError(`a filtered delta round takes 1 to ${USERS_DELTA_MAX_IDS} ids, not ${ids.length}`);
+  }
+  return ids.map((id) => `id eq ${odataString(id)}`).join(' or ');
+}
+
 export async function* usersDelta(
   send: GraphSend,
-  input: { select: readonly string[]; deltaLink?: string },
+  input: { select: readonly string[]; deltaLink?: string; ids?: readonly string[] },
 ): AsyncGenerator<UsersDeltaPage> {
-  let url: string | undefined = input.deltaLink ?? `/users/delta${queryString({ $select: deltaSelect(input.select) })}`;
+  let url: string | undefined =
+    input.deltaLink ??
+    `/users/delta${queryString({ $select: deltaSelect(input.select), $filter: idFilter(input.ids) })}`;
   while (url) {
     const answer = await send({ method: 'GET', url, accept: [400, 410], purpose: 'reading users' });
     if (answer.status === 410 || answer.status === 400) {

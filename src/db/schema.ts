@@ -148,12 +148,18 @@ export const profiles = pgTable(
   (t) => [
     uniqueIndex('profiles_source_external_uq').on(t.sourceId, t.externalId),
     index('profiles_source_graph_idx').on(t.sourceId, t.graphId),
-    index('profiles_email_lower_idx').on(sql`lower(${t.email})`),
     // The /whois indexes (migration 0008): each leads with the source, so that a search reads its own source only.
     index('profiles_search_display_idx').on(t.sourceId, t.searchDisplay, t.id).where(sql`active`),
     index('profiles_search_email_idx').on(t.sourceId, t.searchEmail).where(sql`active`),
     /** `/whois av` finds Adele Vance. */
     index('profiles_search_initials_idx').on(t.sourceId, t.searchInitials, t.searchDisplay).where(sql`active`),
+    // The title and the department of search_role apart, in name order (exact title/department tier).
+    index('profiles_search_title_idx')
+      .on(t.sourceId, sql`(btrim(split_part(${t.searchRole}, '|', 1)))`, t.searchDisplay, t.id)
+      .where(sql`active`),
+    index('profiles_search_department_idx')
+      .on(t.sourceId, sql`(btrim(split_part(${t.searchRole}, '|', 2)))`, t.searchDisplay, t.id)
+      .where(sql`active`),
     index('profiles_search_names_trgm').using('gin', t.sourceId, sql`${t.searchNames} gin_trgm_ops`).where(sql`active`),
     index('profiles_search_role_trgm').using('gin', t.sourceId, sql`${t.searchRole} gin_trgm_ops`).where(sql`active`),
     index('profiles_search_doc_trgm').using('gin', t.sourceId, sql`${t.searchDoc} gin_trgm_ops`).where(sql`active`),

@@ -31,7 +31,8 @@ export async function changeTenant(stack: DemoStack, groupId: string) {
   return { hired: hires.length, promoted: promoted.length, left: leaving.length };
 }
 
-async function control(stack: DemoStack, method: string, path: string, body?: unknown): Promise<void> {
+/** One call to the emulator's control API (the Entra admin's change); a refusal stops the caller. */
+export async function control(stack: DemoStack, method: string, path: string, body?: unknown): Promise<void> {
   const response = await fetch(`${stack.entra.graphBaseUrl}/_emulator/${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },

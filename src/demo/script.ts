@@ -2,7 +2,7 @@ import type { EmulatedView, FormInput } from '../emulators/slack/index.ts';
 import { DEFAULT_USERS } from '../emulators/slack/index.ts';
 import { actionIds, blockIds, callbackIds, optionValues } from '../slack/ids.ts';
 import { followChannel, watchRun } from './channel.ts';
-import { changeTenant } from './entra-changes.ts';
+import { changeTenant, control } from './entra-changes.ts';
 import { signInToGroupsStep } from './sign-in.ts';
 import { accepted, responsesTo, viewIf, withValues } from './slack.ts';
 import { ADMIN, ADMIN_CHANNEL, type DemoStack, MEMBER } from './stack.ts';
@@ -29,6 +29,8 @@ const GROUP_SEARCHES: GroupSearch[] = [
   { typed: 'sal', pick: 'Sales' },
 ];
 const ADDED_GROUP: GroupSearch = { typed: 'mark', pick: 'Marketing' };
+/** One of the new hires of step 8 (entra-changes.ts) is promoted while nobody syncs. */
+const NEW_TITLE = { who: 'Noor Haddad', title: 'Staff Software Engineer' };
 
 export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<DemoResult> {
   const { client, slack } = stack;
@@ -128,7 +130,10 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
     for (const response of responsesTo(stack, sync.responseUrl)) t.message(response);
   });
 
-  t.step(9, 'Anyone can look people up with /whois');
+  t.step(9, 'Nobody presses Sync now: a change in Entra ID reaches /whois by itself');
+  await liveChange(stack, t, member);
+
+  t.step(10, 'Anyone can look people up with /whois');
   const people = await whoisTargets(stack, t);
   for (const [query, why] of [
     [people.exact, 'a name'],
@@ -145,7 +150,7 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
     t.message(answer);
   }
 
-  t.step(10, 'Status');
+  t.step(11, 'Status');
   t.act(`${admin}: /aad status`);
   const status = accepted(
     await client.command('/aad', 'status', { userId: ADMIN.id, channelId: ADMIN_CHANNEL.id }),
@@ -154,6 +159,46 @@ export async function runDemoScript(stack: DemoStack, t: Transcript): Promise<De
   for (const response of responsesTo(stack, status.responseUrl)) t.message(response);
 
   return directoryCounts(stack);
+}
+
+/**
+ * Near-real-time (README "Change notifications"): an Entra admin gives one of the new hires a new title; Graph
+ * notifies the app, which runs a short delta sync by itself; an employee's /whois shows the new title and says
+ * the card is live.
+ */
+async function liveChange(stack: DemoStack, t: Transcript, member: string): Promise<void> {
+  const [hire] = await stack.sql<{ graph_id: string; display_name: string }[]>`
+    select graph_id, display_name from profiles where active and display_name = ${NEW_TITLE.who}`;
+  if (!hire) throw new Error(`${NEW_TITLE.who} is not in the directory`);
+  await waitFor(
+    async () =>
+      (await stack.sql`select 1 from graph_subscriptions where resource = 'users' and status = 'active'`).length > 0,
+    'the Graph subscription on /users',
+    60_000,
+  );
+  t.act(`An Entra admin makes ${hire.display_name} “${NEW_TITLE.title}” in the Entra admin center`);
+  const started = Date.now();
+  await control(stack, 'POST', 'users', [{ id: hire.graph_id, jobTitle: NEW_TITLE.title }]);
+  await waitFor(
+    async () =>
+      (
+        await stack.sql`select 1 from profiles where graph_id = ${hire.graph_id} and active and job_title = ${NEW_TITLE.title}`
+      ).length > 0,
+    'the new title to reach the directory',
+    60_000,
+  );
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  t.note(
+    `${seconds} s later the directory has it: Microsoft Graph sent a change notification, and the app ran a short delta sync of its own.`,
+  );
+  t.act(`${member} (not an admin): /whois ${hire.display_name}`);
+  const reply = accepted(
+    await stack.client.command('/whois', hire.display_name, { userId: MEMBER.id, channelId: 'C0GENERAL' }),
+    `/whois ${hire.display_name}`,
+  );
+  const [answer] = responsesTo(stack, reply.responseUrl);
+  if (!answer) throw new Error(`/whois ${hire.display_name} got no answer`);
+  t.message(answer);
 }
 
 /** Types into the group picker of `view` (an options load, as Slack sends while the admin types) and picks one. */

@@ -41,6 +41,7 @@ const EMOJI: Record<string, string> = {
   no_entry_sign: '🚫',
   cloud: '☁️',
   gear: '⚙️',
+  zap: '⚡',
 };
 
 /**
@@ -105,8 +106,26 @@ function slackDateText(target: string, style: TextStyle): string | null {
     date_long_pretty: () => pretty(as({ dateStyle: 'full' })),
     time: () => as({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
     time_secs: () => as({ hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }),
+    // Relative time ("3 minutes ago"; Formatting text for app surfaces, Date formatting).
+    ago: () => relativeTime(date.getTime() - today.getTime()),
   };
   return format.replace(/\{(\w+)\}/g, (whole, name: string) => tokens[name]?.() ?? whole);
+}
+
+const RELATIVE = new Intl.RelativeTimeFormat('en-US', { numeric: 'always' });
+
+/** "12 seconds ago", "3 minutes ago", "in 2 hours": the largest whole unit of `ms` (negative = past). */
+function relativeTime(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  const units: [Intl.RelativeTimeFormatUnit, number][] = [
+    ['day', 86_400],
+    ['hour', 3_600],
+    ['minute', 60],
+  ];
+  for (const [unit, size] of units) {
+    if (Math.abs(seconds) >= size) return RELATIVE.format(Math.trunc(seconds / size), unit);
+  }
+  return RELATIVE.format(seconds, 'second');
 }
 
 function splitOnce(text: string, separator: string): [string, string | undefined] {

@@ -48,16 +48,34 @@ function inSources(sql: Queryable, sourceIds: string[]) {
     : sql`p.source_id = any(${sourceIds}::uuid[])`;
 }
 
-type Tier = { score: number; where: postgres.PendingQuery<postgres.Row[]>; fenced?: boolean };
+type Fragment = postgres.PendingQuery<postgres.Row[]>;
+
+/**
+ * A tier of the exact pass and how its first `take` people by name are read:
+ * - `lookup`: everyone matching `where`, through the index that answers it, then sorted. Names and addresses
+ *   sort much like the name order, so reading in name order until `take` of them match could read most of the
+ *   source; a lookup reads what matches and no more.
+ * - `ordered`: each alternative from a btree that holds it in name order, `take` rows each.
+ * - `scan`: words a large share of the source may hold (in titles, departments, anywhere): the first
+ *   SCAN_ROWS people in name order are read, and only when fewer than `take` of them match is the tier looked up.
+ */
+type Tier =
+  | { score: number; read: 'lookup' | 'scan'; where: Fragment }
+  | { score: number; read: 'ordered'; where: readonly Fragment[] };
+
+/** People a `scan` tier reads in name order before it turns to its index (enough for words ~3% of people hold). */
+const SCAN_ROWS = 200;
 
 /**
  * Ranked by tier: exact email > local part > exact name > whole words of a name > name or address prefix >
  * word starts in names > initials > exact title or department > whole words of one > word starts there >
- * word starts anywhere > substrings; within a tier by name. Each tier is its own index lookup that keeps its first
- * `take` people, and a person counts at their best tier: whoever belongs in the first `take` overall is among
- * the first `take` of their own tier, so the ranking is exact however many people match (the test "a query
- * matching 5,000 people" checks it). One statement; a tier is read only when the tiers above it found fewer
- * than `take` people.
+ * word starts anywhere > substrings; within a tier by name. Each tier keeps its first `take` people, and a
+ * person counts at their best tier: whoever belongs in the first `take` overall is among the first `take` of
+ * their own tier, so the ranking is exact however many people match (the test "a query matching 5,000
+ * people" checks it). One statement; a tier is read only when the tiers above it found fewer than `take`
+ * people. Its text depends only on the shape of the query (words, tiers, sources), never on the values, so
+ * that PostgreSQL plans it once per connection (the transaction asks for generic plans): planning this
+ * statement for each search cost more than running it.
  */
 export function exactPass(sql: Queryable, sourceIds: string[], query: FoldedQuery, take: number) {
   // Best first: a tier is skipped once the ones above it are full.
@@ -65,24 +83,36 @@ export function exactPass(sql: Queryable, sourceIds: string[], query: FoldedQuer
   if (sourceIds.length === 0 || tiers.length === 0) return Promise.resolve([] as Row[]);
   const names = tiers.map((_, i) => sql.unsafe(`t${i}`));
   const seen = tiers.map((_, i) => sql.unsafe(`s${i}`));
-  const tier = ({ score, where, fenced }: Tier, i: number) => {
+  const source = inSources(sql, sourceIds);
+  const tier = (t: Tier, i: number) => {
     // A tier runs only while the tiers above it (their distinct people in s<i>) leave room: a one-time
     // filter, its index is not even read.
     const room = i === 0 ? sql`true` : sql`(select count(*) from ${seen[i]}) < ${take}`;
-    const found = sql`select p.id, p.search_display from profiles p
-      where ${room} and p.active and ${inSources(sql, sourceIds)} and (${where})`;
-    // Names and addresses are sorted much like the name order, so reading names in order until `take` of
-    // them match could read most of the source: they are looked up first, then sorted (OFFSET 0 keeps the
-    // planner from doing otherwise). Titles and departments have no such link with names: when many people
-    // match, reading in name order finds the first `take` at once.
-    const rows = fenced ? sql`select * from (${found} offset 0) s` : found;
+    const people = sql`from profiles p where ${room} and p.active and ${source}`;
+    const lookup = (where: Fragment) =>
+      sql`select * from (select p.id, p.search_display ${people} and (${where}) offset 0) s`;
+    const ordered = (where: Fragment) =>
+      sql`(select p.id, p.search_display ${people} and (${where}) order by p.search_display, p.id limit ${take})`;
+    let rows: Fragment;
+    let before = sql``;
+    if (t.read === 'lookup') rows = lookup(t.where);
+    else if (t.read === 'ordered') rows = t.where.map(ordered).reduce((a, b) => sql`${a} union all ${b}`);
+    else {
+      // When the first SCAN_ROWS people by name hold `take` matches, those are the tier's first `take`.
+      const head = sql.unsafe(`h${i}`);
+      before = sql`${head} as (select p.id, p.search_display from (select p.id, p.search_display, p.search_role,
+          p.search_doc ${people} order by p.search_display, p.id limit ${SCAN_ROWS}) p
+        where (${t.where}) order by p.search_display, p.id limit ${take}), `;
+      const full = sql`(select count(*) from ${head}) >= ${take}`;
+      rows = sql`select * from ${head} where ${full} union all ${lookup(sql`not ${full} and (${t.where})`)}`;
+    }
     const above =
       i === 0
         ? sql``
         : i === 1
           ? sql`s1 as (select id from t0), `
           : sql`${seen[i]} as (select id from ${seen[i - 1]} union select id from ${names[i - 1]}), `;
-    return sql`${above}${names[i]} as (select id, ${sql.unsafe(String(score))} as tier, search_display
+    return sql`${above}${before}${names[i]} as (select id, ${sql.unsafe(String(t.score))} as tier, search_display
       from (${rows}) r order by search_display, id limit ${take})`;
   };
   const all = names.map((t) => sql`select * from ${t}`).reduce((a, b) => sql`${a} union all ${b}`);
@@ -95,6 +125,15 @@ export function exactPass(sql: Queryable, sourceIds: string[], query: FoldedQuer
     limit ${take}`;
 }
 
+/**
+ * `column` starts with `prefix`, as a range the btree index reads whether or not the plan knows the prefix
+ * (a LIKE 'prefix%' with a bound parameter is not turned into a range in a generic plan). Columns are in
+ * collation "C", so the range is by code point; U+10FFFF, the last one, never follows a prefix in a name.
+ */
+function startsWith(sql: Queryable, column: string, prefix: string) {
+  return sql`${sql.unsafe(column)} >= ${prefix} and ${sql.unsafe(column)} < ${`${prefix}\u{10FFFF}`}`;
+}
+
 /** The tiers, best first. */
 function exactTiers(sql: Queryable, query: FoldedQuery): Tier[] {
   const like = (column: string, patterns: string[]) =>
@@ -102,12 +141,11 @@ function exactTiers(sql: Queryable, query: FoldedQuery): Tier[] {
   if (query.email) {
     // An address is looked up as one: its words ("com", "contoso") would match everybody.
     return [
-      { score: EXACT_EMAIL, where: sql`p.search_email = ${query.email}`, fenced: true },
-      { score: 80, where: sql`p.search_email like ${`${escapeLike(query.email)}%`}`, fenced: true },
+      { score: EXACT_EMAIL, read: 'lookup', where: sql`p.search_email = ${query.email}` },
+      { score: 80, read: 'lookup', where: startsWith(sql, 'p.search_email', query.email) },
     ];
   }
   if (query.words.length === 0) return [];
-  const lower = escapeLike(query.lower);
   const key = escapeLike(query.key);
   const words = query.words.map(({ word }) => word);
   // "vance adele" and "de la cruz maria" are names said surname first.
@@ -124,38 +162,45 @@ function exactTiers(sql: Queryable, query: FoldedQuery): Tier[] {
   return [
     ...(single
       ? [
-          { score: 98, where: sql`p.search_email like ${`${lower}@%`}`, fenced: true },
-          { score: 80, where: sql`p.search_email like ${`${lower}%`}`, fenced: true },
+          { score: 98, read: 'lookup', where: startsWith(sql, 'p.search_email', `${query.lower}@`) } as const,
+          { score: 80, read: 'lookup', where: startsWith(sql, 'p.search_email', query.lower) } as const,
         ]
       : []),
     {
       score: 95,
+      read: 'lookup',
       where: sql`p.search_display = any(${[query.key, ...turned.map((w) => w.join(' '))]}::text[])`,
-      fenced: true,
     },
-    { score: 90, where: sql`p.search_names like ${`% ${key} %`}`, fenced: true },
-    { score: 80, where: sql`p.search_display like ${`${key}%`} or p.search_names like ${` ${key}%`}`, fenced: true },
-    { score: 75, where: like('p.search_names', starts), fenced: true },
+    { score: 90, read: 'lookup', where: sql`p.search_names like ${`% ${key} %`}` },
+    {
+      score: 80,
+      read: 'lookup',
+      where: sql`(${startsWith(sql, 'p.search_display', query.key)}) or p.search_names like ${` ${key}%`}`,
+    },
+    { score: 75, read: 'lookup', where: like('p.search_names', starts) },
     ...(words.length === 1 && Array.from(query.key).length === 2
-      ? [
-          {
-            score: 70,
-            where: sql`p.search_initials = ${query.key}`,
-            fenced: true,
-          },
-        ]
+      ? [{ score: 70, read: 'ordered', where: [sql`p.search_initials = ${query.key}`] } as const]
       : []),
+    // The title and the department apart, each from its own btree in name order (migration 0009).
     {
       score: 65,
-      where: sql`p.search_role like ${` ${key} | %`} or p.search_role like ${`% | ${key} `}`,
-      fenced: true,
+      read: 'ordered',
+      where: [ROLE_PARTS.title, ROLE_PARTS.department].map((part) => sql`${sql.unsafe(part)} = ${query.key}`),
     },
-    { score: 62, where: sql`p.search_role like ${`% ${key} %`}` },
-    { score: 60, where: like('p.search_role', starts) },
-    { score: 50, where: like('p.search_doc', starts) },
-    ...(query.words.some((w) => w.mode === 'substring') ? [{ score: 40, where: like('p.search_doc', anywhere) }] : []),
+    { score: 62, read: 'scan', where: sql`p.search_role like ${`% ${key} %`}` },
+    { score: 60, read: 'scan', where: like('p.search_role', starts) },
+    { score: 50, read: 'scan', where: like('p.search_doc', starts) },
+    ...(query.words.some((w) => w.mode === 'substring')
+      ? [{ score: 40, read: 'scan', where: like('p.search_doc', anywhere) } as const]
+      : []),
   ];
 }
+
+/** The title and the department in `search_role` (' title | department '), as the indexes of 0009 spell them. */
+const ROLE_PARTS = {
+  title: "btrim(split_part(p.search_role, '|', 1))",
+  department: "btrim(split_part(p.search_role, '|', 2))",
+};
 
 /**
  * Neighbours of the folded text among names, by trigrams (at the thresholds the transaction has set): one

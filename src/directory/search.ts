@@ -26,9 +26,9 @@ import { resolveSlackMention, type SlackIdentityLookup } from './slack-identity.
  * always through the pg_trgm indexes:
  * 1. every word of the query in a name, email, title or department, ranked exact > prefix > word start >
  *    title > anywhere (search-passes.ts `exactPass`);
- * 2. only when that finds nobody: names with close trigrams ("adel vance"), then looser ones together with
- *    namesakes by initials ranked by edit distance ("chole paetl"); what is not close enough to be a match
- *    becomes "did you mean".
+ * 2. only when that finds nobody: namesakes by initials ranked by edit distance ("chole paetl"), names with
+ *    close trigrams ("adel vance"), titles and departments with a slip ("sofware enginer"), then looser
+ *    trigrams; what is not close enough to be a match becomes "did you mean".
  */
 
 export type SearchResult =
@@ -106,13 +106,13 @@ async function rankPeople(
   return sql.begin(async (tx) => {
     // One round trip: the guards for this transaction, the sources searched, and the query folded as the
     // stored columns are (whois_key), with what the trigram index can look up for each word (a pattern
-    // without a whole trigram would make PostgreSQL read every row). Plans are made for the values at hand,
-    // and never as a sequential scan.
+    // without a whole trigram would make PostgreSQL read every row). The exact pass is planned once per
+    // connection (generic plans: its text fixes how each tier is read), never as a sequential scan.
     const [guard] = await tx<
       { sources: string[]; key: string; lower: string; words: string[]; modes: WordMode[]; fuzzy: string }[]
     >`
       select set_config('statement_timeout', ${String(STATEMENT_TIMEOUT_MS)}, true),
-        set_config('plan_cache_mode', 'force_custom_plan', true),
+        set_config('plan_cache_mode', 'force_generic_plan', true),
         set_config('enable_seqscan', 'off', true),
         ${scopeSources(tx, scope)} as sources,
         whois_key(${query.text}) as key, lower(${query.text}) as lower, whois_key(${fuzzyText}) as fuzzy,
@@ -136,8 +136,19 @@ async function rankPeople(
     const key = fuzzyWords.join(' ');
     const oneWord = fuzzyWords.length === 1;
     const take = Math.max(limit + 1, FUZZY_ROWS);
-    // Close neighbours first: few candidates, all ranked, so the right person cannot be cut off by the cap.
+    // A name of several words with its first letters right (slips rarely hit a word's first letter): the
+    // namesakes by initials, ranked by edit distance from a btree alone, cost far less than trigram
+    // neighbours, which are looked for only when none of these namesakes is close enough to be a match.
+    const namesakes =
+      fuzzyWords.length >= 2
+        ? await initialsPass(tx, sources, key, Array.from(fuzzyWords[0])[0] + Array.from(fuzzyWords[1])[0], take)
+        : [];
+    if (namesakes.some((r) => r.matches)) return { fuzzy: true, rows: namesakes };
+    // Then close trigram neighbours: few candidates, all ranked, so the right person cannot be cut off by the
+    // cap. They are planned for the values at hand: whether reading in name order or through the trigram
+    // index is cheaper depends on how common the words are.
     await tx`select set_config('pg_trgm.similarity_threshold', '0.45', true),
+      set_config('plan_cache_mode', 'force_custom_plan', true),
       set_config('pg_trgm.word_similarity_threshold', '0.5', true)`;
     const close = await fuzzyPass(tx, sources, key, { oneWord, take });
     if (close.some((r) => r.matches)) return { fuzzy: true, rows: close };
@@ -146,14 +157,8 @@ async function rankPeople(
       const roles = await rolePass(tx, sources, fuzzyWords, limit + 1);
       if (roles.length > 0) return { fuzzy: true, rows: roles };
     }
-    // Then, for a name of several words, the people whose first two name words start with the same letters,
-    // ranked by edit distance; failing that, looser trigram neighbours. What is not close enough becomes
-    // "did you mean".
-    if (fuzzyWords.length >= 2) {
-      const initials = Array.from(fuzzyWords[0])[0] + Array.from(fuzzyWords[1])[0];
-      const rows = await initialsPass(tx, sources, key, initials, take);
-      if (rows.length > 0) return { fuzzy: true, rows };
-    }
+    // Failing all that, the namesakes by initials or looser trigram neighbours become "did you mean".
+    if (namesakes.length > 0) return { fuzzy: true, rows: namesakes };
     await tx`select set_config('pg_trgm.similarity_threshold', '0.3', true),
       set_config('pg_trgm.word_similarity_threshold', '0.4', true)`;
     return { fuzzy: true, rows: await fuzzyPass(tx, sources, key, { oneWord, take }) };

@@ -33,7 +33,7 @@ export async function resolveSlackMention(
   const [matched] = await sql<{ id: string }[]>`
     with target as (
       select p.id from profiles p
-      where lower(p.email) = lower(${email}) and p.active and ${scopeCondition(sql, scope)}
+      where p.search_email = lower(${email}) and p.active and ${scopeCondition(sql, scope)}
       order by p.id limit 1
     ), moved as (
       update profiles p set slack_user_id = case when p.id = target.id then ${userId} end, slack_checked_at = now()

@@ -75,7 +75,13 @@ export interface SourceReport {
   activeProfiles: number;
   lastSuccessAt: Date | null;
   /** Graph change notifications: live (changes arrive in seconds), off, or refused and why. */
-  changeFeed: { state: 'live' | 'off' | 'problem'; problem: string | null; lastNotifiedAt: Date | null };
+  changeFeed: {
+    state: 'live' | 'off' | 'problem';
+    problem: string | null;
+    /** Live for people; joins and leaves of the chosen groups wait for the scheduled runs (no Group.Read.All). */
+    membershipScheduled: boolean;
+    lastNotifiedAt: Date | null;
+  };
   /** When the scheduler will run next; null when disabled or unknown. */
   nextRunAt: Date | null;
   running: RunReport | null;

@@ -3,6 +3,7 @@ import { getPersonCard, type PersonCard } from '../directory/people.ts';
 import { isPubliclyReachable, signPhotoUrl } from '../directory/photo-links.ts';
 import { type SearchResult, searchPeople } from '../directory/search.ts';
 import { ensureSlackUserId, type SlackIdentityLookup } from '../directory/slack-identity.ts';
+import { changeFeedState } from '../sync/notifications/subscriptions.ts';
 
 /** What `/whois` needs; the composition root builds it once. */
 export interface WhoisDeps {
@@ -21,14 +22,25 @@ export interface WhoisContext {
   warn: (message: string) => void;
 }
 
+/**
+ * How fresh a card's data is: `live` when its source receives Graph change notifications (changes arrive
+ * within seconds), and when its source last finished a sync (a notification-driven one included).
+ */
+export interface Freshness {
+  live: boolean;
+  asOf: Date;
+}
+
 /** A search's outcome as plain data; `unavailable` when the directory could not be searched. */
-export type WhoisAnswer = { kind: 'unavailable' } | { kind: 'result'; result: SearchResult; photoUrl?: string };
+export type WhoisAnswer =
+  | { kind: 'unavailable' }
+  | { kind: 'result'; result: SearchResult; photoUrl?: string; freshness?: Freshness };
 
 /** One person's card as plain data; `gone` when the profile no longer exists in this workspace's directory. */
 export type CardAnswer =
   | { kind: 'unavailable' }
   | { kind: 'gone' }
-  | { kind: 'card'; card: PersonCard; photoUrl?: string };
+  | { kind: 'card'; card: PersonCard; photoUrl?: string; freshness?: Freshness };
 
 function photoUrl(deps: WhoisDeps, card: PersonCard): string | undefined {
   if (!card.photo || !deps.photoSigningKey || !isPubliclyReachable(deps.publicUrl)) return undefined;
@@ -48,14 +60,31 @@ async function withSlackUser(deps: WhoisDeps, context: WhoisContext, card: Perso
   }
 }
 
+/** The freshness of the source a profile came from; left out (not failing the card) when it cannot be read. */
+async function freshnessOf(deps: WhoisDeps, context: WhoisContext, profileId: number): Promise<Freshness | undefined> {
+  try {
+    const [row] = await deps.sql<{ source_id: string; last_success_at: Date | null }[]>`
+      select p.source_id, s.last_success_at from profiles p join sources s on s.id = p.source_id where p.id = ${profileId}`;
+    if (!row?.last_success_at) return undefined;
+    const feed = await changeFeedState(deps.sql, row.source_id);
+    return { live: feed.state === 'live', asOf: row.last_success_at };
+  } catch (error) {
+    context.warn(`whois: could not read how fresh profile ${profileId} is: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 /** Searches the workspace's directory for `text` (already decoded from Slack's escaping). */
 export async function searchWhois(deps: WhoisDeps, context: WhoisContext, text: string): Promise<WhoisAnswer> {
   try {
     const scope = { teamId: context.teamId };
     const result = await retryOnLostConnection(() => searchPeople(deps.sql, { scope, text, slack: context.identity }));
     if (result.kind !== 'match') return { kind: 'result', result };
-    const best = await withSlackUser(deps, context, result.best);
-    return { kind: 'result', result: { ...result, best }, photoUrl: photoUrl(deps, best) };
+    const [best, freshness] = await Promise.all([
+      withSlackUser(deps, context, result.best),
+      freshnessOf(deps, context, result.best.id),
+    ]);
+    return { kind: 'result', result: { ...result, best }, photoUrl: photoUrl(deps, best), freshness };
   } catch (error) {
     context.warn(`whois: the directory could not be searched: ${(error as Error).message}`);
     return { kind: 'unavailable' };
@@ -74,5 +103,6 @@ export async function findCard(deps: WhoisDeps, context: WhoisContext, profileId
     context.warn(`whois: the directory could not be read: ${(error as Error).message}`);
     return { kind: 'unavailable' };
   }
-  return card ? { kind: 'card', card, photoUrl: photoUrl(deps, card) } : { kind: 'gone' };
+  if (!card) return { kind: 'gone' };
+  return { kind: 'card', card, photoUrl: photoUrl(deps, card), freshness: await freshnessOf(deps, context, card.id) };
 }

@@ -17,7 +17,7 @@ export function unescapeSlackText(text: string): string {
 export async function answerWhois(deps: WhoisDeps, context: WhoisContext, text: string): Promise<SlackMessage> {
   const answer = await searchWhois(deps, context, unescapeSlackText(text));
   if (answer.kind === 'unavailable') return whoisUnavailableMessage();
-  return whoisResultMessage(answer.result, { photoUrl: answer.photoUrl });
+  return whoisResultMessage(answer.result, { photoUrl: answer.photoUrl, freshness: answer.freshness });
 }
 
 function notShown(answer: Exclude<CardAnswer, { kind: 'card' }>): SlackMessage {
@@ -32,7 +32,7 @@ export async function personCardReply(
 ): Promise<SlackMessage> {
   const answer = await findCard(deps, context, profileId);
   if (answer.kind !== 'card') return notShown(answer);
-  return whoisCardMessage(answer.card, { photoUrl: answer.photoUrl });
+  return whoisCardMessage(answer.card, { photoUrl: answer.photoUrl, freshness: answer.freshness });
 }
 
 /**
@@ -49,6 +49,6 @@ export async function sharedCardReply(
   if (answer.kind !== 'card') return { visibleTo: 'clicker', message: notShown(answer) };
   return {
     visibleTo: 'channel',
-    message: whoisSharedCardMessage(answer.card, { sharedBy, photoUrl: answer.photoUrl }),
+    message: whoisSharedCardMessage(answer.card, { sharedBy, photoUrl: answer.photoUrl, freshness: answer.freshness }),
   };
 }

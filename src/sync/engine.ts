@@ -57,6 +57,8 @@ export interface SyncDeps {
   logger?: Logger;
   now?: () => Date;
   timing?: Partial<SyncTiming>;
+  /** Group joiners read by id in one run before a full read is cheaper (default MAX_NEWCOMERS_BY_ID). */
+  maxNewcomersById?: number;
 }
 
 export interface SyncRequest {
@@ -340,6 +342,7 @@ class Run {
         sequential: this.sequentialRead !== undefined,
         activeGraphIds,
         knownIgnoredIds,
+        maxNewcomersById: this.deps.maxNewcomersById,
         onRead: (read) => {
           this.checkCancelled();
           this.counts.read = read;

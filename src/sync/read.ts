@@ -1,4 +1,10 @@
-import { AzureError, type FullReadReport, type GraphUser, newFullReadReport } from '../azure/index.ts';
+import {
+  AzureError,
+  type FullReadReport,
+  type GraphUser,
+  newFullReadReport,
+  USERS_DELTA_MAX_IDS,
+} from '../azure/index.ts';
 import type { ProfileStage, StagedProfile } from '../directory/profile-stage.ts';
 import { SyncFailure } from './errors.ts';
 import { IgnoredTally } from './ignored.ts';
@@ -11,8 +17,11 @@ import type { SourceReader } from './reader.ts';
  *
  * Scope: no groups → every user of the tenant (a full read: parallel partitions of `/users`, see
  * azure/users-full.ts; an incremental one: `/users/delta`). Groups → the transitive user members of each
- * (ids only, read every run), intersected with that read, which carries the attributes and the manager. A delta round only reports people whose attributes changed, so someone who merely joined a
- * group is invisible to it: when such newcomers exist the run needs a full read instead.
+ * (ids only, read every run), intersected with that read, which carries the attributes and the manager. A
+ * delta round only reports people whose attributes changed, so someone who merely joined a group is invisible
+ * to it: such newcomers are read by id in filtered delta rounds (50 a round, Graph's limit), so a join costs
+ * a request, not a full read; someone who left is simply no longer a member. Only more than
+ * MAX_NEWCOMERS_BY_ID newcomers at once make the run restart as a full read.
  */
 
 export interface ReadInput {
@@ -27,6 +36,8 @@ export interface ReadInput {
   /** Group-scoped delta reads: who is active now, and who was found invalid before (null: unknown). */
   activeGraphIds?: ReadonlySet<string>;
   knownIgnoredIds?: ReadonlySet<string> | null;
+  /** Group-scoped delta reads: more newcomers than this make the run read in full (default MAX_NEWCOMERS_BY_ID). */
+  maxNewcomersById?: number;
   onRead(read: number): void;
 }
 
@@ -44,6 +55,8 @@ export interface ReadResult {
 
 /** Beyond this many, ignored ids are not remembered and group-scoped runs with newcomers read in full. */
 const MAX_REMEMBERED_IGNORED = 10_000;
+/** Up to this many group newcomers are read by id (20 filtered rounds); more at once make a full read cheaper. */
+const MAX_NEWCOMERS_BY_ID = 1_000;
 
 export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
   const { reader, stage, mode, mapping } = input;
@@ -61,10 +74,10 @@ export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
     mode === 'full'
       ? reader.usersFull({ select, report: fullRead, ...(input.sequential ? { partitioned: false } : {}) })
       : reader.usersDelta({ select, deltaLink: input.deltaLink ?? undefined });
-  for await (const page of pages) {
-    if (mode === 'delta') stage.markRemoved(page.removed.map((r) => r.id));
+  /** Validates and stages one page; `whole`: the users' full current state (a full read, or newcomers by id). */
+  const take = async (users: readonly GraphUser[], whole: boolean) => {
     const batch: StagedProfile[] = [];
-    for (const user of page.users) {
+    for (const user of users) {
       if (members && !members.has(user.id)) continue;
       read++;
       const mapped =
@@ -79,10 +92,14 @@ export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
         continue;
       }
       if (trackIds) seenValid.add(user.id);
-      batch.push({ ...mapped.profile, keepManager: mode === 'delta' && user.managerId === undefined });
+      batch.push({ ...mapped.profile, keepManager: !whole && user.managerId === undefined });
     }
     await stage.add(batch);
     input.onRead(read);
+  };
+  for await (const page of pages) {
+    if (mode === 'delta') stage.markRemoved(page.removed.map((r) => r.id));
+    await take(page.users, mode === 'full');
     if (page.deltaLink) deltaLink = page.deltaLink;
   }
 
@@ -92,11 +109,18 @@ export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
     const active = input.activeGraphIds ?? new Set<string>();
     stage.markRemoved([...active].filter((id) => !members.has(id)));
     const known = input.knownIgnoredIds;
-    let newcomers = 0;
-    for (const id of members) {
-      if (!active.has(id) && !seenValid.has(id) && !ignoredIds.has(id) && !known?.has(id)) newcomers++;
+    const newcomers = [...members].filter(
+      (id) => !active.has(id) && !seenValid.has(id) && !ignoredIds.has(id) && !known?.has(id),
+    );
+    if (newcomers.length > (input.maxNewcomersById ?? MAX_NEWCOMERS_BY_ID)) {
+      needsFull = `${newcomers.length} people joined the selected groups`;
+    } else {
+      // Their current state, by id: the delta link of these rounds is not kept (the run's own goes on).
+      for (let i = 0; i < newcomers.length; i += USERS_DELTA_MAX_IDS) {
+        const ids = newcomers.slice(i, i + USERS_DELTA_MAX_IDS);
+        for await (const page of reader.usersDelta({ select, ids })) await take(page.users, true);
+      }
     }
-    if (newcomers > 0) needsFull = `${newcomers} people joined the selected groups`;
     if (known) {
       for (const id of known) if (members.has(id) && !seenValid.has(id)) ignoredIds.add(id);
     } else {

@@ -7,7 +7,7 @@ import { runCli } from '../helpers/cli.ts';
 type Announcement = Pick<
   EntraEmulator,
   'authorityHost' | 'graphBaseUrl' | 'tenantId' | 'clientId' | 'clientSecret' | 'caCertPath' | 'adminUpn'
->;
+> & { tenants?: { company: string; tenantId: string; adminUpn: string; control: string }[] };
 
 describe('aad-sync emulator', () => {
   it('prints its settings as JSON on the first line, serves until SIGTERM, then exits 0', async () => {
@@ -60,6 +60,22 @@ describe('aad-sync emulator', () => {
     expect(second).toMatchObject({ tenantId: first.tenantId, clientId: first.clientId, adminUpn: first.adminUpn });
     const other = await announceOnce(['--seed', 'other']);
     expect(other.tenantId).not.toBe(first.tenantId);
+  });
+
+  it('serves another tenant beside Contoso with --tenant, with its own people and admin', async () => {
+    const first = await announceOnce(['--seed', 'same', '--tenant', 'Fabrikam']);
+    expect(first.tenants).toEqual([
+      {
+        company: 'Fabrikam',
+        tenantId: expect.not.stringMatching(first.tenantId),
+        adminUpn: expect.stringMatching(/@fabrikam\.com$/),
+        control: `${first.graphBaseUrl}/_emulator/tenants/${first.tenants?.[0].tenantId}/`,
+      },
+    ]);
+    const twice = await runCli(['emulator', '--port', '0', '--tenant', 'Contoso']);
+    expect([twice.code, twice.stderr]).toEqual([2, expect.stringContaining('company name of its own')]);
+    const bad = await runCli(['emulator', '--tenant', '../etc']);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('--tenant must be a company name')]);
   });
 
   it('rejects bad flags with a usage error (exit 2)', async () => {

@@ -138,12 +138,14 @@ describe('migrations', () => {
       select indexname, indexdef from pg_indexes where tablename = 'profiles'`;
     const search = indexes.filter((i) => i.indexname.startsWith('profiles_search_'));
     expect(search.map((i) => i.indexname).sort()).toEqual([
+      'profiles_search_department_idx',
       'profiles_search_display_idx',
       'profiles_search_doc_trgm',
       'profiles_search_email_idx',
       'profiles_search_initials_idx',
       'profiles_search_names_trgm',
       'profiles_search_role_trgm',
+      'profiles_search_title_idx',
     ]);
     // Every one leads with the source and holds active people only; the unscoped trigram indexes are gone.
     for (const { indexdef } of search) {
@@ -168,6 +170,24 @@ describe('migrations', () => {
       search_email: 'zoe.obrien@contoso.com',
       search_initials: 'zo',
     });
+    // 0009: the title and the department apart, as the exact title/department tier looks them up, in name order.
+    await database.sql`
+      insert into profiles (source_id, external_id, graph_id, first_name, last_name, display_name, email, job_title,
+        department, content_hash)
+      values (${source.id}, 'y', 'y', 'Jürgen', 'Müller', 'Jürgen Müller', 'jm@contoso.com', 'Head of R&D',
+        'Forschung & Entwicklung', 'h')`;
+    const parts = await database.sql`
+      select btrim(split_part(search_role, '|', 1)) as title, btrim(split_part(search_role, '|', 2)) as department
+      from profiles where source_id = ${source.id} order by external_id`;
+    expect(parts).toEqual([
+      { title: 'ingenieure', department: '' },
+      { title: 'head of r d', department: 'forschung entwicklung' },
+    ]);
+    // Slack mentions are matched through profiles_search_email_idx, in their source.
+    expect(indexes.map((i) => i.indexname)).not.toContain('profiles_email_lower_idx');
+    for (const name of ['profiles_search_title_idx', 'profiles_search_department_idx']) {
+      expect(indexes.find((i) => i.indexname === name)?.indexdef).toMatch(/search_display, id\) WHERE active$/);
+    }
     await database.sql`delete from sources where id = ${source.id}`;
   });
 

@@ -34,9 +34,15 @@ describe('aad-sync demo', () => {
     expect(out).toMatch(/Why people were skipped\n\s+┃ • (missing|account disabled)/);
     expect(out).toMatch(/Read +Added\n\s+┃ 8 +3\n/);
 
-    // Three /whois answers, each a card.
-    expect(count(out, '(not an admin): /whois')).toBe(3);
-    expect(count(out, '[ Share in channel ]')).toBe(3);
+    // Near-real-time: a title changed in Entra reaches the directory with no sync started by anyone, and the
+    // employee's card says it is live.
+    expect(out).toMatch(/[\d.]+ s later the directory has it: Microsoft Graph sent a change notification/);
+    expect(out).toMatch(/Noor Haddad\n.*Staff Software Engineer/);
+    expect(out).toMatch(/⚡ Live from Microsoft Entra ID, updated \d+ seconds? ago/);
+
+    // Four /whois answers, each a card.
+    expect(count(out, '(not an admin): /whois')).toBe(4);
+    expect(count(out, '[ Share in channel ]')).toBe(4);
     expect(out).toContain('(a name with a typo)');
 
     const done = /✔ Demo finished in [\d.]+ s: ([\d,]+) people in the directory, ([\d,]+) skipped/.exec(out);

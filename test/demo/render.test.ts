@@ -68,6 +68,16 @@ describe('mrkdwn as terminal text', () => {
     );
     expect(mrkdwn(`<!date^${at}^{time}|fallback>`, { ...plain, timeZone: 'Asia/Tokyo' })).toBe('18:00');
     expect(mrkdwn('<!date^soon^{time}|the fallback>', plain)).toBe('the fallback');
+    const ago = (seconds: number) =>
+      mrkdwn(`<!date^${at}^{ago}|fallback>`, { ...plain, now: new Date(T0.getTime() + seconds * 1000) });
+    expect([ago(12), ago(1), ago(185), ago(7300), ago(3 * 86_400), ago(-120)]).toEqual([
+      '12 seconds ago',
+      '1 second ago',
+      '3 minutes ago',
+      '2 hours ago',
+      '3 days ago',
+      'in 2 minutes',
+    ]);
   });
 
   it('drops control and format characters that could repaint the terminal, in mrkdwn and plain text', () => {

@@ -66,4 +66,10 @@ describe('/whois plans at 1,000,000 profiles over 10 sources', () => {
       expect(unscopedIndexReads(plans), text).toEqual([]);
     }
   }, 120_000);
+
+  it('read an exact title or department from its own btree, in name order', async () => {
+    const plans = (await explainSearch(database.url, scope, 'engineering')).flat().join('\n');
+    expect(plans).toMatch(/Index Scan using profiles_search_title_idx/);
+    expect(plans).toMatch(/Index Scan using profiles_search_department_idx/);
+  });
 });

@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainSearch } from '../../bench/explain-search.ts';
 import { getPersonCard } from '../../src/directory/people.ts';
@@ -220,6 +221,24 @@ describe('searchPeople: hostile input', () => {
       const seqScans = plans.flat().filter((line) => /Seq Scan on profiles/.test(line));
       expect(seqScans, text.slice(0, 40)).toEqual([]);
     }
+    // Sixteen searches, each recorded then explained on connections of its own.
+  }, 90_000);
+
+  it('ranks with a statement whose text holds no value of the query, so it is planned once per connection', async () => {
+    const rankingStatements = async (text: string) => {
+      const statements: string[] = [];
+      const spy = postgres(database.url, { max: 1, onnotice: () => {}, debug: (_c, query) => statements.push(query) });
+      try {
+        expect(best(await searchPeople(spy, { scope, text }))).toBeTruthy();
+      } finally {
+        await spy.end();
+      }
+      return statements.filter((query) => /\bbest as\b/.test(query));
+    };
+    const [adele] = await rankingStatements('adele vance');
+    expect(adele).toMatch(/from profiles p/);
+    expect(await rankingStatements('NESTOR WILKE')).toEqual([adele]);
+    expect(await rankingStatements('megan')).not.toEqual([adele]);
   });
 });
 

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSubscriptionClient } from '../../src/azure/index.ts';
 import { maintainSubscriptions } from '../../src/sync/notifications/subscriptions.ts';
-import { ADMIN, type AppFixture, METRICS_TOKEN, setUpSource, startAppFixture, viewText } from '../helpers/app.ts';
+import {
+  ADMIN,
+  type AppFixture,
+  MEMBER,
+  METRICS_TOKEN,
+  setUpSource,
+  startAppFixture,
+  viewText,
+} from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /**
@@ -99,6 +107,14 @@ describe('changes in Entra reach the directory without Sync now', () => {
       what: 'the new title',
       timeoutMs: 20_000,
     });
+    // What an employee sees: the new title, on a card that says it is live.
+    const before = f.slack.responses().length;
+    expect((await f.client.command('/whois', 'Nia Notified', { userId: MEMBER })).status).toBe(200);
+    const card = JSON.stringify(
+      await waitFor(() => f.slack.responses().slice(before).at(-1)?.body, { what: 'the /whois card' }),
+    );
+    expect(card).toContain('Staff Engineer');
+    expect(card).toContain(':zap: Live from Microsoft Entra ID, updated <!date^');
 
     await f.entra.control('DELETE', `users/${id}`);
     await waitFor(async () => (await profile(id))?.active === false, { what: 'the removal', timeoutMs: 20_000 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EmulatedTenant } from '../../src/emulators/entra/index.ts';
 import type { CommandReply } from '../../src/emulators/slack/index.ts';
 import { actionIds, callbackIds } from '../../src/slack/ids.ts';
 import { FOREIGN_SOURCE } from '../../src/slack/listeners/ownership.ts';
@@ -9,7 +10,8 @@ import { waitFor } from '../helpers/wait.ts';
 
 /**
  * One deployment, installed by OAuth in two workspaces (Alpha, Beta) and org-wide in a Grid org (two workspaces).
- * Each sets up its own source (its own groups of the emulated tenant); syncs, /whois, alerts and Home stay apart;
+ * Each sets up its own source: Alpha and the org against Contoso's emulated Entra tenant, Beta against Fabrikam's
+ * (another tenant of the same emulator, signing in to the same multi-tenant app registration); syncs, /whois, alerts and Home stay apart;
  * cross-installation attempts change nothing; a rotated token is refreshed once across two replicas; an uninstall
  * removes that installation's everything and nothing of the others.
  */
@@ -23,20 +25,18 @@ const sourceOf: Record<string, string> = {};
 let alphaOnly: { email: string };
 let betaOnly: { email: string; group: string };
 
-/** Two groups of the tenant, neither inside the other, each with people the other lacks. */
-function twoGroups() {
-  const { users, groups } = f.entra.emulator.tenant;
-  const people = (g: { members: Set<string> }) => [...g.members].filter((m) => users.has(m));
-  const all = [...groups.values()].filter((g) => people(g).length > 0);
-  for (const a of all) {
-    for (const b of all) {
-      if (a === b || a.members.has(b.id) || b.members.has(a.id)) continue;
-      if (people(a).some((m) => !b.members.has(m)) && people(b).some((m) => !a.members.has(m)))
-        return [a, b].map((g) => ({ id: g.id, name: g.displayName }));
-    }
-  }
-  throw new Error('the emulated tenant has no two separate groups');
+/** A group of the tenant with people in it (not the biggest, so the org's everyone differs from it). */
+function groupWithPeople(directory: EmulatedTenant) {
+  const sized = [...directory.groups.values()]
+    .map((g) => ({ g, people: [...g.members].filter((m) => directory.users.has(m)).length }))
+    .filter((x) => x.people > 0)
+    .sort((a, b) => a.people - b.people);
+  const { g } = sized[Math.floor(sized.length / 2)];
+  return { id: g.id, name: g.displayName };
 }
+
+const contoso = () => f.entra.emulator.tenants[0];
+const fabrikam = () => f.entra.emulator.tenants[1];
 
 const emailsOf = async (sourceId: string) =>
   (await f.db.sql<{ email: string }[]>`select email from profiles where source_id = ${sourceId} and active`).map((r) =>
@@ -68,7 +68,9 @@ async function snapshot() {
 }
 
 beforeAll(async () => {
-  f = await startInstallFixture();
+  f = await startInstallFixture({
+    tenants: [{ company: 'Fabrikam', seed: 'installs-fabrikam', users: 40, groups: 6 }],
+  });
   for (const [team, user] of [
     [ALPHA.team, ALPHA.admin],
     [BETA.team, BETA.admin],
@@ -77,23 +79,29 @@ beforeAll(async () => {
     const page = await f.install(team, user);
     expect(page.status, page.text).toBe(200);
   }
-  const [big, small] = twoGroups();
   sourceOf[ALPHA.team] = await setUpSource(f, {
     admin: ALPHA.admin,
     adminChannel: ALPHA.channel,
     installation: ALPHA.team,
-    groups: [big],
+    groups: [groupWithPeople(contoso().tenant)],
   });
+  // Beta's Entra admin signs in from Fabrikam: the browser's account is in that tenant.
+  const small = groupWithPeople(fabrikam().tenant);
+  await f.entra.control('POST', `${fabrikam().controlPrefix}signin`, {});
   sourceOf[BETA.team] = await setUpSource(f, {
     admin: BETA.admin,
     adminChannel: BETA.channel,
     installation: BETA.team,
     groups: [small],
   });
+  await f.entra.control('POST', 'signin', {});
   sourceOf[ORG.team] = await setUpSource(f, { admin: ORG.admin, adminChannel: ORG.channel, installation: ORG.team });
   const [alphaEmails, betaEmails] = [await emailsOf(sourceOf[ALPHA.team]), await emailsOf(sourceOf[BETA.team])];
   alphaOnly = { email: alphaEmails.find((e) => !betaEmails.includes(e))! };
-  betaOnly = { email: betaEmails.find((e) => !alphaEmails.includes(e))!, group: small.id };
+  betaOnly = {
+    email: betaEmails.find((e) => e.endsWith('@fabrikam.com') && !alphaEmails.includes(e))!,
+    group: small.id,
+  };
   expect(alphaOnly.email && betaOnly.email).toBeTruthy();
 }, 120_000);
 afterAll(() => f?.stop());
@@ -147,6 +155,31 @@ describe('installing by OAuth', () => {
 });
 
 describe('isolation', () => {
+  it('each installation syncs from its own tenant, and no one from another tenant reaches its directory', async () => {
+    const tenants = await f.db.sql<{ slack_team_id: string; tenant_id: string }[]>`
+      select slack_team_id, tenant_id from sources order by slack_team_id`;
+    expect(tenants).toEqual([
+      { slack_team_id: ORG.team, tenant_id: contoso().tenantId },
+      { slack_team_id: ALPHA.team, tenant_id: contoso().tenantId },
+      { slack_team_id: BETA.team, tenant_id: fabrikam().tenantId },
+    ]);
+    const graphIds = async (team: string) =>
+      (await f.db.sql<{ graph_id: string }[]>`select graph_id from profiles where source_id = ${sourceOf[team]}`).map(
+        (r) => r.graph_id,
+      );
+    for (const [team, own, other] of [
+      [ALPHA.team, contoso(), fabrikam()],
+      [ORG.team, contoso(), fabrikam()],
+      [BETA.team, fabrikam(), contoso()],
+    ] as const) {
+      const ids = await graphIds(team);
+      expect(ids.length).toBeGreaterThan(0);
+      expect(ids.filter((id) => !own.tenant.users.has(id))).toEqual([]);
+      expect(ids.filter((id) => other.tenant.users.has(id))).toEqual([]);
+    }
+    expect(betaOnly.email).toMatch(/@fabrikam\.com$/);
+  });
+
   it('/whois in one workspace never shows people of another', async () => {
     expect(await whois(ALPHA.admin, alphaOnly.email)).not.toMatch(NOBODY);
     expect(await whois(ALPHA.admin, betaOnly.email)).toMatch(NOBODY);
@@ -212,7 +245,7 @@ describe('isolation', () => {
 
   it("an alert goes to the failing installation's channel only", async () => {
     const before = f.slack.messagesIn(ALPHA.channel).length;
-    await f.entra.control('DELETE', `groups/${betaOnly.group}`);
+    await f.entra.control('DELETE', `${fabrikam().controlPrefix}groups/${betaOnly.group}`);
     await f.client.command('/aad', 'sync', { userId: BETA.admin, channelId: BETA.channel });
     await waitFor(
       async () => {

@@ -107,6 +107,15 @@ describe('uninstall and Graph change notifications', () => {
     const acceptedBefore = await notificationCount('accepted');
     expect((await notify()).status).toBe(202);
     await waitFor(async () => (await notificationCount('accepted')) === acceptedBefore + 1, { what: 'accepted' });
+    // It asked for a delta run (after the debounce): let that end, so no run is going on at the uninstall.
+    await waitFor(
+      async () =>
+        (
+          await f.db.sql`select 1 from sync_runs where source_id = ${sourceOf[BETA.team]} and trigger = 'notification'
+            and status <> 'running'`
+        ).length === 1,
+      { what: 'the run the notification asked for', timeoutMs: 20_000 },
+    );
 
     const audit = await uninstalled(BETA.team);
     expect(audit).toMatchObject({ tokens: true, sources: 1, cancelledRuns: 0 });

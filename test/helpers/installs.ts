@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { type Config, parseConfig } from '../../src/config.ts';
 import { freePort } from '../../src/db/embedded.ts';
+import type { ExtraTenantOptions } from '../../src/emulators/entra/index.ts';
 import { createSlackClient, type SlackTestClient, startSlackEmulator } from '../../src/emulators/slack/index.ts';
 import { type RunningServer, type StartServerOptions, startServer } from '../../src/server.ts';
 import { SLACK_INSTALL_PATH } from '../../src/slack/install.ts';
@@ -32,12 +33,18 @@ export interface InstallFixture
   stop(): Promise<void>;
 }
 
-export async function startInstallFixture(options: { server?: StartServerOptions } = {}): Promise<InstallFixture> {
+export interface InstallFixtureOptions {
+  server?: StartServerOptions;
+  /** Entra tenants beside the first (Contoso), for installations that each connect their own. */
+  tenants?: ExtraTenantOptions[];
+}
+
+export async function startInstallFixture(options: InstallFixtureOptions = {}): Promise<InstallFixture> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const [db, entra, slack] = await Promise.all([
     startTestDatabase(),
-    startTestEmulator({ users: 60, groups: 8, seed: 'installs' }),
+    startTestEmulator({ users: 60, groups: 8, seed: 'installs', tenants: options.tenants }),
     startSlackEmulator({
       spaces: SPACES,
       oauth: { ...OAUTH_APP, redirectUrls: [`${publicUrl}/slack/oauth_redirect`], tokenRotation: true },

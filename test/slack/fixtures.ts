@@ -49,7 +49,7 @@ export function source(overrides: Partial<SourceReport> = {}): SourceReport {
     syncEvery: '60 minutes',
     activeProfiles: 1997,
     lastSuccessAt: minutes(1.5),
-    changeFeed: { state: 'off', problem: null, lastNotifiedAt: null },
+    changeFeed: { state: 'off', problem: null, membershipScheduled: false, lastNotifiedAt: null },
     nextRunAt: minutes(60),
     running: null,
     recentRuns: [run(), run({ id: 40, startedAt: minutes(-60), finishedAt: minutes(-59), mode: 'full' })],

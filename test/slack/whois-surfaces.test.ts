@@ -6,6 +6,7 @@ import type { WhoisDeps } from '../../src/services/whois.ts';
 import { validateSurface } from '../../src/slack/views/limits.ts';
 import type { SlackMessage } from '../../src/slack/views/whois.ts';
 import { answerWhois, personCardReply, sharedCardReply, unescapeSlackText } from '../../src/slack/whois-replies.ts';
+import { changeFeedState } from '../../src/sync/notifications/subscriptions.ts';
 import { insertPeople, seedDirectory } from '../fixtures/people.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -131,6 +132,54 @@ describe('Slack replies', () => {
       visibleTo: 'clicker',
       message: { text: 'That person is no longer in the directory.' },
     });
+  });
+
+  it('says how fresh the card is: nothing before a first sync, "as of the sync", then "Live" with change notifications', async () => {
+    const { context } = slackFake({});
+    const adele = String(directory.id('adele'));
+    const fresh = async () => {
+      const texts = [
+        await answerWhois(deps(), context, 'adele vance'),
+        await personCardReply(deps(), context, adele),
+        (await sharedCardReply(deps(), context, adele, 'U0ASKER01')).message,
+      ].map((m) => JSON.stringify(m.blocks));
+      const lines = texts.map((t) => /(:zap: Live from|From) Microsoft Entra ID[^"]*/.exec(t)?.[0] ?? null);
+      expect(new Set(lines).size, 'the same line on every face of the card').toBe(1);
+      return lines[0];
+    };
+    const sql = database.sql;
+    try {
+      expect(await fresh()).toBeNull();
+      await sql`update sources set last_success_at = '2026-12-03T10:00:00Z' where id = ${directory.sourceId}`;
+      expect(await fresh()).toBe(
+        'From Microsoft Entra ID as of the sync <!date^1796292000^{date_short_pretty} at {time}|3 Dec 2026, 10:00 UTC>',
+      );
+      // A users subscription still being made is not live yet; once active, the card says so.
+      await sql`insert into graph_subscriptions (source_id, resource, status) values (${directory.sourceId}, 'users', 'pending')`;
+      expect(await fresh()).toMatch(/^From Microsoft Entra ID as of the sync/);
+      await sql`update graph_subscriptions set status = 'active', subscription_id = 'sub-1' where source_id = ${directory.sourceId}`;
+      expect(await fresh()).toBe(
+        ':zap: Live from Microsoft Entra ID, updated <!date^1796292000^{ago}|3 Dec 2026, 10:00 UTC>',
+      );
+      // A /groups subscription refused for want of Group.Read.All (optional): people are still live.
+      await sql`insert into graph_subscriptions (source_id, resource, status, problem)
+        values (${directory.sourceId}, 'groups', 'forbidden', 'grant Group.Read.All')`;
+      expect(await fresh()).toMatch(/^:zap: Live from Microsoft Entra ID/);
+      expect(await changeFeedState(sql, directory.sourceId)).toMatchObject({
+        state: 'live',
+        membershipScheduled: true,
+      });
+      // Near-real-time updates refused for people (e.g. PUBLIC_URL unreachable): back to "as of the sync".
+      await sql`update graph_subscriptions set status = 'unreachable' where source_id = ${directory.sourceId}`;
+      expect(await fresh()).toMatch(/^From Microsoft Entra ID as of the sync/);
+      expect(await changeFeedState(sql, directory.sourceId)).toMatchObject({
+        state: 'problem',
+        membershipScheduled: false,
+      });
+    } finally {
+      await sql`delete from graph_subscriptions where source_id = ${directory.sourceId}`;
+      await sql`update sources set last_success_at = null where id = ${directory.sourceId}`;
+    }
   });
 });
 

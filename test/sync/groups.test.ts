@@ -80,7 +80,7 @@ describe('group-scoped sync', () => {
     expect(outcome.counts.created).toBe(validIds(inScope).size);
   });
 
-  it('removes people who leave the groups, and reads in full when someone joins without other changes', async () => {
+  it('removes people who leave the groups, and reads only the newcomer (by id) when someone joins', async () => {
     const sales = group('Sales');
     const sourceId = await f.createSource({ groups: [{ id: sales.id, displayName: sales.displayName }] });
     const first = await sync(sourceId);
@@ -100,14 +100,44 @@ describe('group-scoped sync', () => {
     expect((await activeIds(sourceId)).has(leaver)).toBe(false);
 
     await f.emu.control('POST', `groups/${region.id}/members`, { add: [outsider] });
+    const requestsBefore = f.emu.emulator.requests();
     const joined = await sync(sourceId);
-    expect(joined).toMatchObject({ status: 'succeeded', mode: 'full', counts: { created: 1, removed: 0 } });
+    const requestsAfter = f.emu.emulator.requests();
+    const grew = (route: string) => (requestsAfter[route] ?? 0) - (requestsBefore[route] ?? 0);
+    // No full read (no /users listing): the run's delta round, then one round filtered to the newcomer's id.
+    expect(joined).toMatchObject({ status: 'succeeded', mode: 'delta', counts: { created: 1, removed: 0 } });
+    expect(grew('/v1.0/users')).toBe(0);
+    expect(grew('/v1.0/users/delta')).toBe(2);
     expect(await activeIds(sourceId)).toEqual(validIds(transitiveUsers([sales.id])));
     const [run] = await listRecentRuns(f.database.db, sourceId, 1);
-    expect(run.details.reason).toBe('full read: 1 people joined the selected groups');
+    expect(run.details.reason).toBe('changes since the last sync');
+    // The newcomer arrives whole: attributes and manager, as a full read would have them.
+    const newcomer = f.emu.emulator.tenant.users.get(outsider)!;
+    const row = (await f.profiles(sourceId)).find((r) => r.external_id === outsider)!;
+    expect(row).toMatchObject({
+      job_title: newcomer.jobTitle ?? null,
+      manager_external_id: newcomer.managerId ?? null,
+    });
 
     const after = await sync(sourceId);
     expect(after.mode).toBe('delta');
+  });
+
+  it('reads in full instead when more people joined than are worth reading by id', async () => {
+    const sales = group('Sales');
+    const sourceId = await f.createSource({ groups: [{ id: sales.id, displayName: sales.displayName }] });
+    await sync(sourceId);
+    const outsiders = [...validIds(new Set(f.emu.emulator.tenant.users.keys()))]
+      .filter((id) => !transitiveUsers([sales.id]).has(id))
+      .slice(0, 2);
+    await f.emu.control('POST', `groups/${group('Sales EMEA').id}/members`, { add: outsiders });
+    const run = (maxNewcomersById: number) =>
+      runSync({ ...f.deps, maxNewcomersById }, { sourceId, trigger: 'manual', requestedBy: 'U-ADMIN' });
+    const joined = await run(1);
+    expect(joined).toMatchObject({ status: 'succeeded', mode: 'full', counts: { created: 2 } });
+    const [record] = await listRecentRuns(f.database.db, sourceId, 1);
+    expect(record.details.reason).toBe('full read: 2 people joined the selected groups');
+    expect(await activeIds(sourceId)).toEqual(validIds(transitiveUsers([sales.id])));
   });
 
   it('fails a run whose group was deleted, naming the group, and changes nothing', async () => {

@@ -132,4 +132,45 @@ describe('the run lock', () => {
     const [source] = await f.database.sql`select status from sources where id = ${sourceId}`;
     expect(source.status).toBe('active');
   });
+
+  it('stops reading at its next page once its run record is gone (the source uninstalled elsewhere)', async () => {
+    const sourceId = await f.createSource();
+    // A full read in many small sequential requests, with a heartbeat that notices quickly.
+    const deps = f.depsWith({
+      fullReads: { minPartitionedUsers: 0, maxConcurrency: 1, splitAbove: 150 },
+      timing: { heartbeatMs: 20 },
+    });
+    const usersRequests = () => f.emu.emulator.requests()['/v1.0/users'] ?? 0;
+    await f.emu.control('POST', 'faults', { latencyMs: 60 });
+    let start = usersRequests();
+    expect(await runSync(deps, { sourceId, trigger: 'cli', mode: 'full' })).toMatchObject({ status: 'succeeded' });
+    const whole = usersRequests() - start;
+    expect(whole).toBeGreaterThan(10);
+
+    const before = await f.fingerprint(sourceId);
+    start = usersRequests();
+    let deleted = false;
+    let atDelete = 0;
+    const outcome = await runSync(deps, {
+      sourceId,
+      trigger: 'cli',
+      mode: 'full',
+      progress: {
+        onProgress: (report) => {
+          if (report.phase !== 'reading' || deleted) return;
+          deleted = true;
+          atDelete = usersRequests();
+          f.database.sql`delete from sync_runs where source_id = ${sourceId} and status = 'running'`.execute();
+        },
+      },
+    });
+    expect(deleted).toBe(true);
+    expect(outcome).toMatchObject({ status: 'failed', errorCode: 'stale' });
+    // A page or two in flight when the heartbeat noticed, not the rest of the read (the reader plans its
+    // partitions before the first page, so the first page comes after most of a read's requests).
+    const remaining = whole - (atDelete - start);
+    expect(remaining).toBeGreaterThan(8);
+    expect(usersRequests() - atDelete).toBeLessThan(remaining / 2);
+    expect(await f.fingerprint(sourceId)).toBe(before);
+  });
 });

@@ -40,6 +40,9 @@ import { blankUser, type EmulatedGroup, type EmulatedUser } from './tenant.ts';
  *   POST   /_emulator/subscriptions/:id/lifecycle {"event": "reauthorizationRequired"|"subscriptionRemoved"|"missed"}
  *   POST   /_emulator/notifications              {"reachable"?: bool, "maxAttempts"?: N}: false = the app's
  *                                                notification URL is unreachable (validation and delivery fail)
+ *
+ * These act on the first tenant; `/_emulator/tenants/{id}/…` on another one (cloud.ts, server.ts), and
+ * `GET /_emulator/tenants` lists them. `POST …/signin` of a tenant also makes its admin the browser's account.
  */
 
 export type Handler = (

@@ -28,6 +28,8 @@ export interface GenerateOptions {
   /** Share of members with a photo, 0..1. */
   photoShare: number;
   tenantId?: string;
+  /** The organisation the tenant belongs to (default Contoso): its name, and domains `<name>.com`, `<name>.onmicrosoft.com`. */
+  company?: string;
 }
 
 export interface GeneratedTenant {
@@ -38,8 +40,17 @@ export interface GeneratedTenant {
   memberId: string;
 }
 
-const DOMAIN = 'contoso.com';
-const INITIAL_DOMAIN = 'contoso.onmicrosoft.com';
+interface Company {
+  name: string;
+  domain: string;
+  initialDomain: string;
+}
+
+function companyNamed(name: string): Company {
+  const word = asciiWord(name).replace(/[^a-z0-9-]/g, '');
+  if (!word) throw new Error(`the company name '${name}' has no letters to make a domain of`);
+  return { name, domain: `${word}.com`, initialDomain: `${word}.onmicrosoft.com` };
+}
 const GUEST_SHARE = 0.03;
 const NO_MAIL_SHARE = 0.03;
 const NO_SURNAME_SHARE = 0.02;
@@ -62,6 +73,7 @@ interface Placement {
 export function generateTenant(options: GenerateOptions): GeneratedTenant {
   const random = new Random(`${options.seed}`);
   const tenantId = (options.tenantId ?? new Random(`${options.seed}:tenant`).guid()).toLowerCase();
+  const company = companyNamed(options.company ?? 'Contoso');
   const total = Math.max(1, Math.floor(options.users));
   const guestCount = total > 20 ? Math.round(total * GUEST_SHARE) : 0;
   const memberCount = total - guestCount;
@@ -78,7 +90,7 @@ export function generateTenant(options: GenerateOptions): GeneratedTenant {
     const department =
       i === 0 ? null : i <= DEPARTMENTS.length ? DEPARTMENTS[i - 1] : random.weighted(DEPARTMENTS, DEPARTMENT_WEIGHTS);
     const office = i === 0 ? OFFICES[0] : random.weighted(OFFICES, OFFICE_WEIGHTS);
-    const user = makeMember(random, i, office, upnCounts, hireStep);
+    const user = makeMember(random, i, office, upnCounts, hireStep, company);
     if (department) {
       const colleagues = byDepartment.get(department) ?? [];
       const rank = colleagues.length;
@@ -104,7 +116,7 @@ export function generateTenant(options: GenerateOptions): GeneratedTenant {
   }
 
   for (let i = 0; i < guestCount; i++) {
-    const guest = makeGuest(random, i, upnCounts);
+    const guest = makeGuest(random, i, upnCounts, company);
     users.set(guest.id, guest);
   }
 
@@ -124,12 +136,12 @@ export function generateTenant(options: GenerateOptions): GeneratedTenant {
 
   const tenant: EmulatedTenant = {
     id: tenantId,
-    displayName: 'Contoso',
-    domain: DOMAIN,
-    initialDomain: INITIAL_DOMAIN,
+    displayName: company.name,
+    domain: company.domain,
+    initialDomain: company.initialDomain,
     users,
     deletedUsers: new Map(),
-    groups: buildGroups(random, options.groups, members, placements, byDepartment, users, admins),
+    groups: buildGroups(random, options.groups, members, placements, byDepartment, users, admins, company),
     photos,
     adminIds: admins,
   };
@@ -145,10 +157,11 @@ function makeMember(
   office: Office,
   upnCounts: Map<string, number>,
   hireStep: number,
+  company: Company,
 ): EmulatedUser {
   const givenName = random.pick(GIVEN_NAMES);
   const surname = random.pick(SURNAMES);
-  const upn = `${uniqueLocalPart(`${asciiWord(givenName)}.${asciiWord(surname)}`, upnCounts)}@${DOMAIN}`;
+  const upn = `${uniqueLocalPart(`${asciiWord(givenName)}.${asciiWord(surname)}`, upnCounts)}@${company.domain}`;
   const floor = random.int(1, 9);
   return {
     id: random.guid(),
@@ -164,7 +177,7 @@ function makeMember(
     mobilePhone: random.chance(0.7) ? office.mobile((n) => random.digits(n)) : null,
     employeeId: String(100001 + index),
     employeeType: random.chance(CONTRACTOR_SHARE) ? 'Contractor' : 'Employee',
-    companyName: 'Contoso',
+    companyName: company.name,
     city: office.city,
     country: office.country,
     usageLocation: office.usageLocation,
@@ -177,12 +190,12 @@ function makeMember(
   };
 }
 
-function makeGuest(random: Random, index: number, upnCounts: Map<string, number>): EmulatedUser {
+function makeGuest(random: Random, index: number, upnCounts: Map<string, number>, company: Company): EmulatedUser {
   const givenName = random.pick(GIVEN_NAMES);
   const surname = random.pick(SURNAMES);
   const domain = random.pick(GUEST_DOMAINS);
   const mail = `${uniqueLocalPart(`${asciiWord(givenName)}.${asciiWord(surname)}`, upnCounts)}@${domain}`;
-  const upn = `${mail.replace('@', '_')}#EXT#@${INITIAL_DOMAIN}`;
+  const upn = `${mail.replace('@', '_')}#EXT#@${company.initialDomain}`;
   const created = graphTimestamp(CREATED_FROM + HISTORY_MS / 2 + index * HOUR);
   return {
     ...blankUser(random.guid(), upn, `${givenName} ${surname}`, created),
@@ -275,6 +288,7 @@ function buildGroups(
   byDepartment: Map<Department, EmulatedUser[]>,
   users: Map<string, EmulatedUser>,
   admins: Set<string>,
+  company: Company,
 ): Map<string, EmulatedGroup> {
   let created = 0;
   const draft = (displayName: string, description: string, kind: 'security' | 'unified' | 'dynamic'): GroupDraft => {
@@ -284,7 +298,7 @@ function buildGroups(
       id: random.guid(),
       displayName,
       description,
-      mail: unified ? `${nickname}@${DOMAIN}` : null,
+      mail: unified ? `${nickname}@${company.domain}` : null,
       mailEnabled: unified,
       mailNickname: nickname,
       securityEnabled: !unified,
@@ -297,7 +311,7 @@ function buildGroups(
     return { group, members: [] };
   };
 
-  const allStaff = draft('All Staff', 'Every department of Contoso (a group of groups).', 'security');
+  const allStaff = draft('All Staff', `Every department of ${company.name} (a group of groups).`, 'security');
   const departmentDrafts: GroupDraft[] = [];
   const nested: GroupDraft[] = [];
   for (const department of DEPARTMENTS) {
@@ -329,7 +343,7 @@ function buildGroups(
   const guests = [...users.values()].filter((u) => u.userType === 'Guest');
   const partners = draft('External Partners', 'Guests from partner companies.', 'security');
   partners.members = guests;
-  const itAdmins = draft('IT Admins', 'Administrators of the Contoso tenant.', 'security');
+  const itAdmins = draft('IT Admins', `Administrators of the ${company.name} tenant.`, 'security');
   itAdmins.members.push(...members.filter((u) => admins.has(u.id)));
   const contractors = draft('Contractors', 'People employed through agencies.', 'security');
   contractors.members = members.filter((u) => u.employeeType === 'Contractor');

@@ -1,4 +1,6 @@
 import { DEFAULT_CERT_DIR, ensureEmulatorCertificate } from '../tls.ts';
+import { EmulatedCloud } from './cloud.ts';
+import { TokenSigner } from './jwt.ts';
 import { Random } from './random.ts';
 import { dispatch, listen } from './server.ts';
 import { EmulatorState } from './state.ts';
@@ -8,7 +10,30 @@ import type { EmulatedTenant } from './tenant.ts';
  * Entra ID + Microsoft Graph, emulated over HTTPS on localhost, faithful enough that the unmodified MSAL
  * and Graph client accept it as the real services (see README "The emulator" and control.ts for the
  * /_emulator/ control API). One server is both the authority and Graph: authorityHost === graphBaseUrl.
+ * It holds one tenant, or several (`tenants`), each with its own directory, as cloud.ts describes.
  */
+
+/** Another tenant beside the first: another organisation, with people of its own. */
+export interface ExtraTenantOptions {
+  /** Its name, which also makes its domain (`Fabrikam` → fabrikam.com); unique among the tenants. */
+  company: string;
+  seed: string | number;
+  users?: number;
+  groups?: number;
+  tenantId?: string;
+  photoShare?: number;
+}
+
+/** One tenant of a running emulator. */
+export interface EmulatedTenantHandle {
+  tenantId: string;
+  /** The tenant's Global Administrator, signed in by default. */
+  adminUpn: string;
+  /** The live directory (replaced by a reset of that tenant). */
+  tenant: EmulatedTenant;
+  /** Prefix of this tenant's control API under `/_emulator/`: '' for the first, `tenants/<id>/` for the others. */
+  controlPrefix: string;
+}
 
 export type { EmulatedPhoto } from './photos.ts';
 export type { EmulatedGroup, EmulatedTenant, EmulatedUser } from './tenant.ts';
@@ -31,6 +56,8 @@ export interface EntraEmulatorOptions {
   photoShare?: number;
   /** Where the TLS certificate lives (default .data/emulator-tls). */
   certDir?: string;
+  /** Tenants beyond the first (Contoso), each another organisation signing in to the same app registration. */
+  tenants?: ExtraTenantOptions[];
 }
 
 export interface EntraEmulator {
@@ -47,6 +74,8 @@ export interface EntraEmulator {
   adminUpn: string;
   /** The live in-memory directory (replaced by POST /_emulator/reset). */
   tenant: EmulatedTenant;
+  /** Every tenant, the first one first. */
+  tenants: EmulatedTenantHandle[];
   /** Resolves when every change notification queued so far has been delivered or given up on. */
   settleNotifications(): Promise<void>;
   /** Same as GET /_emulator/state `.requests`. */
@@ -62,31 +91,68 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
   const seed = options.seed ?? DEFAULT_SEED;
   const identity = new Random(`${seed}:app-registration`);
   const certificate = await ensureEmulatorCertificate(options.certDir ?? DEFAULT_CERT_DIR);
-  let state: EmulatorState | null = null;
+  let cloud: EmulatedCloud | null = null;
   const listener = await listen(certificate, options.port ?? 0, async (request) => {
-    if (!state) throw new Error('the emulator is still starting');
-    return dispatch(state, request);
+    if (!cloud) throw new Error('the emulator is still starting');
+    return dispatch(cloud, request);
   });
   const base = `https://localhost:${listener.port}`;
   try {
-    state = new EmulatorState({
+    // One app registration and one set of signing keys for every tenant, as in Entra.
+    const shared = {
       publicBase: base,
-      tenantId: options.tenantId,
       clientId: (options.clientId ?? identity.guid()).toLowerCase(),
       clientSecret: options.clientSecret ?? secretFrom(identity),
       redirectUris: options.redirectUris ?? [],
-      users: options.users ?? DEFAULT_USERS,
-      groups: options.groups ?? DEFAULT_GROUPS,
-      seed,
-      photoShare: options.photoShare ?? 0.6,
       latencyMs: options.latencyMs ?? 0,
       latencyPerItemMs: options.latencyPerItemMs ?? 0,
-    });
+    };
+    const signer = new TokenSigner();
+    const first = new EmulatorState(
+      {
+        ...shared,
+        tenantId: options.tenantId,
+        users: options.users ?? DEFAULT_USERS,
+        groups: options.groups ?? DEFAULT_GROUPS,
+        seed,
+        photoShare: options.photoShare ?? 0.6,
+      },
+      signer,
+    );
+    const others = (options.tenants ?? []).map(
+      (extra) =>
+        new EmulatorState(
+          {
+            ...shared,
+            tenantId: extra.tenantId,
+            company: extra.company,
+            users: extra.users ?? DEFAULT_USERS,
+            groups: extra.groups ?? DEFAULT_GROUPS,
+            seed: extra.seed,
+            photoShare: extra.photoShare ?? 0.6,
+          },
+          signer,
+        ),
+    );
+    cloud = new EmulatedCloud([first, ...others]);
   } catch (error) {
     await listener.close();
     throw error;
   }
-  const running = state;
+  const all = cloud.tenants;
+  const running = cloud.primary;
+  const handle = (state: EmulatorState, index: number): EmulatedTenantHandle => ({
+    get tenantId() {
+      return state.tenantId;
+    },
+    get adminUpn() {
+      return state.store.tenant.users.get(state.adminId)!.userPrincipalName;
+    },
+    get tenant() {
+      return state.store.tenant;
+    },
+    controlPrefix: index === 0 ? '' : `tenants/${state.tenantId}/`,
+  });
   return {
     authorityHost: base,
     graphBaseUrl: base,
@@ -102,10 +168,13 @@ export async function startEntraEmulator(options: EntraEmulatorOptions = {}): Pr
     get tenant() {
       return running.store.tenant;
     },
+    tenants: all.map(handle),
     requests: () => Object.fromEntries(running.requests),
-    settleNotifications: () => running.subscriptions.notifier.settle(),
+    settleNotifications: async () => {
+      await Promise.all(all.map((state) => state.subscriptions.notifier.settle()));
+    },
     close: () => {
-      running.subscriptions.close();
+      for (const state of all) state.subscriptions.close();
       return listener.close();
     },
   };

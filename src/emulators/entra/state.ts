@@ -12,6 +12,8 @@ export interface EmulatorSettings {
   /** `https://localhost:PORT`: every URL the emulator hands out (issuer, links) is built from it. */
   publicBase: string;
   tenantId?: string;
+  /** The organisation the tenant belongs to (default Contoso; generate.ts). */
+  company?: string;
   clientId: string;
   clientSecret: string;
   /** Registered redirect URIs beyond the always-registered localhost callbacks. */
@@ -60,9 +62,10 @@ export type DeltaExpiryStyle = 'syncStateNotFound' | 'gone';
 /** How Graph answers for someone without a photo: 404 ImageNotFound, or a 1×1 image with an empty etag. */
 export type NoPhotoStyle = 'notFound' | 'placeholder';
 
+/** One tenant of the emulator (cloud.ts holds them all); the signing keys may be shared, as Entra's are. */
 export class EmulatorState {
   readonly settings: EmulatorSettings;
-  readonly signer = new TokenSigner();
+  readonly signer: TokenSigner;
   /** Delta and paging tokens are HMAC-signed with this, so edited or foreign tokens are recognised. */
   readonly linkKey = randomBytes(32);
   store!: TenantStore;
@@ -92,8 +95,9 @@ export class EmulatorState {
   subscriptions!: SubscriptionStore;
   throttle!: ResourceUnitBucket;
 
-  constructor(settings: EmulatorSettings) {
+  constructor(settings: EmulatorSettings, signer = new TokenSigner()) {
     this.settings = settings;
+    this.signer = signer;
     this.reset();
   }
 
@@ -111,8 +115,8 @@ export class EmulatorState {
   }
 
   reset(): void {
-    const { users, groups, seed, photoShare, tenantId, latencyMs, latencyPerItemMs } = this.settings;
-    const generated = generateTenant({ users, groups, seed, photoShare, tenantId });
+    const { users, groups, seed, photoShare, tenantId, company, latencyMs, latencyPerItemMs } = this.settings;
+    const generated = generateTenant({ users, groups, seed, photoShare, tenantId, company });
     this.store = new TenantStore(generated.tenant);
     this.subscriptions?.close();
     const subscriptions = new SubscriptionStore(this);

@@ -100,7 +100,10 @@ export function freshnessLine(
   const { changeFeed, lastSuccessAt } = source;
   if (!lastSuccessAt) return null;
   if (changeFeed.state === 'live') {
-    return `:zap: Live: changes made in Entra ID reach the directory within seconds (updated ${slackDate(lastSuccessAt, '{ago}')}).`;
+    const live = `:zap: Live: changes made in Entra ID reach the directory within seconds (updated ${slackDate(lastSuccessAt, '{ago}')}).`;
+    return changeFeed.membershipScheduled
+      ? `${live} Joins and leaves of the chosen groups arrive with the scheduled syncs: change notifications on groups need the Group.Read.All permission, which aad-sync does not ask for (see the README).`
+      : live;
   }
   const asOf = `Data as of the ${slackDate(lastSuccessAt, '{time}')} sync.`;
   if (changeFeed.state === 'problem') {

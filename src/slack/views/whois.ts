@@ -1,8 +1,9 @@
 import type { types } from '@slack/bolt';
 import type { PersonCard, PersonSummary } from '../../directory/people.ts';
 import type { SearchResult } from '../../directory/search.ts';
+import type { Freshness } from '../../services/whois.ts';
 import { WHOIS_ACTIONS, WHOIS_BLOCKS } from '../ids.ts';
-import { escapeText, truncate } from './kit.ts';
+import { escapeText, slackDate, truncate } from './kit.ts';
 
 /** The /whois messages: pure functions of directory data, each with a plain-text fallback for notifications. */
 
@@ -82,11 +83,26 @@ function cardText(card: PersonCard): string {
   return escapeText(truncate(`${card.displayName}${what ? `, ${what}` : ''} (${card.email})`, 2900));
 }
 
+/**
+ * How fresh the card is, as the Home tab says it: live through change notifications (when its source last
+ * took in changes) or as of the last sync. Slack renders the date in the reader's time zone.
+ */
+export function freshnessText(freshness: Freshness): string {
+  return freshness.live
+    ? `:zap: Live from Microsoft Entra ID, updated ${slackDate(freshness.asOf, '{ago}')}`
+    : `From Microsoft Entra ID as of the sync ${slackDate(freshness.asOf, '{date_short_pretty} at {time}')}`;
+}
+
+function freshnessElements(freshness: Freshness | undefined): types.MrkdwnElement[] {
+  return freshness ? [{ type: 'mrkdwn', text: freshnessText(freshness) }] : [];
+}
+
 export interface CardOptions {
   /** The search that led here, when the card answers one. */
   query?: string;
   others?: PersonSummary[];
   photoUrl?: string;
+  freshness?: Freshness;
 }
 
 /** The card only the asker sees: buttons to open the manager, another match, or to share it. */
@@ -107,6 +123,7 @@ export function whoisCardMessage(card: PersonCard, options: CardOptions = {}): S
   });
   const blocks: types.KnownBlock[] = [
     ...cardBlocks(card, options.photoUrl),
+    ...(options.freshness ? [{ type: 'context' as const, elements: freshnessElements(options.freshness) }] : []),
     { type: 'actions', block_id: WHOIS_BLOCKS.cardActions, elements: buttons },
   ];
   const others = options.others ?? [];
@@ -121,13 +138,19 @@ export function whoisCardMessage(card: PersonCard, options: CardOptions = {}): S
 /** The card as posted for the whole channel: no buttons, and who shared it. */
 export function whoisSharedCardMessage(
   card: PersonCard,
-  options: { sharedBy: string; photoUrl?: string },
+  options: { sharedBy: string; photoUrl?: string; freshness?: Freshness },
 ): SlackMessage {
   return {
     text: cardText(card),
     blocks: [
       ...cardBlocks(card, options.photoUrl),
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `Shared by <@${options.sharedBy}> with /whois` }] },
+      {
+        type: 'context',
+        elements: [
+          { type: 'mrkdwn', text: `Shared by <@${options.sharedBy}> with /whois` },
+          ...freshnessElements(options.freshness),
+        ],
+      },
     ],
   };
 }
@@ -189,8 +212,11 @@ export function whoisGoneMessage(): SlackMessage {
 }
 
 /** The reply to a search, whatever its outcome. */
-export function whoisResultMessage(result: SearchResult, options: { photoUrl?: string } = {}): SlackMessage {
+export function whoisResultMessage(
+  result: SearchResult,
+  options: Pick<CardOptions, 'photoUrl' | 'freshness'> = {},
+): SlackMessage {
   if (result.kind === 'usage') return whoisUsageMessage();
   if (result.kind === 'none') return whoisNoMatchMessage(result.query, result.suggestions);
-  return whoisCardMessage(result.best, { query: result.query, others: result.others, photoUrl: options.photoUrl });
+  return whoisCardMessage(result.best, { ...options, query: result.query, others: result.others });
 }

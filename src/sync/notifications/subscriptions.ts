@@ -298,20 +298,41 @@ export interface ChangeFeedState {
   state: 'live' | 'off' | 'problem';
   /** Why not live, in an admin's words (what went wrong and what to do). */
   problem: string | null;
+  /**
+   * People are live but joins and leaves of the chosen groups come with the scheduled runs: Graph refused the
+   * `/groups` subscription for want of Group.Read.All, which aad-sync does not ask for (README, least privilege).
+   */
+  membershipScheduled: boolean;
   lastNotifiedAt: Date | null;
 }
 
 export async function changeFeedState(sql: Sql, sourceId: string): Promise<ChangeFeedState> {
-  const rows = await sql<{ status: SubscriptionStatus; problem: string | null; last_notified_at: Date | null }[]>`
-    select status, problem, last_notified_at from graph_subscriptions where source_id = ${sourceId} order by resource desc`;
+  const rows = await sql<
+    {
+      resource: SubscriptionResource;
+      status: SubscriptionStatus;
+      problem: string | null;
+      last_notified_at: Date | null;
+    }[]
+  >`
+    select resource, status, problem, last_notified_at from graph_subscriptions where source_id = ${sourceId}
+    order by resource desc`;
   const lastNotifiedAt = rows.reduce<Date | null>(
     (latest, r) => (r.last_notified_at && (!latest || r.last_notified_at > latest) ? r.last_notified_at : latest),
     null,
   );
-  const trouble = rows.find((r) => r.status !== 'active' && r.status !== 'pending');
-  if (trouble) return { state: 'problem', problem: trouble.problem, lastNotifiedAt };
-  const live = rows.length > 0 && rows.every((r) => r.status === 'active');
-  return { state: live ? 'live' : 'off', problem: null, lastNotifiedAt };
+  // Group.Read.All is optional: without it the people stay live and only memberships wait for a run.
+  const optionalRefused = rows.find((r) => r.resource === 'groups' && r.status === 'forbidden');
+  const needed = rows.filter((r) => r !== optionalRefused);
+  const trouble = needed.find((r) => r.status !== 'active' && r.status !== 'pending');
+  if (trouble) return { state: 'problem', problem: trouble.problem, membershipScheduled: false, lastNotifiedAt };
+  const live = needed.length > 0 && needed.every((r) => r.status === 'active');
+  return {
+    state: live ? 'live' : 'off',
+    problem: null,
+    membershipScheduled: live && optionalRefused !== undefined,
+    lastNotifiedAt,
+  };
 }
 
 function stateContext(sourceId: string, resource: string): string {

@@ -133,6 +133,8 @@ interface InFlight {
   controller: AbortController;
   /** Cancels the run itself, not the job (uninstall); `controller` is the shutdown's. */
   cancel: AbortController;
+  /** Until the engine has returned; after that the job only reports its end. */
+  syncing: boolean;
   completed: Promise<void>;
   complete: () => void;
 }
@@ -242,14 +244,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const completed = new Promise<void>((resolve) => {
       complete = resolve;
     });
-    inFlight.set(String(job.attrs._id), {
+    const entry: InFlight = {
       sourceId,
       dispatchedAt: new Date(),
       controller,
       cancel,
+      syncing: true,
       completed,
       complete,
-    });
+    };
+    inFlight.set(String(job.attrs._id), entry);
     // Agenda kills and re-offers a job whose lock is not renewed within lockLifetime; a sync may run longer.
     const keepAlive = setInterval(() => {
       job.touch().catch((error) => log.debug({ sourceId, err: asError(error) }, 'could not renew the job lock'));
@@ -265,6 +269,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           : { kind: 'crashed', error: asError(error) };
     } finally {
       clearInterval(keepAlive);
+      entry.syncing = false;
     }
     if (controller.signal.aborted) {
       // Cut short by a shutdown: Agenda saves this when the handler returns, so another replica runs it next.
@@ -378,11 +383,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async cancelRuns(sourceId, { waitMs = 10_000 } = {}) {
       const runs = [...inFlight.values()].filter((run) => run.sourceId === sourceId);
-      for (const run of runs) run.cancel.abort(new Error('the source is being removed'));
+      // Only a run still in the engine can be cancelled; one reporting its end is just waited for.
+      const syncing = runs.filter((run) => run.syncing);
+      for (const run of syncing) run.cancel.abort(new Error('the source is being removed'));
       if (runs.length === 0) return 0;
-      log.info({ sourceId, runs: runs.length }, 'cancelling the source’s runs');
+      log.info(
+        { sourceId, cancelled: syncing.length, ending: runs.length - syncing.length },
+        'cancelling the source’s runs',
+      );
       await Promise.race([Promise.all(runs.map((run) => run.completed)), sleep(waitMs)]);
-      return runs.length;
+      return syncing.length;
     },
 
     async syncNow(sourceId, { requestedBy, trigger = 'manual', context } = {}) {

@@ -4,6 +4,7 @@ import { SHOW_PERSON_ACTION, WHOIS_ACTIONS } from '../../../src/slack/ids.ts';
 import { escapeText } from '../../../src/slack/views/kit.ts';
 import { validateSurface } from '../../../src/slack/views/limits.ts';
 import {
+  freshnessText,
   whoisCardMessage,
   whoisGoneMessage,
   whoisNoMatchMessage,
@@ -64,8 +65,15 @@ const others: PersonSummary[] = Array.from({ length: 9 }, (_, i) => ({
 
 const PHOTO = 'https://aad-sync.example.com/photos/3.1900000000.VyIxIg.0123456789012345678901234567890123456789abc';
 
+const SYNCED = new Date('2026-12-03T10:00:00Z');
+const LIVE = { live: true, asOf: SYNCED };
+const HOURLY = { live: false, asOf: SYNCED };
+
 const allMessages = {
   card: whoisCardMessage(adele, { query: 'alex', others: others.slice(0, 5), photoUrl: PHOTO }),
+  cardLive: whoisCardMessage(adele, { query: 'alex', others: others.slice(0, 5), photoUrl: PHOTO, freshness: LIVE }),
+  cardHourly: whoisCardMessage(adele, { freshness: HOURLY }),
+  sharedLive: whoisSharedCardMessage(hostile, { sharedBy: 'U0ASKER', freshness: LIVE }),
   cardAlone: whoisCardMessage({ ...adele, manager: undefined, directReports: 0, slackUserId: undefined }),
   hostileCard: whoisCardMessage(hostile, { query: long(5000), others, photoUrl: PHOTO }),
   shared: whoisSharedCardMessage(adele, { sharedBy: 'U0ASKER', photoUrl: PHOTO }),
@@ -154,10 +162,34 @@ describe('/whois views', () => {
     });
   });
 
+  it('says how fresh the card is, as the Home tab does: live with when it was updated, or as of the last sync', () => {
+    expect(freshnessText(LIVE)).toBe(
+      ':zap: Live from Microsoft Entra ID, updated <!date^1796292000^{ago}|3 Dec 2026, 10:00 UTC>',
+    );
+    expect(freshnessText(HOURLY)).toBe(
+      'From Microsoft Entra ID as of the sync <!date^1796292000^{date_short_pretty} at {time}|3 Dec 2026, 10:00 UTC>',
+    );
+    const contexts = (message: { blocks: unknown[] }) =>
+      JSON.stringify(message.blocks.filter((b) => (b as { type: string }).type === 'context'));
+    expect(contexts(allMessages.cardLive)).toContain(freshnessText(LIVE));
+    expect(contexts(allMessages.cardHourly)).toContain(freshnessText(HOURLY));
+    expect(contexts(allMessages.sharedLive)).toContain(freshnessText(LIVE));
+    // The line sits between the details and the buttons; a card without a known sync has none.
+    expect(allMessages.cardLive.blocks.map((b) => b.type).slice(0, 4)).toEqual([
+      'section',
+      'section',
+      'context',
+      'actions',
+    ]);
+    expect(contexts(allMessages.card)).not.toContain('Entra ID');
+  });
+
   it('renders each search outcome', () => {
     expect(whoisResultMessage({ kind: 'usage' })).toEqual(whoisUsageMessage());
     expect(whoisResultMessage({ kind: 'none', query: 'x', suggestions: [] })).toEqual(whoisNoMatchMessage('x', []));
     const match = whoisResultMessage({ kind: 'match', query: 'adele', best: adele, others: [] }, { photoUrl: PHOTO });
     expect(match).toEqual(whoisCardMessage(adele, { query: 'adele', others: [], photoUrl: PHOTO }));
+    const live = whoisResultMessage({ kind: 'match', query: 'adele', best: adele, others: [] }, { freshness: LIVE });
+    expect(live).toEqual(whoisCardMessage(adele, { query: 'adele', others: [], freshness: LIVE }));
   });
 });

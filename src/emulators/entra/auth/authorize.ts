@@ -199,7 +199,10 @@ export function adminConsent(
   if (problem) return fail(problem);
   if (!state.store.tenant.adminIds.has(user.id)) return fail(NEEDS_ADMIN);
 
-  state.consent([...REGISTERED_APPLICATION]);
+  // Consent adds the registration's permissions; app roles an admin granted before (say Group.Read.All, from
+  // the portal) stay, as in Entra, where removing a grant is a separate action ("Grant tenant-wide admin
+  // consent to an application"; "Review permissions granted to enterprise applications").
+  state.consent([...new Set([...(state.appRoles ?? []), ...REGISTERED_APPLICATION])]);
   for (const permission of REGISTERED_DELEGATED) state.delegatedGrant.add(permission);
   const params: Record<string, string> = { admin_consent: 'True', tenant: state.tenantId };
   if (version === 'v2') params.scope = REGISTERED_APPLICATION.map((p) => `${GRAPH_RESOURCE}/${p}`).join(' ');
