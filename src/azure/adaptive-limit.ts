@@ -49,6 +49,29 @@ export class AdaptiveLimit {
     this.wake();
   }
 
+  /** Runs `work` in a slot. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await work();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** For a request's `observe`: what an HTTP answer tells the limit (2xx: room, or near the limit; 429: back off). */
+  readonly observe = (status: number, headers: Headers): void => {
+    const signal: Signal | null =
+      status === 429
+        ? 'throttled'
+        : status < 300
+          ? headers.has('x-ms-throttle-limit-percentage')
+            ? 'near-limit'
+            : 'ok'
+          : null;
+    if (signal) this.signal(signal);
+  };
+
   private wake(): void {
     const free = this.limit - this.inFlight;
     for (const resolve of this.waiting.splice(0, Math.max(0, free))) resolve();

@@ -1,5 +1,6 @@
 import { createGraphTransport, type GraphTransportOptions } from './graph-transport.ts';
 import type { GraphUser, GroupSummary, PhotoRequest, PhotoResult, UsersDeltaPage } from './graph-types.ts';
+import { type GroupMembersReport, type GroupRef, groupMembersFull, groupUserCount } from './group-members-full.ts';
 import { getGroup, groupUserMembers, searchGroups } from './groups.ts';
 import { photos } from './photos.ts';
 import { countUsers } from './user-count.ts';
@@ -31,6 +32,14 @@ export interface GraphReader {
     select: readonly string[],
     options?: { groupName?: string },
   ): AsyncGenerator<GraphUser[]>;
+  /** Transitive user members of the groups, each once, with their managers (group-members-full.ts). */
+  groupMembersFull(input: {
+    groups: readonly GroupRef[];
+    select: readonly string[];
+    report?: GroupMembersReport;
+  }): AsyncGenerator<UsersDeltaPage>;
+  /** The group's transitive user members as Graph counts them (eventually consistent). */
+  groupUserCount(group: GroupRef): Promise<number>;
   getGroup(id: string): Promise<GroupSummary | null>;
   searchGroups(text: string, options?: { top?: number }): Promise<GroupSummary[]>;
   photos(requests: readonly PhotoRequest[]): AsyncGenerator<PhotoResult>;
@@ -50,6 +59,9 @@ export function createGraphReader(options: GraphReaderOptions): GraphReader {
     usersDelta: (input) => usersDelta(send, input),
     usersFull: (input) => usersFull(send, { ...options.fullReads, ...input }),
     groupUserMembers: (groupId, select, opts) => groupUserMembers(send, groupId, select, opts),
+    groupMembersFull: (input) =>
+      groupMembersFull(send, { maxConcurrency: options.fullReads?.maxConcurrency, ...input }),
+    groupUserCount: (group) => groupUserCount(send, group),
     getGroup: (id) => getGroup(send, id),
     searchGroups: (text, opts) => searchGroups(send, text, opts),
     photos: (requests) => photos(transport, requests),

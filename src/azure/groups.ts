@@ -72,10 +72,20 @@ export async function* groupUserMembers(
   select: readonly string[],
   options: { groupName?: string } = {},
 ): AsyncGenerator<GraphUser[]> {
+  for await (const page of groupUserMemberPages(send, groupId, select, options)) yield page.users;
+}
+
+/** As `groupUserMembers`, each page with Graph's count of the group's user members (`@odata.count`, first page). */
+export async function* groupUserMemberPages(
+  send: GraphSend,
+  groupId: string,
+  select: readonly string[],
+  options: { groupName?: string; top?: number } = {},
+): AsyncGenerator<{ users: GraphUser[]; count?: number }> {
   const fields = [...new Set(['id', ...select])].join(',');
   let url: string | undefined =
     `/groups/${pathSegment(groupId)}/transitiveMembers/microsoft.graph.user` +
-    queryString({ $select: fields, $top: 999, $count: 'true' });
+    queryString({ $select: fields, $top: options.top ?? 999, $count: 'true' });
   while (url) {
     const answer = await send({
       method: 'GET',
@@ -92,8 +102,12 @@ export async function* groupUserMembers(
         { status: 404, groupId, path: '/groups/{id}/transitiveMembers/microsoft.graph.user' },
       );
     }
-    const body = answer.body as Collection<GraphUser>;
-    yield (body.value ?? []).map(({ '@odata.type': _type, ...user }) => user as GraphUser);
+    const body = answer.body as Collection<GraphUser> & { '@odata.count'?: unknown };
+    const count = body['@odata.count'];
+    yield {
+      users: (body.value ?? []).map(({ '@odata.type': _type, ...user }) => user as GraphUser),
+      ...(typeof count === 'number' ? { count } : {}),
+    };
     url = body['@odata.nextLink'];
   }
 }

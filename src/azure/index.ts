@@ -9,6 +9,7 @@ export { AzureError, type AzureErrorCode, type AzureErrorDetail, DeltaExpiredErr
 export { createGraphReader, type GraphReader, type GraphReaderOptions } from './graph-reader.ts';
 export type { GraphRequestReport } from './graph-transport.ts';
 export type { GraphUser, GroupSummary, PhotoRequest, PhotoResult, RemovedUser, UsersDeltaPage } from './graph-types.ts';
+export { membersReadIsCheaper } from './group-members-full.ts';
 export { type AppRegistration, appRegistration } from './msal-client.ts';
 export * from './permissions.ts';
 export { DEFAULT_RETRY, type RetryOptions } from './retry-policy.ts';

@@ -1,4 +1,4 @@
-import { AdaptiveLimit, type Signal } from './adaptive-limit.ts';
+import { AdaptiveLimit } from './adaptive-limit.ts';
 import { AzureError } from './errors.ts';
 import type { GraphCall, GraphSend } from './graph-transport.ts';
 import type { GraphUser, UsersDeltaPage } from './graph-types.ts';
@@ -42,7 +42,9 @@ const INITIAL_CONCURRENCY = 4;
 const PAGE = 100;
 
 export interface FullReadReport {
-  strategy: 'partitioned' | 'sequential';
+  /** `members`: a group-scoped source read from its groups' members (group-members-full.ts). */
+  strategy: 'partitioned' | 'sequential' | 'members';
+  /** Partitions read (for `members`: groups). */
   partitions: number;
   /** The tenant's user count (Graph's `$count`), when the read was partitioned. */
   expected: number | null;
@@ -92,28 +94,10 @@ export async function* usersFull(send: GraphSend, options: FullReadOptions): Asy
   }
   const max = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
   const limit = new AdaptiveLimit({ initial: INITIAL_CONCURRENCY, max });
-  const observe: GraphCall['observe'] = (status, headers) => {
-    const signal: Signal | null =
-      status === 429
-        ? 'throttled'
-        : status < 300
-          ? headers.has('x-ms-throttle-limit-percentage')
-            ? 'near-limit'
-            : 'ok'
-          : null;
-    if (signal) limit.signal(signal);
-  };
-  const slot = async <T>(work: () => Promise<T>): Promise<T> => {
-    await limit.acquire();
-    try {
-      return await work();
-    } finally {
-      limit.release();
-    }
-  };
+  const observe = limit.observe;
   const count = async (prefix: string | null) => {
     const filter = prefix === null ? undefined : `startswith(userPrincipalName,${odataString(prefix)})`;
-    const answer = await slot(() =>
+    const answer = await limit.run(() =>
       send({
         method: 'GET',
         url: `/users${queryString({ $filter: filter, $count: 'true', $top: 1, $select: 'id' })}`,

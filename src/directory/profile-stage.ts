@@ -98,6 +98,8 @@ export class ProfileStage {
   private seq = 0;
   private removedIds = new Set<string>();
   private photosStaged = 0;
+  /** People in the stage once sealed (replays and duplicates dropped). */
+  private staged = 0;
   private sealed = false;
   /** The page being copied while the next one is read; at most one in flight. */
   private copying: Promise<void> = Promise.resolve();
@@ -195,6 +197,7 @@ export class ProfileStage {
     // Temporary tables get no statistics by themselves; without them the joins below plan as nested loops.
     await conn`analyze profile_stage`;
     if (ids.length > 0) await conn`analyze removal_stage`;
+    this.staged = staged;
     return { staged, duplicates };
   }
 
@@ -275,18 +278,17 @@ export class ProfileStage {
     const conn = this.conn;
     // Only this source's runs write its profiles, and one runs at a time: resolving first is safe.
     await conn`drop table if exists pg_temp.profile_resolved`;
-    await resolveStage(conn, this.sourceId);
-    await conn`analyze profile_resolved`;
+    const resolved = await resolveStage(conn, this.sourceId);
     await conn`begin`;
     try {
-      const [upserts] = await upsertResolved(conn, this.sourceId);
+      const upserts = await upsertResolved(conn, this.sourceId, resolved);
       const removed = await conn`
         update profiles set active = false, removed_at = now()
         where id in (${removalIds(conn, this.sourceId, mode)})`;
       const result: ApplyResult = {
         created: upserts.created,
         updated: upserts.updated,
-        unchanged: upserts.staged - upserts.created - upserts.updated,
+        unchanged: this.staged - upserts.created - upserts.updated,
         removed: removed.count,
         photos: this.photosStaged === 0 ? 0 : await applyStagedPhotos(conn, this.sourceId),
       };

@@ -2,6 +2,7 @@ import {
   AzureError,
   type FullReadReport,
   type GraphUser,
+  membersReadIsCheaper,
   newFullReadReport,
   USERS_DELTA_MAX_IDS,
 } from '../azure/index.ts';
@@ -16,8 +17,10 @@ import type { SourceReader } from './reader.ts';
  * so memory holds one page plus id sets, and the database ingests while Graph is still answering.
  *
  * Scope: no groups → every user of the tenant (a full read: parallel partitions of `/users`, see
- * azure/users-full.ts; an incremental one: `/users/delta`). Groups → the transitive user members of each
- * (ids only, read every run), intersected with that read, which carries the attributes and the manager. A
+ * azure/users-full.ts; an incremental one: `/users/delta`). Groups → the transitive user members of each.
+ * A full read of groups holding a small share of the tenant reads the members themselves, with their
+ * attributes, and looks their managers up (azure/group-members-full.ts); otherwise, and in delta rounds, the
+ * members' ids are read and intersected with the tenant read, which carries attributes and managers. A
  * delta round only reports people whose attributes changed, so someone who merely joined a group is invisible
  * to it: such newcomers are read by id in filtered delta rounds (50 a round, Graph's limit), so a join costs
  * a request, not a full read; someone who left is simply no longer a member. Only more than
@@ -59,19 +62,21 @@ const MAX_REMEMBERED_IGNORED = 10_000;
 const MAX_NEWCOMERS_BY_ID = 1_000;
 
 export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
-  const { reader, stage, mode, mapping } = input;
-  const members = input.groups.length > 0 ? await readMembers(reader, input.groups) : null;
+  const { reader, stage, mode, mapping, groups } = input;
+  const select = graphSelect(mapping);
+  const fullRead = mode === 'full' ? newFullReadReport() : undefined;
+  const fromMembers = fullRead !== undefined && groups.length > 0 && (await readMembersFirst(reader, groups, fullRead));
+  const members = groups.length > 0 && !fromMembers ? await readMembers(reader, groups) : null;
   const ignored = new IgnoredTally();
   const ignoredIds = new Set<string>();
   const seenValid = new Set<string>();
-  const trackIds = members !== null;
+  const trackIds = groups.length > 0;
   let read = 0;
   let deltaLink: string | null = null;
 
-  const select = graphSelect(mapping);
-  const fullRead = mode === 'full' ? newFullReadReport() : undefined;
-  const pages =
-    mode === 'full'
+  const pages = fromMembers
+    ? reader.groupMembersFull({ groups, select, report: fullRead })
+    : mode === 'full'
       ? reader.usersFull({ select, report: fullRead, ...(input.sequential ? { partitioned: false } : {}) })
       : reader.usersDelta({ select, deltaLink: input.deltaLink ?? undefined });
   /** Validates and stages one page; `whole`: the users' full current state (a full read, or newcomers by id). */
@@ -97,7 +102,7 @@ export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
     await stage.add(batch);
     input.onRead(read);
   };
-  for await (const page of pages) {
+  for await (const page of groupFailures(pages, groups)) {
     if (mode === 'delta') stage.markRemoved(page.removed.map((r) => r.id));
     await take(page.users, mode === 'full');
     if (page.deltaLink) deltaLink = page.deltaLink;
@@ -135,28 +140,75 @@ function whoIs(user: GraphUser): string {
   return String(user.userPrincipalName ?? user.displayName ?? user.id);
 }
 
+/**
+ * Whether a full read of a group-scoped source should read the groups' members rather than the tenant:
+ * Graph's counts of both say which costs fewer requests. Recorded in the run's `fullRead`.
+ */
+async function readMembersFirst(
+  reader: SourceReader,
+  groups: readonly { groupId: string; displayName: string }[],
+  report: FullReadReport,
+): Promise<boolean> {
+  const [counts, tenant] = await Promise.all([
+    guarded(Promise.all(groups.map((group) => reader.groupUserCount(group))), groups),
+    reader.countUsers(),
+  ]);
+  const members = counts.reduce((a, b) => a + b, 0);
+  if (!membersReadIsCheaper(members, tenant)) return false;
+  Object.assign(report, {
+    strategy: 'members',
+    partitions: groups.length,
+    expected: members,
+    reason: `${members} group members of ${tenant} people: read from the groups`,
+  });
+  return true;
+}
+
 async function readMembers(
   reader: SourceReader,
   groups: readonly { groupId: string; displayName: string }[],
 ): Promise<Set<string>> {
   const ids = new Set<string>();
-  await Promise.all(
-    groups.map(async (group) => {
-      try {
+  await guarded(
+    Promise.all(
+      groups.map(async (group) => {
         for await (const page of reader.groupUserMembers(group.groupId, ['id'], { groupName: group.displayName })) {
           for (const user of page) ids.add(user.id);
         }
-      } catch (error) {
-        if (error instanceof AzureError && error.code === 'group_missing') {
-          throw new SyncFailure(
-            'group_missing',
-            `The group "${group.displayName}" (${group.groupId}) no longer exists in Entra ID: edit the groups to sync.`,
-            { cause: error },
-          );
-        }
-        throw error;
-      }
-    }),
+      }),
+    ),
+    groups,
   );
   return ids;
+}
+
+async function* groupFailures<T>(
+  pages: AsyncGenerator<T>,
+  groups: readonly { groupId: string; displayName: string }[],
+): AsyncGenerator<T> {
+  try {
+    yield* pages;
+  } catch (error) {
+    throw groupFailure(error, groups);
+  }
+}
+
+async function guarded<T>(work: Promise<T>, groups: readonly { groupId: string; displayName: string }[]): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw groupFailure(error, groups);
+  }
+}
+
+/** A selected group that no longer exists fails the run with the group's name, for the admin to fix. */
+function groupFailure(error: unknown, groups: readonly { groupId: string; displayName: string }[]): unknown {
+  if (!(error instanceof AzureError) || error.code !== 'group_missing') return error;
+  const group = groups.find((g) => g.groupId === error.detail.groupId);
+  const name = group?.displayName ?? error.detail.groupId ?? 'selected';
+  return new SyncFailure(
+    'group_missing',
+    `The group "${name}" (${group?.groupId ?? error.detail.groupId}) no longer exists in Entra ID: edit the groups to sync.`,
+    { cause: error },
+  );
 }

@@ -9,7 +9,10 @@ import {
 import type { Source } from '../db/schema.ts';
 
 /** What a run reads a source through: the Graph reader, or anything shaped like it. */
-export type SourceReader = Pick<GraphReader, 'usersDelta' | 'usersFull' | 'groupUserMembers' | 'photos'>;
+export type SourceReader = Pick<
+  GraphReader,
+  'usersDelta' | 'usersFull' | 'groupUserMembers' | 'groupMembersFull' | 'groupUserCount' | 'countUsers' | 'photos'
+>;
 
 export interface ReaderHooks {
   /** Called for every HTTP exchange with Graph (run details count requests and throttling). */

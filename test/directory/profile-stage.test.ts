@@ -87,6 +87,10 @@ describe('ProfileStage', () => {
     const again = await sync(people);
     expect(again.result).toMatchObject({ created: 0, updated: 0, unchanged: 3, removed: 0 });
     expect(await fingerprint()).toBe(before);
+    // Not even locked: an unchanged person costs the apply nothing (no row lock, no generated columns computed).
+    const [{ touched }] = await database.sql`
+      select count(*)::int as touched from profiles where source_id = ${sourceId} and xmax <> 0`;
+    expect(touched).toBe(0);
 
     const changed = await sync([person(1), person(2, { jobTitle: 'Manager' }), person(3)]);
     expect(changed.plan).toMatchObject({ created: 0, updated: 1, unchanged: 2, removed: 0, active: 3 });

@@ -279,6 +279,13 @@ export function finishedRunBy(db: TestDatabase, sourceId: string, of: RunOf, tim
  * (processBeforeResponse), so a command that started none fails here at once, with the app's reply.
  */
 export async function syncNowAndWait(f: AppFixture, sourceId: string, userId = ADMIN): Promise<RunRow> {
+  // A run something else started (a scheduled tick, the run a restart lets finish) would make the app refuse,
+  // rightly, with "already running": on a loaded machine it may still be going. Let it end first.
+  await waitFor(
+    async () =>
+      (await f.db.sql`select 1 from sync_runs where source_id = ${sourceId} and status = 'running'`).length === 0,
+    { timeoutMs: 20_000, what: 'the runs already going to end', everyMs: 50 },
+  );
   const after = await lastRunId(f.db, sourceId);
   await f.client.command('/aad', 'sync', { userId });
   if (!(await runStartedBy(f.db, sourceId, { after, requestedBy: userId }))) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FullReadReport, UPN_FIRST_CHARACTERS } from '../../src/azure/users-full.ts';
+import { UPN_FIRST_CHARACTERS } from '../../src/azure/users-full.ts';
 import { runSync, type SyncDeps, type SyncRequest } from '../../src/sync/engine.ts';
-import { listRecentRuns } from '../../src/sync/runs.ts';
+import { fullReadOf as fullReadOfRun, profileContent } from '../helpers/full-read.ts';
 import { type SyncFixture, startSyncFixture } from '../helpers/sync.ts';
 
 /**
@@ -58,20 +58,8 @@ function stressUsers(): Record<string, unknown>[] {
 const sync = (deps: SyncDeps, sourceId: string, extra: Partial<SyncRequest> = {}) =>
   runSync(deps, { sourceId, trigger: 'cli', requestedBy: 'test', ...extra });
 
-/** Every profile's content (ids, times and row versions left out), in one digest, with the row count. */
-async function content(sourceId: string): Promise<{ digest: string; rows: number }> {
-  const [row] = await f.database.sql`
-    select md5(coalesce(string_agg(concat_ws('|', graph_id, external_id, first_name, last_name, display_name, email,
-      job_title, department, office, business_phone, mobile_phone, employee_id, manager_external_id, extra::text,
-      active), E'\\n' order by graph_id), '')) as digest, count(*)::int as rows
-    from profiles where source_id = ${sourceId}`;
-  return { digest: row.digest, rows: row.rows };
-}
-
-async function fullReadOf(sourceId: string) {
-  const [run] = await listRecentRuns(f.database.db, sourceId, 1);
-  return run.details.fullRead as FullReadReport;
-}
+const content = (sourceId: string) => profileContent(f, sourceId);
+const fullReadOf = (sourceId: string) => fullReadOfRun(f, sourceId);
 
 describe('partitioned full reads', () => {
   it('give the same directory as one sequential read, person for person', async () => {

@@ -74,6 +74,39 @@ describe('$filter for partitioned reads', () => {
     expect(some.value.map((u: { id: string }) => u.id).sort()).toEqual([b.id, c.id].sort());
   });
 
+  it("takes at most 15 values in an ordinary query's `in`, with managers expanded", async () => {
+    const users = [...t.emulator.tenant.users.values()].slice(0, 16);
+    const list = (n: number) =>
+      `id in (${users
+        .slice(0, n)
+        .map((u) => `'${u.id}'`)
+        .join(',')})`;
+    const fifteen = (await graph
+      .api('/users')
+      .filter(list(15))
+      .select('id')
+      .expand('manager($select=id)')
+      .get()) as PageCollection;
+    expect(fifteen.value).toHaveLength(15);
+    const managed = users.slice(0, 15).filter((u) => u.managerId);
+    expect(managed.length).toBeGreaterThan(0);
+    for (const u of managed) {
+      const item = fifteen.value.find((v: { id: string }) => v.id === u.id);
+      expect(item.manager.id).toBe(u.managerId);
+    }
+    const sixteen = await graphError(graph.api('/users').filter(list(16)).select('id').get());
+    expect(sixteen.statusCode).toBe(400);
+    expect(sixteen.code).toBe('Request_UnsupportedQuery');
+    const advanced = (await graph
+      .api('/users')
+      .header('ConsistencyLevel', 'eventual')
+      .query({ $count: 'true' })
+      .filter(list(16))
+      .select('id')
+      .get()) as PageCollection;
+    expect(advanced.value).toHaveLength(16);
+  });
+
   it('scopes a delta round to ids (eq … or …, in (…)) and refuses any other delta filter', async () => {
     const [a, b, c] = [...t.emulator.tenant.users.values()];
     const first = (await graph

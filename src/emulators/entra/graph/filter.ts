@@ -179,6 +179,14 @@ export function parseFilter(text: string, rules: FilterRules): Predicate {
         values.push(literal());
       }
       expect(')');
+      // "When using the in operator, the request is limited to 15 expressions in the filter clause by default"
+      // ("Use the $filter query parameter", operators table); advanced queries are bounded by URL length instead.
+      if (!rules.advanced && values.length > MAX_IN_VALUES) {
+        throw new FilterError(
+          `Too many child clauses specified in search filter expression containing 'OR' operators: ${values.length}. Max allowed: ${MAX_IN_VALUES}.`,
+          'Request_UnsupportedQuery',
+        );
+      }
       return (e) => values.some((v) => equal(read(e, path), v));
     }
     if (operator !== 'eq' && operator !== 'ne' && operator !== 'ge' && operator !== 'le') {
@@ -220,6 +228,9 @@ function equal(actual: unknown, expected: unknown): boolean {
     return actual.toLowerCase() === expected.toLowerCase();
   return actual === expected;
 }
+
+/** Values an `in` list may hold in an ordinary (not advanced) query. */
+export const MAX_IN_VALUES = 15;
 
 /** Graph's delta queries take one kind of `$filter` only ("Use delta query to track changes in Microsoft Graph data"). */
 export const MAX_DELTA_IDS = 50;
