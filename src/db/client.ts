@@ -62,3 +62,41 @@ function noDelaySocket(url: string, timeoutSeconds: number): { socket?: unknown 
     },
   };
 }
+
+/**
+ * The connection under a query was cut (a failover, a restart, `pg_terminate_backend`): postgres.js's own
+ * codes for a closed socket, the network's, and the server's "terminating connection" (57P01, 57P02) or
+ * connection-exception (08xxx) codes. The pool opens a new connection for the next query.
+ */
+export function isConnectionLost(error: unknown): boolean {
+  const { code, cause } = (error ?? {}) as { code?: unknown; cause?: unknown };
+  // drizzle wraps the driver's error in its own, as its cause.
+  if (typeof code !== 'string') return cause !== undefined && cause !== error && isConnectionLost(cause);
+  return LOST_CONNECTION_CODES.has(code) || code.startsWith('08');
+}
+
+const LOST_CONNECTION_CODES = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'EPIPE',
+  '57P01',
+  '57P02',
+]);
+
+/**
+ * Runs `work` again when its connection turned out to be cut, up to twice: after a failover the pool may hold
+ * several dead connections, and each is replaced as it fails. Only for reads and for writes that do the same
+ * when done twice: a write that may have committed before its connection died must not be repeated otherwise.
+ * A database that is really down still fails, at once.
+ */
+export async function retryOnLostConnection<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= 3 || !isConnectionLost(error)) throw error;
+    }
+  }
+}

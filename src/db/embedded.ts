@@ -31,8 +31,11 @@ import postgres from 'postgres';
 
 export interface EmbeddedDatabase {
   url: string;
-  /** Stops the server if this process started it; a server another process owns is left running. */
-  stop(): Promise<void>;
+  /**
+   * Stops the server if this process started it; a server another process owns is left running. `keepData`
+   * keeps a non-persistent server's files, to start it again (a restart, as its clients see one).
+   */
+  stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /** A problem the operator can fix; the message is one sentence saying what to do. */
@@ -92,6 +95,8 @@ export interface EmbeddedOptions {
   binaryCacheRoot?: string;
   /** The binaries' folder (tests use a copy); default: the installed package's. */
   nativeDir?: string;
+  /** Default: a free port. A restarted server takes its old port, where its clients look for it. */
+  port?: number;
 }
 
 /** Starts (or attaches to) a PostgreSQL server whose files live in `dataDir`. */
@@ -116,7 +121,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const log = options.onLog ?? (() => {});
   const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
   if (!initialised) await initdb(binaries, dataDir, password, user, options.persistent, log);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const server = await startServer(binaries, dataDir, port, user, options.persistent, log);
   try {
     if (!initialised) await createDatabase(urlFor(port).replace(/\/[^/]*$/, '/postgres'));
@@ -127,11 +132,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   let stopped = false;
   return {
     url: urlFor(port),
-    stop: async () => {
+    stop: async ({ keepData = false } = {}) => {
       if (stopped) return;
       stopped = true;
       await server.stop();
-      if (!options.persistent) rmSync(dataDir, { recursive: true, force: true });
+      if (!options.persistent && !keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -19,3 +19,11 @@ export const SCHEDULE_LOCK_CLASS = 0x5c4ed;
 
 /** Class of the lock held while Agenda prepares its job table (name: the table). */
 export const JOB_TABLE_LOCK_CLASS = 0x10b5;
+
+/**
+ * Class of the session lock the process running a source's sync holds for the run's whole life (name: the
+ * source id), on a connection of its own. The database frees it the moment that process dies or its
+ * connection goes, so a `running` row whose lock nobody holds is known dead at once, without waiting for
+ * its heartbeat to go stale.
+ */
+export const RUN_LOCK_CLASS = 0x2a11;

@@ -11,6 +11,11 @@ export interface ThrowawayDatabase extends Database {
   folder: string;
   /** Stops the server and deletes its files. */
   stop(): Promise<void>;
+  /**
+   * Stops the server (a fast shutdown: every connection is cut), keeps it down for `downForMs`, and starts it
+   * again on its port with its data: a database restart or failover as the app sees one.
+   */
+  restart(downForMs?: number): Promise<void>;
 }
 
 /**
@@ -25,9 +30,10 @@ export async function startThrowawayDatabase(
   // The embedded server runs as the `postgres` user when started as root: it must reach its folder.
   chmodSync(folder, 0o755);
   const removeFolder = () => rmSync(folder, { recursive: true, force: true });
+  const dataDir = path.join(folder, 'data');
   let server: Awaited<ReturnType<typeof startEmbeddedPostgres>>;
   try {
-    server = await startEmbeddedPostgres({ dataDir: path.join(folder, 'data'), persistent: false });
+    server = await startEmbeddedPostgres({ dataDir, persistent: false });
   } catch (error) {
     removeFolder();
     throw error;
@@ -48,6 +54,11 @@ export async function startThrowawayDatabase(
       await database.close();
       await server.stop();
       removeFolder();
+    },
+    restart: async (downForMs = 0) => {
+      await server.stop({ keepData: true });
+      await new Promise((resolve) => setTimeout(resolve, downForMs));
+      server = await startEmbeddedPostgres({ dataDir, persistent: false, port: Number(new URL(server.url).port) });
     },
   };
 }

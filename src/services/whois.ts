@@ -1,4 +1,4 @@
-import type { Sql } from '../db/client.ts';
+import { retryOnLostConnection, type Sql } from '../db/client.ts';
 import { GUEST_WHOIS, type GuestWhois } from '../db/schema.ts';
 import { getPersonCard, type PersonCard } from '../directory/people.ts';
 import { isPubliclyReachable, signPhotoUrl } from '../directory/photo-links.ts';
@@ -93,7 +93,8 @@ function photoUrl(deps: WhoisDeps, card: PersonCard): string | undefined {
 async function withSlackUser(deps: WhoisDeps, context: WhoisContext, card: PersonCard): Promise<PersonCard> {
   if (card.slackUserId) return card;
   try {
-    const slackUserId = await ensureSlackUserId(deps.sql, card.id, context.identity);
+    // The match it stores is the same however often it is stored.
+    const slackUserId = await retryOnLostConnection(() => ensureSlackUserId(deps.sql, card.id, context.identity));
     return slackUserId ? { ...card, slackUserId } : card;
   } catch (error) {
     context.warn(`whois: could not look up the Slack user of profile ${card.id}: ${(error as Error).message}`);
@@ -119,7 +120,7 @@ async function freshnessOf(deps: WhoisDeps, context: WhoisContext, profileId: nu
 export async function searchWhois(deps: WhoisDeps, context: WhoisContext, text: string): Promise<WhoisAnswer> {
   try {
     const scope = { teamId: context.teamId };
-    const result = await searchPeople(deps.sql, { scope, text, slack: context.identity });
+    const result = await retryOnLostConnection(() => searchPeople(deps.sql, { scope, text, slack: context.identity }));
     if (result.kind !== 'match') return { kind: 'result', result };
     const [matched, freshness] = await Promise.all([
       withSlackUser(deps, context, result.best),
@@ -138,7 +139,9 @@ export async function searchWhois(deps: WhoisDeps, context: WhoisContext, text: 
 export async function findCard(deps: WhoisDeps, context: WhoisContext, profileId: string): Promise<CardAnswer> {
   let card: PersonCard | undefined;
   try {
-    const found = await getPersonCard(deps.sql, { teamId: context.teamId }, Number(profileId));
+    const found = await retryOnLostConnection(() =>
+      getPersonCard(deps.sql, { teamId: context.teamId }, Number(profileId)),
+    );
     card = found && shown(context, await withSlackUser(deps, context, found));
   } catch (error) {
     context.warn(`whois: the directory could not be read: ${(error as Error).message}`);

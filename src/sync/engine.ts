@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { DeltaExpiredError, PartitionMismatchError } from '../azure/index.ts';
-import type { Db, Sql } from '../db/client.ts';
+import { type Db, retryOnLostConnection, type Sql } from '../db/client.ts';
 import { type RunMode, type RunTrigger, type Source, sourceGroups, sources } from '../db/schema.ts';
 import { holdSource, recordSyncFailure, recordSyncSuccess } from '../db/sources.ts';
 import { ProfileStage, type RemovalPlan, type StagedPhoto } from '../directory/profile-stage.ts';
@@ -12,6 +12,7 @@ import { completeMapping, type Mapping, validateMapping } from './mapping.ts';
 import { type ProgressReport, progressOf, type SyncProgress } from './progress.ts';
 import { readIntoStage } from './read.ts';
 import type { ReaderFactory, SourceReader } from './reader.ts';
+import type { RunLease } from './run-lease.ts';
 import {
   NO_COUNTS,
   type RunCounts,
@@ -126,18 +127,20 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
       running: started.running,
     };
   }
-  const run = new Run(deps, request, first.source, started.runId, first.choice.mode);
+  const run = new Run(deps, request, first.source, started.runId, first.choice.mode, started.lease);
   if (started.tookOverRunId) run.details.tookOverStaleRun = started.tookOverRunId;
   if (request.approval) run.details.approvalOf = request.approval.heldRunId;
   const stopHeartbeat = startHeartbeat(
-    deps.sql,
+    started.lease.conn,
     run.id,
     timing.heartbeatMs,
     () => run.counts.read,
-    () => {
-      run.lost = true;
+    () => run.lose(run.takenOver()),
+    (error) => {
+      // The lease connection failed: its lock may be gone, and another run may start at any moment.
+      deps.logger?.warn({ err: error, runId: run.id }, 'sync heartbeat failed: the run stops');
+      run.lose(lostConnection(error));
     },
-    (error) => deps.logger?.warn({ err: error, runId: run.id }, 'sync heartbeat failed'),
   );
   const watchdog = watch(run, timing);
   try {
@@ -149,6 +152,8 @@ export async function runSync(deps: SyncDeps, request: SyncRequest): Promise<Run
   } finally {
     watchdog.stop();
     stopHeartbeat();
+    // A run ended by its watchdog may still be stuck in a call: it can apply nothing (its row is closed).
+    await started.lease.release();
   }
 }
 
@@ -175,8 +180,9 @@ function watch(run: Run, timing: SyncTiming): { ended: Promise<RunOutcome>; stop
         }
         if (!why) return;
         clearInterval(timer);
-        run.lost = true;
-        resolve(run.fail(new SyncFailure('stalled', why)));
+        const failure = new SyncFailure('stalled', why);
+        run.lose(failure);
+        resolve(run.fail(failure));
       },
       Math.max(20, Math.min(timing.stallAfterMs, timing.deadlineMs) / 4),
     );
@@ -226,7 +232,8 @@ class Run {
   counts: RunCounts = { ...NO_COUNTS };
   ignored: IgnoredReason[] = [];
   details: Record<string, unknown> = {};
-  lost = false;
+  /** Why the run may no longer apply (taken over, its lease lost, stalled); it stops at its next check. */
+  private lost: SyncFailure | undefined;
   /** When the run last moved: a page read, a photo checked, a phase begun. */
   progressAt = Date.now();
   private finished = false;
@@ -245,6 +252,7 @@ class Run {
     private source: Source,
     readonly id: number,
     public mode: RunMode,
+    private readonly lease: RunLease,
   ) {
     const report = progressOf(request.progress);
     this.report = (progress) => {
@@ -360,6 +368,7 @@ class Run {
 
     if (this.source.photoSync) await this.timed('photos', () => this.stagePhotos(stage, reader, result.read));
     this.checkCancelled();
+    await this.confirmLease();
     const applyStarted = performance.now();
     const applied = await stage.apply(readMode, async (tx, counts) => {
       // The run record is written inside this transaction, so the apply is timed up to here.
@@ -386,13 +395,14 @@ class Run {
     this.finished = true;
     const log = this.deps.logger;
     if (code === 'internal_error') log?.error({ err: error, runId: this.id }, 'sync failed unexpectedly');
+    // Cancelled is what was asked for (Ctrl-C, a shutdown): nothing for the operator to look at.
+    else if (code === 'cancelled') log?.info({ runId: this.id, code, message }, 'sync cancelled');
     else log?.warn({ runId: this.id, code, message }, 'sync failed');
     try {
-      const recorded = await recordRunEnd(this.deps.sql, this.id, {
-        ...this.end('failed'),
-        errorCode: code,
-        errorMessage: message,
-      });
+      // Closing a run that is still running is the same done twice: worth a new connection after a failover.
+      const recorded = await retryOnLostConnection(() =>
+        recordRunEnd(this.deps.sql, this.id, { ...this.end('failed'), errorCode: code, errorMessage: message }),
+      );
       // A run taken over as dead, or cancelled, says nothing about the source's health.
       if (recorded && this.mode !== 'preview' && code !== 'stale' && code !== 'cancelled') {
         await recordSyncFailure(this.deps.sql, this.source.id, statusAfterFailure(code));
@@ -509,15 +519,33 @@ class Run {
     );
   }
 
-  /** Checked between pages and photos: a run cancelled, or whose record is gone (uninstall), stops at once. */
+  /**
+   * A run applies only while it holds its lease: once the lock's connection is gone, another process may
+   * already have judged the run dead. (Should it be lost after this, the takeover closes the run's record,
+   * and the apply, which checks that record, rolls back.)
+   */
+  private async confirmLease(): Promise<void> {
+    try {
+      await this.lease.conn`select 1`;
+    } catch (error) {
+      this.lose(lostConnection(error));
+      this.checkCancelled();
+    }
+  }
+
+  lose(why: SyncFailure): void {
+    this.lost ??= why;
+  }
+
+  /** Checked between pages and photos: a run cancelled, or lost (its record gone or taken over, its lease cut), stops at once. */
   private checkCancelled(): void {
-    if (this.lost) throw this.takenOver();
+    if (this.lost) throw this.lost;
     if (this.request.signal?.aborted) {
       throw new SyncFailure('cancelled', 'The sync was cancelled before it applied anything; nothing was changed.');
     }
   }
 
-  private takenOver(): SyncFailure {
+  takenOver(): SyncFailure {
     return new SyncFailure('stale', 'Another process judged this run dead and took over; nothing was applied.');
   }
 
@@ -529,6 +557,8 @@ class Run {
     return { status, runId: this.id, mode: this.mode, counts: { ...this.counts }, ignored: this.ignored };
   }
 }
+
+const lostConnection = (cause: unknown) => new SyncFailure('internal_error', classifyFailure(cause).message, { cause });
 
 /** A delta read that cannot be trusted (newcomers to the selected groups): the run reads in full instead. */
 class RestartAsFull extends Error {}

@@ -1,4 +1,5 @@
 import { AzureError } from '../azure/index.ts';
+import { isConnectionLost } from '../db/client.ts';
 
 /**
  * Why a run failed, as the product acts on it (DESIGN §6): the code picks the source status and the
@@ -34,6 +35,12 @@ export function classifyFailure(error: unknown): { code: FailureCode; message: s
   if (error instanceof SyncFailure) return { code: error.code, message: error.message };
   if (error instanceof AzureError) {
     return { code: error.code === 'transient' ? 'graph_unavailable' : error.code, message: error.message };
+  }
+  if (isConnectionLost(error)) {
+    return {
+      code: 'internal_error',
+      message: 'The sync lost its connection to the database and stopped; nothing was applied.',
+    };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'internal_error', message: `The sync stopped on an unexpected error: ${message}` };

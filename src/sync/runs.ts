@@ -2,6 +2,7 @@ import { desc, eq } from 'drizzle-orm';
 import type { Db, Sql } from '../db/client.ts';
 import { type RunMode, type RunStatus, type RunTrigger, type SyncRun, syncRuns } from '../db/schema.ts';
 import type { IgnoredReason } from './ignored.ts';
+import { type RunLease, runLockHeld, takeRunLease } from './run-lease.ts';
 
 /**
  * Run records in `sync_runs`: every write to that table is here (the engine's, the scheduler's, the
@@ -43,9 +44,11 @@ export interface RunInProgress {
   requestedBy: string | null;
 }
 
-export type StartResult =
-  | { started: true; runId: number; startedAt: Date; tookOverRunId?: number }
-  | { started: false; running: RunInProgress & { runId: number; mode: RunMode } };
+type Refused = { started: false; running: RunInProgress & { runId: number; mode: RunMode } };
+type Inserted = { started: true; runId: number; startedAt: Date; tookOverRunId?: number };
+
+/** Started: the run holds `lease` until it ends. */
+export type StartResult = (Inserted & { lease: RunLease }) | Refused;
 
 /** A scheduled run of a source whose syncing was disabled (its first write found out). */
 export class SourceDisabledError extends Error {
@@ -54,16 +57,80 @@ export class SourceDisabledError extends Error {
 
 const LOCK_INDEX = 'sync_runs_one_running_per_source';
 
+/** Marks, in `details`, a run that holds the run lock while it lives; older versions' runs only beat. */
+const HOLDS_LOCK = { runLock: true };
+
 function isLockConflict(error: unknown): boolean {
   const e = error as { code?: string; constraint_name?: string };
   return e?.code === '23505' && e.constraint_name === LOCK_INDEX;
 }
 
+interface RunningRow {
+  id: string;
+  started_at: Date;
+  heartbeat_at: Date;
+  trigger: RunTrigger;
+  requested_by: string | null;
+  mode: RunMode;
+  holds_lock: boolean;
+  /** The heartbeat is older than the stale bound asked for. */
+  quiet: boolean;
+}
+
+const runningRow = async (sql: Sql, sourceId: string, staleAfterMs = 0): Promise<RunningRow | undefined> =>
+  (
+    await sql<RunningRow[]>`
+      select id, started_at, heartbeat_at, trigger, requested_by, mode, details ? 'runLock' as holds_lock,
+        heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000}) as quiet
+      from sync_runs where source_id = ${sourceId} and status = 'running'`
+  )[0];
+
+const inProgress = (row: RunningRow): RunInProgress & { runId: number; mode: RunMode } => ({
+  runId: Number(row.id),
+  startedAt: row.started_at,
+  mode: row.mode,
+  trigger: row.trigger,
+  requestedBy: row.requested_by,
+});
+
+/**
+ * Starts a run: takes the source's run lock (its lease, held until the run ends), then inserts the `running`
+ * row. Whoever holds the lock is alive, so a lock held elsewhere means "already running"; a `running` row
+ * found while holding the lock belongs to a dead process and is failed on the spot. Rows of older versions,
+ * which hold no lock, are dead only once their heartbeat is older than `staleAfterMs`.
+ */
 export async function startRun(
   sql: Sql,
   input: { sourceId: string; trigger: RunTrigger; requestedBy: string | null; mode: RunMode },
   staleAfterMs: number,
 ): Promise<StartResult> {
+  // The lock's holder may be between taking it and inserting its row, or between ending its run and unlocking.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const lease = await takeRunLease(sql, input.sourceId);
+    if (lease) {
+      try {
+        const result = await insertRunningRow(sql, input, staleAfterMs);
+        if (result.started) return { ...result, lease };
+        await lease.release();
+        return result;
+      } catch (error) {
+        await lease.release();
+        throw error;
+      }
+    }
+    const running = await runningRow(sql, input.sourceId);
+    if (running) return { started: false, running: inProgress(running) };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`could not start a sync run for source ${input.sourceId}: the run lock kept changing hands`);
+}
+
+/** Under the run lock: records the run, failing a dead run's leftover row first. */
+async function insertRunningRow(
+  sql: Sql,
+  input: { sourceId: string; trigger: RunTrigger; requestedBy: string | null; mode: RunMode },
+  staleAfterMs: number,
+): Promise<Inserted | Refused> {
   let tookOverRunId: number | undefined;
   // Each pass either starts, reports the live run, or clears a dead one; a dead one is cleared at most once.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -71,8 +138,8 @@ export async function startRun(
       // A scheduled run checks that syncing is still enabled in this very write: `/aad disable` answered
       // before it means no run, however close the tick was.
       const [row] = await sql`
-        insert into sync_runs (source_id, trigger, requested_by, mode, status)
-        select ${input.sourceId}, ${input.trigger}, ${input.requestedBy}, ${input.mode}, 'running'
+        insert into sync_runs (source_id, trigger, requested_by, mode, status, details)
+        select ${input.sourceId}, ${input.trigger}, ${input.requestedBy}, ${input.mode}, 'running', ${sql.json(HOLDS_LOCK)}
         where ${input.trigger} <> 'schedule' or exists (select 1 from sources where id = ${input.sourceId} and sync_enabled)
         returning id, started_at`;
       if (!row)
@@ -81,36 +148,23 @@ export async function startRun(
     } catch (error) {
       if (!isLockConflict(error)) throw error;
     }
-    const [running] = await sql`
-      select id, started_at, heartbeat_at, trigger, requested_by, mode,
-             heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000}) as stale
-      from sync_runs where source_id = ${input.sourceId} and status = 'running'`;
+    const running = await runningRow(sql, input.sourceId, staleAfterMs);
     if (!running) continue;
-    if (!running.stale) {
-      return {
-        started: false,
-        running: {
-          runId: Number(running.id),
-          startedAt: running.started_at,
-          mode: running.mode,
-          trigger: running.trigger,
-          requestedBy: running.requested_by,
-        },
-      };
-    }
+    if (!running.holds_lock && !running.quiet) return { started: false, running: inProgress(running) };
     const cleared = await sql`
       update sync_runs set status = 'failed', finished_at = now(), error_code = 'stale',
         error_message = ${`The process running this sync stopped (last sign of life ${running.heartbeat_at.toISOString()}); nothing it read was applied.`}
       where id = ${running.id} and status = 'running'
-        and heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})`;
+        and (details ? 'runLock' or heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000}))`;
     if (cleared.count === 1) tookOverRunId = Number(running.id);
   }
   throw new Error(`could not start a sync run for source ${input.sourceId}: the run lock kept changing hands`);
 }
 
 /**
- * Proves the run is alive every `everyMs` and publishes how far it got. When the row is no longer
- * 'running' (another process judged it dead), `onLost` fires so the run stops before applying.
+ * Publishes every `everyMs` that the run is alive and how far it got, through `sql` (the run's lease
+ * connection, which a beat also keeps from being closed as idle). When the row is no longer 'running'
+ * (another process judged it dead), `onLost` fires so the run stops before applying.
  */
 export function startHeartbeat(
   sql: Sql,
@@ -185,27 +239,34 @@ export async function listRecentRuns(db: Db, sourceId: string, limit = 10): Prom
 export const SKIPPED_NEEDS_REAUTH = 'skipped_needs_reauth';
 export const INTERRUPTED_BY_SHUTDOWN = 'interrupted';
 
-/** A run whose heartbeat is older than `staleAfterMs` is dead; the engine fails it when the next run starts. */
+/**
+ * The source's `running` row, if any: `live` when its process is alive (it holds the run lock, or, a run of
+ * an older version holding none, its heartbeat is younger than `staleAfterMs`), else only when the dead run
+ * began. A dead run is failed when the next one starts.
+ */
 export async function findRunningRun(
   sql: Sql,
   sourceId: string,
   staleAfterMs: number,
-): Promise<RunInProgress | undefined> {
+): Promise<{ live?: RunInProgress; deadSince?: Date }> {
   const [row] = await sql<
-    { id: string; mode: RunMode; started_at: Date; trigger: RunTrigger; requested_by: string | null }[]
+    { id: string; mode: RunMode; started_at: Date; trigger: RunTrigger; requested_by: string | null; alive: boolean }[]
   >`
-    select id, mode, started_at, trigger, requested_by from sync_runs
-    where source_id = ${sourceId} and status = 'running'
-      and heartbeat_at > now() - ${staleAfterMs} * interval '1 millisecond'`;
-  return (
-    row && {
+    select id, mode, started_at, trigger, requested_by,
+      case when details ? 'runLock' then ${runLockHeld(sql)}
+        else heartbeat_at > now() - ${staleAfterMs} * interval '1 millisecond' end as alive
+    from sync_runs r where source_id = ${sourceId} and status = 'running'`;
+  if (!row) return {};
+  if (!row.alive) return { deadSince: row.started_at };
+  return {
+    live: {
       runId: Number(row.id),
       mode: row.mode,
       startedAt: row.started_at,
       trigger: row.trigger,
       requestedBy: row.requested_by,
-    }
-  );
+    },
+  };
 }
 
 const REAUTH_MESSAGE =

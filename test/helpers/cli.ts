@@ -20,7 +20,10 @@ export function runCli(
     env?: Record<string, string>;
     cwd?: string;
     timeoutMs?: number;
-    /** Sends SIGTERM when aborted: for commands that run until stopped (`emulator`, `serve`). */
+    /**
+     * Kills the command when aborted, with the signal given as the abort's reason (`abort('SIGKILL')`), else
+     * SIGTERM: for commands that run until stopped (`emulator`, `serve`).
+     */
     signal?: AbortSignal;
     onStdout?: (text: string) => void;
   } = {},
@@ -37,7 +40,12 @@ export function runCli(
       stdout += d;
       options.onStdout?.(stdout);
     });
-    options.signal?.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
+    const stop = options.signal;
+    stop?.addEventListener(
+      'abort',
+      () => child.kill(typeof stop.reason === 'string' ? (stop.reason as NodeJS.Signals) : 'SIGTERM'),
+      { once: true },
+    );
     child.stderr.on('data', (d) => {
       stderr += d;
     });

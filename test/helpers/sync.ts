@@ -29,6 +29,11 @@ export interface SyncFixture {
   profiles(sourceId: string): Promise<ProfileRow[]>;
   /** Every byte of the source's profiles and photos, system columns included. */
   fingerprint(sourceId: string): Promise<string>;
+  /**
+   * What the source's directory says, by Entra id, without the columns a run or a source makes its own (row
+   * ids, times, Slack matches): equal for two sources synced from the same tenant with the same settings.
+   */
+  content(sourceId: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -65,6 +70,11 @@ export async function startSyncFixture(
   encryptionKey: Buffer = randomBytes(32),
 ): Promise<SyncFixture> {
   const [database, emu] = await Promise.all([startTestDatabase(), startTestEmulator(emulatorOptions)]);
+  return syncFixtureOn(database, emu, encryptionKey);
+}
+
+/** The fixture on a database and an emulator the test already runs (e.g. beside an `aad-sync serve`). */
+export function syncFixtureOn(database: TestDatabase, emu: TestEmulator, encryptionKey: Buffer): SyncFixture {
   const store = createTokenCacheStore(database.db, encryptionKey);
   const authWith = (clientSecret: string) =>
     createAzureAuth(
@@ -140,6 +150,14 @@ export async function startSyncFixture(
           order by p.id), '')) as f
         from profiles p left join profile_photos ph on ph.profile_id = p.id where p.source_id = ${sourceId}`;
       return row.f;
+    },
+    async content(sourceId) {
+      const [row] = await database.sql`
+        select md5(coalesce(string_agg(row(graph_id, external_id, first_name, last_name, display_name, email,
+          job_title, department, office, business_phone, mobile_phone, employee_id, manager_external_id, extra,
+          content_hash, photo_etag, active)::text, '|' order by graph_id), '')) as c
+        from profiles where source_id = ${sourceId}`;
+      return row.c;
     },
     async stop() {
       await Promise.all([database.stop(), emu.close()]);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runSync } from '../../src/sync/engine.ts';
+import { type RunOutcome, runSync } from '../../src/sync/engine.ts';
 import { listRecentRuns, loadRun, SourceDisabledError } from '../../src/sync/runs.ts';
 import { type SyncFixture, startSyncFixture } from '../helpers/sync.ts';
 
@@ -73,6 +73,36 @@ describe('the run lock', () => {
       runId: Number(alive.id),
       running: { trigger: 'manual', requestedBy: 'U-OTHER', mode: 'delta' },
     });
+  });
+
+  it('never takes over a run whose process is alive, however old its heartbeat looks', async () => {
+    const sourceId = await f.createSource();
+    await f.emu.control('POST', 'faults', { latencyMs: 300 });
+    let second: Promise<RunOutcome> | undefined;
+    // A run whose heartbeat never beats while it reads, as when its event loop is blocked for minutes.
+    const first = runSync(f.depsWith({ timing: { heartbeatMs: 600_000 } }), {
+      sourceId,
+      trigger: 'manual',
+      requestedBy: 'U-FIRST',
+      progress: {
+        onProgress: (report) => {
+          if (report.phase !== 'reading' || second) return;
+          second = f.database.sql`
+            update sync_runs set heartbeat_at = now() - interval '10 minutes'
+            where source_id = ${sourceId} and status = 'running'`.then(() =>
+            runSync(f.deps, { sourceId, trigger: 'manual', requestedBy: 'U-SECOND' }),
+          );
+        },
+      },
+    });
+    const outcome = await first;
+    expect(second).toBeDefined();
+    expect(await second).toMatchObject({
+      status: 'already_running',
+      runId: outcome.runId,
+      running: { requestedBy: 'U-FIRST' },
+    });
+    expect(outcome.status).toBe('succeeded');
   });
 
   it('applies nothing when another process declared the run dead while it was reading', async () => {

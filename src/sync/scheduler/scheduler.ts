@@ -405,11 +405,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         const source = await loadSourceState(tx, sourceId);
         if (!source) return { started: false, reason: 'unknown_source' };
         if (source.status === 'needs_reauth') return { started: false, reason: 'needs_reauth' };
-        const active = await findRunningRun(tx, sourceId, staleRunAfterMs);
-        if (active) return { started: false, reason: 'already_running', running: active };
-        const waiting = (await current.queryJobs({ name: SYNC_NOW_JOB, data: { sourceId } })).jobs.find(
-          (job) => job.nextRunAt !== null || justPickedUp(job),
-        );
+        const run = await findRunningRun(tx, sourceId, staleRunAfterMs);
+        if (run.live) return { started: false, reason: 'already_running', running: run.live };
+        const jobs = (await current.queryJobs({ name: SYNC_NOW_JOB, data: { sourceId } })).jobs;
+        const waiting = jobs.find((job) => job.nextRunAt !== null || justPickedUp(job, run.deadSince));
         if (waiting) {
           const data = waiting.data as JobData;
           const queued: RunInProgress = {
@@ -421,6 +420,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           };
           return { started: false, reason: 'already_running', running: queued };
         }
+        // Any job still locked belongs to a run that ended, or died with its replica: Agenda would run that one
+        // again once its lock expired, as an unasked-for extra sync.
+        const orphans = jobs.filter((job) => job.lockedAt);
+        if (orphans.length > 0) await current.cancel({ ids: orphans.map((job) => job._id) });
         // Saved before the lock is released: the next caller finds it waiting (or running).
         const job = await current.now<JobData>(SYNC_NOW_JOB, {
           sourceId,
@@ -492,13 +495,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
 /**
  * Agenda clears a one-off job's nextRunAt as it starts it, a moment before the run records itself as running:
- * a job locked in the last few seconds and not finished since counts as the run in progress. A lock older
+ * a job locked in the last few seconds and not finished since counts as the run in progress, unless the run
+ * it started has died already (its `running` row, begun after the lock, has no live process). A lock older
  * than that belongs to a run that recorded itself (then its run row answers) or to a replica that died.
  */
 const PICKUP_GRACE_MS = 10_000;
 
-function justPickedUp(job: { lockedAt?: Date; lastFinishedAt?: Date }): boolean {
+function justPickedUp(job: { lockedAt?: Date; lastFinishedAt?: Date }, deadRunStart: Date | undefined): boolean {
   const lockedAt = job.lockedAt?.getTime();
   if (lockedAt === undefined || Date.now() - lockedAt > PICKUP_GRACE_MS) return false;
+  if (deadRunStart && deadRunStart.getTime() >= lockedAt) return false;
   return !job.lastFinishedAt || job.lastFinishedAt.getTime() < lockedAt;
 }

@@ -67,6 +67,7 @@ async function newSource(): Promise<string> {
 interface RunRow {
   id: string;
   trigger: string;
+  requested_by: string | null;
   mode: string;
   status: string;
   started_at: Date;
@@ -265,5 +266,55 @@ describe('SIGTERM while the engine runs', () => {
     expect(runs[0]).toMatchObject({ status: 'failed', error_code: INTERRUPTED_BY_SHUTDOWN });
     const [{ n }] = await f.database.sql`select count(*)::int as n from profiles where source_id = ${sourceId}`;
     expect(n).toBe(0);
+  });
+});
+
+describe('SIGKILL while the engine runs', () => {
+  it('frees the source at once: Sync now starts right away and takes over the dead run', async () => {
+    const sourceId = await newSource();
+    await f.emu.control('POST', 'faults', { latencyMs: 700 });
+    const replica = startReplicaProcess({
+      databaseUrl: f.database.url,
+      sourceId,
+      stopTimeoutMs: 10_000,
+      abortGraceMs: 300,
+      engine: {
+        clientId: f.emu.emulator.clientId,
+        clientSecret: f.emu.emulator.clientSecret,
+        authorityHost: f.emu.emulator.authorityHost,
+        graphBaseUrl: f.emu.emulator.graphBaseUrl,
+        key: KEY.toString('base64'),
+      },
+    });
+    await replica.runStarted;
+    const [dead] = await runsOf(sourceId);
+    expect(dead.status).toBe('running');
+    replica.child.kill('SIGKILL');
+    expect((await replica.exited).signal).toBe('SIGKILL');
+    await f.emu.control('POST', 'faults', { latencyMs: 0 });
+    // This replica starts after the other took the job, so that it does not run it instead.
+    const scheduler = await startReplica([]);
+
+    // Its heartbeat is fresh (the scheduler's stale bound is 2 minutes), but nobody holds the run any more.
+    const killedAt = Date.now();
+    const result = await waitFor(
+      async () => {
+        const answer = await scheduler.syncNow(sourceId, { requestedBy: 'U0NEXT' });
+        return answer.started ? answer : null;
+      },
+      { timeoutMs: 5_000, everyMs: 200, what: 'Sync now to start after the kill' },
+    );
+    expect(result.started).toBe(true);
+    const next = await waitFor(
+      async () => (await runsOf(sourceId)).find((r) => r.requested_by === 'U0NEXT' && r.status !== 'running'),
+      { what: 'the next run' },
+    );
+    expect(next).toMatchObject({ status: 'succeeded', mode: 'full' });
+    expect(next.details.tookOverStaleRun).toBe(Number(dead.id));
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    const [after] = await f.database.sql`select status, error_code from sync_runs where id = ${dead.id}`;
+    expect(after).toEqual({ status: 'failed', error_code: 'stale' });
+    // The dead replica's job, still locked, was dropped rather than run again once its lock expired.
+    expect(await f.database.sql`select 1 from agenda_jobs where data->>'requestedBy' = 'U0CHILD'`).toHaveLength(0);
   });
 });
