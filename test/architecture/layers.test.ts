@@ -154,41 +154,63 @@ describe('layers (DESIGN §4)', () => {
     expect(violations(files)).toEqual([]);
   });
 
-  it('names a forbidden import when one is added', () => {
-    const withBad = (file: string, line: string) => {
-      const copy = new Map(files);
-      copy.set(file, `${line}\n${files.get(file)}`);
-      return violations(copy);
-    };
-    expect(withBad('src/services/admin.ts', "import { blockIds } from '../slack/ids.ts';")).toEqual([
+  // [file, line added to it, the violation named]
+  const injected: [string, string, string][] = [
+    [
+      'src/services/admin.ts',
+      "import { blockIds } from '../slack/ids.ts';",
       'src/services/admin.ts → src/slack/ids.ts: services/ must not depend on slack/, a layer above it',
-    ]);
-    expect(withBad('src/sync/engine.ts', "import type { RunReport } from '../services/model.ts';")).toEqual([
+    ],
+    [
+      'src/sync/engine.ts',
+      "import type { RunReport } from '../services/model.ts';",
       'src/sync/engine.ts → src/services/model.ts: sync/ must not depend on services/, a layer above it',
-    ]);
-    expect(withBad('src/http/photos.ts', "import '../slack/app.ts';")).toEqual([
+    ],
+    [
+      'src/http/photos.ts',
+      "import '../slack/app.ts';",
       'src/http/photos.ts → src/slack/app.ts: http/ and slack/ are side by side',
-    ]);
-    expect(withBad('src/server.ts', "const e = await import('./emulators/slack/index.ts');")).toEqual([
+    ],
+    [
+      'src/server.ts',
+      "const e = await import('./emulators/slack/index.ts');",
       'src/server.ts → src/emulators/slack/index.ts: product code must not import emulators/',
-    ]);
-    expect(withBad('src/emulators/entra/http.ts', "import { DEMO_TENANT } from '../../demo/stack.ts';")).toEqual([
+    ],
+    [
+      'src/emulators/entra/http.ts',
+      "import { DEMO_TENANT } from '../../demo/stack.ts';",
       'src/emulators/entra/http.ts → src/demo/stack.ts: an emulator must not import demo/',
-    ]);
-    expect(withBad('src/emulators/slack/methods.ts', "import { LIMITS } from '../../slack/views/limits.ts';")).toEqual([
+    ],
+    [
+      'src/emulators/slack/methods.ts',
+      "import { LIMITS } from '../../slack/views/limits.ts';",
       'src/emulators/slack/methods.ts → src/slack/views/limits.ts: an emulator must not import slack/',
-    ]);
-    expect(withBad('src/db/client.ts', 'const url = process.env.DATABASE_URL;')).toEqual([
+    ],
+    [
+      'src/db/client.ts',
+      'const url = process.env.DATABASE_URL;',
       'src/db/client.ts reads process.env: only src/config.ts does',
-    ]);
-    expect(withBad('src/services/admin.ts', 'await db.update(sources).set({ photoSync: true });')).toEqual([
+    ],
+    [
+      'src/services/admin.ts',
+      'await db.update(sources).set({ photoSync: true });',
       'src/services/admin.ts writes sources: only src/db/sources.ts does',
-    ]);
-    expect(withBad('src/sync/engine.ts', "await sql`update sources set status = 'held'`;")).toEqual([
+    ],
+    [
+      'src/sync/engine.ts',
+      "await sql`update sources set status = 'held'`;",
       'src/sync/engine.ts writes sources: only src/db/sources.ts does',
-    ]);
-    expect(withBad('src/services/reports.ts', 'await sql`delete from sync_runs where id = 1`;')).toEqual([
+    ],
+    [
+      'src/services/reports.ts',
+      'await sql`delete from sync_runs where id = 1`;',
       'src/services/reports.ts writes sync_runs: only src/sync/runs.ts does',
-    ]);
+    ],
+  ];
+
+  it.each(injected)('names a forbidden addition to %s: %s', (file, line, named) => {
+    const copy = new Map(files);
+    copy.set(file, `${line}\n${files.get(file)}`);
+    expect(violations(copy)).toEqual([named]);
   });
 });
