@@ -27,6 +27,8 @@ export interface FaultStack {
   slack: SlackEmulator;
   client: SlackTestClient;
   serve: ServeProcess;
+  /** serve's environment: the same for a second replica (startReplica) but for its port. */
+  env: Record<string, string>;
   sourceId: string;
   /** The same database and emulator, for the reference sync and fingerprints. */
   sync: SyncFixture;
@@ -35,21 +37,35 @@ export interface FaultStack {
   stop(): Promise<void>;
 }
 
+/** A serve process left running this long is killed: a safety net, longer than any fault file (or a 100k run). */
+const SERVE_LIFETIME_MS = 30 * 60_000;
+
+/** Where a run's apply transaction can be made to wait (armPause), in the order it reaches them. */
+export type PausePoint = 'apply' | 'removals' | 'record' | 'commit';
+
 /**
  * The database pauses for 3 s at a point of a run's apply transaction while `fault_pauses` holds that point:
- * `apply` (the first write to `profiles`) or `commit` (the run record turning `succeeded`, the transaction's
- * last statement). It makes "the moment the apply runs" something a test can reach every time.
+ * `apply` (its first write to `profiles`: the changed people), `removals` (its second: the people gone from
+ * Entra ID marked removed), `record` (the run record turning `succeeded`), or `commit` (a deferred trigger:
+ * inside COMMIT itself). It makes "the moment the apply runs" something a test can reach every time. A
+ * trigger named with several points counts its firings in the transaction and takes the n-th point.
  */
 const PAUSE_POINTS = `
   create table fault_pauses (at text primary key);
   create function fault_pause() returns trigger language plpgsql as $$
+  declare
+    n int := coalesce(nullif(current_setting('fault.' || tg_name, true), ''), '0')::int + 1;
   begin
-    if exists (select 1 from fault_pauses where at = tg_argv[0]) then perform pg_sleep(3); end if;
+    perform set_config('fault.' || tg_name, n::text, true);
+    if n <= tg_nargs and exists (select 1 from fault_pauses where at = tg_argv[n - 1]) then perform pg_sleep(3); end if;
     return null;
   end $$;
   create trigger fault_pause_apply after insert or update on profiles
-    for each statement execute function fault_pause('apply');
-  create trigger fault_pause_commit after update of status on sync_runs
+    for each statement execute function fault_pause('apply', 'removals');
+  create trigger fault_pause_record after update of status on sync_runs
+    for each row when (new.status = 'succeeded') execute function fault_pause('record');
+  create constraint trigger fault_pause_commit after update of status on sync_runs
+    deferrable initially deferred
     for each row when (new.status = 'succeeded') execute function fault_pause('commit');`;
 
 /**
@@ -60,6 +76,8 @@ export async function startFaultStack(options: {
   users: number;
   seed: string;
   graphLatencyMs: number;
+  /** More of serve's environment, e.g. short run bounds. */
+  env?: Record<string, string>;
 }): Promise<FaultStack> {
   const [db, entra, slack] = await Promise.all([
     startTestDatabase(),
@@ -68,14 +86,17 @@ export async function startFaultStack(options: {
   ]);
   await db.sql.unsafe(PAUSE_POINTS);
   const port = await freePort();
-  const env = serveEnv({
-    db,
-    entra,
-    slack,
-    port,
-    signingSecret: SIGNING_SECRET,
-    encryptionKey: randomBytes(32).toString('base64'),
-  });
+  const env = {
+    ...serveEnv({
+      db,
+      entra,
+      slack,
+      port,
+      signingSecret: SIGNING_SECRET,
+      encryptionKey: randomBytes(32).toString('base64'),
+    }),
+    ...options.env,
+  };
   const client = createSlackClient({
     appUrl: `http://127.0.0.1:${port}/slack/events`,
     signingSecret: SIGNING_SECRET,
@@ -86,11 +107,12 @@ export async function startFaultStack(options: {
     entra,
     slack,
     client,
-    serve: await startServeProcess(env),
+    serve: await startServeProcess(env, SERVE_LIFETIME_MS),
+    env,
     sourceId: '',
     sync: syncFixtureOn(db, entra, randomBytes(32)),
     async restartServe() {
-      stack.serve = await startServeProcess(env);
+      stack.serve = await startServeProcess(env, SERVE_LIFETIME_MS);
     },
     async stop() {
       if (!stack.serve.ended()) await stack.serve.stop();
@@ -103,6 +125,21 @@ export async function startFaultStack(options: {
   const person = await someone(stack);
   expect(await whois(stack, person.email)).toContain(person.email);
   return stack;
+}
+
+/**
+ * A second `aad-sync serve` on the same database and emulators (another replica behind the same Slack app),
+ * with a Slack client that sends its requests there. The caller stops it.
+ */
+export async function startReplica(stack: FaultStack): Promise<{ serve: ServeProcess; client: SlackTestClient }> {
+  const port = await freePort();
+  const serve = await startServeProcess({ ...stack.env, PORT: String(port) }, SERVE_LIFETIME_MS);
+  const client = createSlackClient({
+    appUrl: `${serve.url}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+    emulator: stack.slack,
+  });
+  return { serve, client };
 }
 
 /**
@@ -142,7 +179,7 @@ export async function killConnections(db: TestDatabase): Promise<number> {
 }
 
 /** Makes the database pause at `point` of the next apply (see PAUSE_POINTS) until `disarm`. */
-export async function armPause(db: TestDatabase, point: 'apply' | 'commit'): Promise<() => Promise<void>> {
+export async function armPause(db: TestDatabase, point: PausePoint): Promise<() => Promise<void>> {
   await db.sql`insert into fault_pauses (at) values (${point})`;
   return async () => {
     await db.sql`delete from fault_pauses where at = ${point}`;
@@ -173,11 +210,12 @@ export function runEnded(stack: FaultStack, after: number, userId = ADMIN, timeo
 }
 
 /**
- * `/whois <query>` as a member: the app's answer, once posted to the response URL. An answer is one card or
+ * `/whois <query>` as a member (to serve, or to the replica `client` sends to): the app's answer, once posted to
+ * the response URL. An answer is one card or
  * one polite sentence; never a stack trace.
  */
-export async function whois(stack: FaultStack, query: string): Promise<string> {
-  const reply = await stack.client.command('/whois', query, { userId: MEMBER });
+export async function whois(stack: FaultStack, query: string, client = stack.client): Promise<string> {
+  const reply = await client.command('/whois', query, { userId: MEMBER });
   expect(reply.status).toBe(200);
   const id = reply.responseUrl.split('/').pop();
   const answer = await waitFor(() => stack.slack.responses().findLast((r) => r.id === id), {
