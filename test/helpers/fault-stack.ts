@@ -78,6 +78,8 @@ export async function startFaultStack(options: {
   graphLatencyMs: number;
   /** More of serve's environment, e.g. short run bounds. */
   env?: Record<string, string>;
+  /** How long the wizard's preview and first sync may take (default: seconds; a large tenant: minutes). */
+  setUpTimeoutMs?: number;
 }): Promise<FaultStack> {
   const [db, entra, slack] = await Promise.all([
     startTestDatabase(),
@@ -119,7 +121,7 @@ export async function startFaultStack(options: {
       await Promise.all([slack.close(), entra.close(), db.stop()]);
     },
   };
-  stack.sourceId = await setUpSource({ client, slack, db });
+  stack.sourceId = await setUpSource({ client, slack, db }, { timeoutMs: options.setUpTimeoutMs });
   await entra.control('POST', 'faults', { latencyMs: options.graphLatencyMs });
   // The first /whois of someone matches them to their Slack account (a write): done here, not during a fault.
   const person = await someone(stack);
@@ -166,8 +168,13 @@ export function pagesRead(entra: TestEmulator): number {
 }
 
 /** Resolves once `pages` more pages of people were read than `before` (a pagesRead figure). */
-export function pagesReadSince(entra: TestEmulator, before: number, pages: number): Promise<unknown> {
-  return waitFor(() => pagesRead(entra) - before >= pages, { timeoutMs: 30_000, everyMs: 10, what: `${pages} pages` });
+export function pagesReadSince(
+  entra: TestEmulator,
+  before: number,
+  pages: number,
+  timeoutMs = 30_000,
+): Promise<unknown> {
+  return waitFor(() => pagesRead(entra) - before >= pages, { timeoutMs, everyMs: 10, what: `${pages} pages` });
 }
 
 /** Cuts every client connection to the database but the caller's, as a failover or `pg_terminate_backend` does. */
@@ -187,12 +194,12 @@ export async function armPause(db: TestDatabase, point: PausePoint): Promise<() 
 }
 
 /** Resolves once a backend sleeps at a pause point: a run's apply transaction is open and waiting there. */
-export function pausedInApply(db: TestDatabase): Promise<unknown> {
+export function pausedInApply(db: TestDatabase, timeoutMs = 60_000): Promise<unknown> {
   return waitFor(
     async () =>
       (await db.sql`select 1 from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()`)
         .length > 0,
-    { timeoutMs: 60_000, everyMs: 20, what: 'the apply to reach its pause point' },
+    { timeoutMs, everyMs: 20, what: 'the apply to reach its pause point' },
   );
 }
 
