@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN } from '../helpers/app.ts';
 import {
+  aadStatus,
+  adminHome,
   armPause,
   changeTenant,
   cleanSyncContent,
@@ -64,10 +66,15 @@ async function cutConnections(label: string, moment: (pagesBefore: number) => Pr
   const after = await pressSyncNow(stack);
   await moment(pagesBefore);
   expect(await killConnections(stack.db)).toBeGreaterThan(0);
-  // /whois answers right away: a read on a connection the database cut is run again on a new one.
+  // /aad status, /whois and the Home tab answer right away: a read on a connection the database cut is run
+  // again on a new one.
+  const status = await aadStatus(stack);
   const answer = await whois(stack, person.email);
+  const home = await adminHome(stack);
   const run = await runEnded(stack, after, ADMIN, PATIENCE_MS);
+  expect(status).toContain('aad-sync status');
   expect(answer).toContain(person.email);
+  expect(home).toContain('People in the directory');
   expect(run.status, JSON.stringify(run)).toBe('failed');
   expect(await stack.sync.fingerprint(stack.sourceId)).toBe(before);
   await expectServing(stack);

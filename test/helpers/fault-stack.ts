@@ -234,6 +234,26 @@ export async function whois(stack: FaultStack, query: string, client = stack.cli
   return text;
 }
 
+/** `/aad status` as the admin: the app's answer, once posted to the response URL; never the generic error. */
+export async function aadStatus(stack: FaultStack): Promise<string> {
+  const reply = await stack.client.command('/aad', 'status', { userId: ADMIN });
+  expect(reply.status).toBe(200);
+  const id = reply.responseUrl.split('/').pop();
+  const answer = await waitFor(() => stack.slack.responses().findLast((r) => r.id === id), {
+    timeoutMs: 20_000,
+    what: 'the answer to /aad status',
+  });
+  return JSON.stringify(answer.body);
+}
+
+/** The admin opens the app's Home tab: the dashboard published for it (a failed publish times out here). */
+export async function adminHome(stack: FaultStack): Promise<string> {
+  const published = stack.slack.calls('views.publish').length;
+  expect((await stack.client.appHomeOpened(ADMIN)).status).toBe(200);
+  await waitFor(() => stack.slack.calls('views.publish').length > published, { what: 'the Home tab' });
+  return JSON.stringify(stack.slack.homeOf(ADMIN)?.blocks);
+}
+
 /** Someone the directory holds now, to look up. */
 export async function someone(stack: FaultStack): Promise<{ email: string; graph_id: string }> {
   const [row] = await stack.db.sql<{ email: string; graph_id: string }[]>`
