@@ -80,6 +80,11 @@ export async function startFaultStack(options: {
   env?: Record<string, string>;
   /** How long the wizard's preview and first sync may take (default: seconds; a large tenant: minutes). */
   setUpTimeoutMs?: number;
+  /**
+   * `statement_timeout` and `idle_in_transaction_session_timeout` set on the database role before serve
+   * starts, as a managed database may: every session of serve (and of the test) has them from the first import.
+   */
+  roleTimeouts?: string;
 }): Promise<FaultStack> {
   const [db, entra, slack] = await Promise.all([
     startTestDatabase(),
@@ -87,6 +92,12 @@ export async function startFaultStack(options: {
     startSlackEmulator(),
   ]);
   await db.sql.unsafe(PAUSE_POINTS);
+  if (options.roleTimeouts) {
+    await db.sql.unsafe(
+      `alter role current_user set statement_timeout = '${options.roleTimeouts}';
+       alter role current_user set idle_in_transaction_session_timeout = '${options.roleTimeouts}'`,
+    );
+  }
   const port = await freePort();
   const env = {
     ...serveEnv({
