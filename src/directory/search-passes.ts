@@ -297,17 +297,25 @@ type FuzzyCandidate = Row & { first_name: string; last_name: string; display_key
 
 /**
  * Titles and departments with every word close to a query word ("sofware enginer", "payrol"), at the
- * word-similarity threshold the transaction has set; all are matches, in name order.
+ * word-similarity threshold the transaction has set; all are matches, in name order. Planned once (a generic
+ * plan), so read as a `scan` tier is: a slip of a common word ("managr") is answered by the first SCAN_ROWS
+ * people in name order, a rare one through the trigram index; a plan that read in name order alone would
+ * read the whole source for a rare one.
  */
 export async function rolePass(sql: Queryable, sourceIds: string[], words: string[], take: number) {
   if (sourceIds.length === 0 || words.length === 0) return [];
   const close = words.map((w) => sql`${w} <% p.search_role`).reduce((a, b) => sql`${a} and ${b}`);
+  const source = inSources(sql, sourceIds);
   const rows = await sql<Row[]>`
+    with h as (select p.id, p.search_display from (select p.id, p.search_display, p.search_role from profiles p
+        where p.active and ${source} order by p.search_display, p.id limit ${SCAN_ROWS}) p
+      where ${close} order by p.search_display, p.id limit ${take}),
+    r as (select * from h where (select count(*) from h) >= ${take}
+      union all select * from (select p.id, p.search_display from profiles p
+        where (select count(*) from h) < ${take} and p.active and ${source} and ${close} offset 0) s)
     select p.id, p.display_name, p.job_title, p.department, p.email, 1::float8 as score
-    from profiles p
-    where p.active and ${inSources(sql, sourceIds)} and ${close}
-    order by p.search_display, p.id
-    limit ${take}`;
+    from (select id from r order by search_display, id limit ${take}) r join profiles p on p.id = r.id and ${source}
+    order by p.search_display, p.id`;
   return rows.map((row): FuzzyRow => ({ ...row, matches: true }));
 }
 
