@@ -68,6 +68,8 @@ type Tier =
 
 /** People a `scan` tier reads in name order before it turns to its index (enough for words ~3% of people hold). */
 const SCAN_ROWS = 200;
+/** Letters from which a word is looked up by its own trigrams, its start checked on the rows found. */
+const LONG_WORD = 5;
 
 /**
  * Ranked by tier: exact email > local part > exact name > whole words of a name > name or address prefix >
@@ -189,12 +191,23 @@ function exactTiers(sql: Queryable, query: FoldedQuery): { tiers: Tier[]; names?
           [words.at(-1), ...words.slice(0, -1)],
         ]
       : [];
-  const starts = words.map((word) => `% ${escapeLike(word)}%`);
+  // Every word at a word's start. A long word is looked up by its own trigrams and its start checked on the
+  // rows found: the trigrams of a word's start ("  c", " ca") are in most rows of a column (contoso, com),
+  // and intersecting their long posting lists cost more than checking the few more rows the word's letters
+  // alone find ("catherine" inside a word is rare; "son" inside one is not, hence only long words).
+  const starts = (column: string) =>
+    query.words
+      .map(({ word, mode }) =>
+        mode === 'substring' && Array.from(word).length >= LONG_WORD
+          ? sql`${sql.unsafe(column)} like ${`%${escapeLike(word)}%`} and strpos(${sql.unsafe(column)}, ${` ${word}`}) > 0`
+          : sql`${sql.unsafe(column)} like ${`% ${escapeLike(word)}%`}`,
+      )
+      .reduce((a, b) => sql`${a} and ${b}`);
   const anywhere = query.words.map(({ word, mode }) => `${mode === 'substring' ? '%' : '% '}${escapeLike(word)}%`);
   const single = !/\s/.test(query.lower);
   const wholeWords = sql`p.search_names like ${`% ${key} %`}`;
   return {
-    names: like('p.search_names', starts),
+    names: starts('p.search_names'),
     tiers: [
       ...(single
         ? [
@@ -227,8 +240,8 @@ function exactTiers(sql: Queryable, query: FoldedQuery): { tiers: Tier[]; names?
         where: [ROLE_PARTS.title, ROLE_PARTS.department].map((part) => sql`${sql.unsafe(part)} = ${query.key}`),
       },
       { score: 62, read: 'scan', where: sql`p.search_role like ${`% ${key} %`}` },
-      { score: 60, read: 'scan', where: like('p.search_role', starts) },
-      { score: 50, read: 'scan', where: like('p.search_doc', starts) },
+      { score: 60, read: 'scan', where: starts('p.search_role') },
+      { score: 50, read: 'scan', where: starts('p.search_doc') },
       ...(query.words.some((w) => w.mode === 'substring')
         ? [{ score: 40, read: 'scan', where: like('p.search_doc', anywhere) } as const]
         : []),
