@@ -20,6 +20,8 @@ export const EXACT_EMAIL = 100;
 
 export type Row = {
   id: string;
+  /** The person's source, so that reading their card reads that source's partition only. */
+  source_id: string;
   display_name: string;
   job_title: string | null;
   department: string | null;
@@ -147,7 +149,7 @@ export function exactPass(sql: Queryable, sourceIds: string[], query: FoldedQuer
   return sql<Row[]>`
     with ${[...shared, ...tiers.map(tier)].reduce((a, b) => sql`${a}, ${b}`)},
     best as (select distinct on (id) id, tier from (${all}) h order by id, tier desc)
-    select p.id, p.display_name, p.job_title, p.department, p.email, best.tier as score
+    select p.id, p.source_id, p.display_name, p.job_title, p.department, p.email, best.tier as score
     from best join profiles p on p.id = best.id and ${source}
     order by best.tier desc, p.search_display, p.id
     limit ${take}`;
@@ -273,7 +275,7 @@ export async function fuzzyPass(
     ? sql`word_similarity(${key}, p.search_names)`
     : sql`greatest(similarity(${key}, p.search_names), similarity(${key}, split_part(p.search_email, '@', 1)))`;
   const rows = await sql<FuzzyCandidate[]>`
-    select p.id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
+    select p.id, p.source_id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
       p.search_display as display_key, ${score}::float8 as score
     from profiles p
     where p.active and ${inSources(sql, sourceIds)} and (${candidates})
@@ -300,7 +302,7 @@ export async function initialsPass(sql: Queryable, sourceIds: string[], key: str
       order by distance, p.search_display, p.id
       limit ${INITIALS_CANDIDATES}
     )
-    select p.id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
+    select p.id, p.source_id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
       c.search_display as display_key, 0::float8 as score
     from c join profiles p on p.id = c.id`;
   return rankFuzzy(rows, key, false).slice(0, take);
@@ -326,7 +328,7 @@ export async function rolePass(sql: Queryable, sourceIds: string[], words: strin
     r as (select * from h where (select count(*) from h) >= ${take}
       union all select * from (select p.id, p.search_display from profiles p
         where (select count(*) from h) < ${take} and p.active and ${source} and ${close} offset 0) s)
-    select p.id, p.display_name, p.job_title, p.department, p.email, 1::float8 as score
+    select p.id, p.source_id, p.display_name, p.job_title, p.department, p.email, 1::float8 as score
     from (select id from r order by search_display, id limit ${take}) r join profiles p on p.id = r.id and ${source}
     order by p.search_display, p.id`;
   return rows.map((row): FuzzyRow => ({ ...row, matches: true }));

@@ -71,7 +71,7 @@ export async function searchPeople(sql: Sql, options: SearchOptions): Promise<Se
     return { kind: 'none', query: parsed.text, suggestions: suggestions.map((r) => summaryFromRow(r)) };
   }
   const [top, ...rest] = matches;
-  const best = await getPersonCard(sql, options.scope, Number(top.id));
+  const best = await getPersonCard(sql, options.scope, Number(top.id), top.source_id);
   // Removed between the two statements: rare enough that answering "nobody" is honest.
   if (!best) return { kind: 'none', query: parsed.text, suggestions: [] };
   const others = !ranked.fuzzy && top.score >= EXACT_EMAIL ? [] : rest;
