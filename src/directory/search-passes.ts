@@ -304,7 +304,7 @@ export async function initialsPass(sql: Queryable, sourceIds: string[], key: str
     )
     select p.id, p.source_id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
       c.search_display as display_key, 0::float8 as score
-    from c join profiles p on p.id = c.id`;
+    from c join profiles p on p.id = c.id and ${inSources(sql, sourceIds)}`;
   return rankFuzzy(rows, key, false).slice(0, take);
 }
 
