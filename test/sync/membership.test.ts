@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EmulatedGroup } from '../../src/emulators/entra/index.ts';
+import { MEMBERS_PER_ITEM } from '../../src/emulators/entra/graph/groups-delta.ts';
 import { runSync } from '../../src/sync/engine.ts';
 import { listRecentRuns } from '../../src/sync/runs.ts';
 import { groupClosure } from '../helpers/group-closure.ts';
@@ -173,5 +174,20 @@ describe('memberships from /groups/delta', () => {
     const [{ trees }] = await f.database
       .sql`select count(*)::int as trees from group_trees where source_id = ${sourceId}`;
     expect(trees).toBe(0);
+  });
+
+  it('merges a big group returned as several items: every member counts, a leave among them too', async () => {
+    const sales = group('Sales');
+    const big = [...f.emu.emulator.tenant.users.keys()].filter((id) => valid(id) && !transitiveUsers(sales.id).has(id));
+    expect(big.length).toBeGreaterThan(MEMBERS_PER_ITEM);
+    await members(sales, 'add', big.slice(0, MEMBERS_PER_ITEM + 20));
+    const { sourceId } = await salesSource();
+    const everyone = new Set([...transitiveUsers(sales.id)].filter(valid));
+    expect(await activeIds(sourceId)).toEqual(everyone);
+    const leaver = big[MEMBERS_PER_ITEM + 10];
+    await members(sales, 'remove', [leaver]);
+    expect(await sync(sourceId)).toMatchObject({ mode: 'delta', counts: { created: 0, removed: 1 } });
+    everyone.delete(leaver);
+    expect(await activeIds(sourceId)).toEqual(everyone);
   });
 });
