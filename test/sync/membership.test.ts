@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { EmulatedGroup } from '../../src/emulators/entra/index.ts';
 import { MEMBERS_PER_ITEM } from '../../src/emulators/entra/graph/groups-delta.ts';
+import type { EmulatedGroup } from '../../src/emulators/entra/index.ts';
 import { runSync } from '../../src/sync/engine.ts';
 import { listRecentRuns } from '../../src/sync/runs.ts';
 import { groupClosure } from '../helpers/group-closure.ts';
