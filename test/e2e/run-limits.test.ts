@@ -68,8 +68,8 @@ async function syncsAgain(withinMs: number): Promise<void> {
 
 describe('a managed database with 2 s timeouts on the role', { timeout: PATIENCE_MS * 3 }, () => {
   it('fails no run, not even one whose Graph read lasts well over 2 s', async () => {
-    // serve's sessions have them as every session of the role does (its first import, above, passed too).
-    const fresh = connectDatabase(stack.db.url);
+    // serve's sessions have them, as every session of its role does (its first import, above, passed too).
+    const fresh = connectDatabase(stack.env.DATABASE_URL);
     try {
       const [{ statement_timeout }] = await fresh.sql`show statement_timeout`;
       const [{ idle_in_transaction_session_timeout: idle }] = await fresh.sql`show idle_in_transaction_session_timeout`;
