@@ -1,5 +1,6 @@
 import type { Sql } from '../db/client.ts';
 import { CopyError, CopyWriter, copyLine } from './copy-writer.ts';
+import { attachPartition, buildPartition, dropUnattachedPartition, isFirstImport } from './profile-partition.ts';
 import {
   applyStagedPhotos,
   CREATE_STAGE,
@@ -104,6 +105,8 @@ export class ProfileStage {
   /** The page being copied while the next one is read; at most one in flight. */
   private copying: Promise<void> = Promise.resolve();
   private failure: unknown;
+  /** This run builds the source's partition (a first import) and has not attached it yet. */
+  private building = false;
 
   private constructor(
     private readonly conn: Sql & { release(): void },
@@ -114,6 +117,8 @@ export class ProfileStage {
     const conn = await sql.reserve();
     try {
       await conn.unsafe(`${SESSION_SETTINGS}; ${CREATE_STAGE}`);
+      // What a run killed between building and attaching the source's partition left behind.
+      await dropUnattachedPartition(conn, sourceId);
       return new ProfileStage(conn, sourceId);
     } catch (error) {
       conn.release();
@@ -211,7 +216,7 @@ export class ProfileStage {
     const removed = ids.length;
     if (removed === 0) return { removed, removedIds: [], active: null, removalSample: [] };
     const sample = await conn`
-      select display_name, email from profiles where id in (${removals})
+      select display_name, email from profiles where source_id = ${this.sourceId} and id in (${removals})
       order by display_name, email limit ${SAMPLE_SIZE}`;
     return {
       removed,
@@ -279,12 +284,20 @@ export class ProfileStage {
     // Only this source's runs write its profiles, and one runs at a time: resolving first is safe.
     await conn`drop table if exists pg_temp.profile_resolved`;
     const resolved = await resolveStage(conn, this.sourceId);
+    // A first import builds the source's partition before the transaction; the transaction only attaches it.
+    const first = mode === 'full' && (await isFirstImport(conn, this.sourceId));
+    this.building = first;
+    const built = first ? await buildPartition(conn, this.sourceId) : 0;
     await conn`begin`;
     try {
-      const upserts = await upsertResolved(conn, this.sourceId, resolved);
-      const removed = await conn`
+      const upserts = first
+        ? await attachPartition(conn, this.sourceId).then(() => ({ created: built, updated: 0 }))
+        : await upsertResolved(conn, this.sourceId, resolved);
+      const removed = first
+        ? { count: 0 }
+        : await conn`
         update profiles set active = false, removed_at = now()
-        where id in (${removalIds(conn, this.sourceId, mode)})`;
+        where source_id = ${this.sourceId} and id in (${removalIds(conn, this.sourceId, mode)})`;
       const result: ApplyResult = {
         created: upserts.created,
         updated: upserts.updated,
@@ -294,6 +307,7 @@ export class ProfileStage {
       };
       await alsoInTransaction?.(conn, result);
       await conn`commit`;
+      this.building = false;
       return result;
     } catch (error) {
       // A broken connection rolled back by itself.
@@ -302,10 +316,11 @@ export class ProfileStage {
     }
   }
 
-  /** Drops the staging tables and returns the connection to the pool. */
+  /** Drops the staging tables (and a partition built but not attached) and returns the connection to the pool. */
   async close(): Promise<void> {
     await this.copying;
     try {
+      if (this.building) await dropUnattachedPartition(this.conn, this.sourceId);
       await this.conn.unsafe(`${DROP_STAGE}; ${RESET_SETTINGS}`);
     } catch {
       // A broken connection took its temporary tables with it.
