@@ -265,7 +265,7 @@ describe('the embedded server', () => {
 });
 
 describe('0011 (profiles partitioned by source)', () => {
-  it('moves every existing profile and photo into its source\'s partition, ids and the sequence kept', async () => {
+  it("moves every existing profile and photo into its source's partition, ids and the sequence kept", async () => {
     const db = await startTestDatabase({ migrate: false });
     const folder = mkdtempSync(path.join(os.tmpdir(), 'aad-sync-migrations-'));
     const client = postgres(db.url, { max: 1, onnotice: () => {} });

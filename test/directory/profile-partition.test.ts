@@ -2,7 +2,12 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sql } from '../../src/db/client.ts';
 import { partitionName } from '../../src/directory/profile-partition.ts';
-import { ProfileStage, type StagedPhoto, type StagedProfile, type StageMode } from '../../src/directory/profile-stage.ts';
+import {
+  ProfileStage,
+  type StagedPhoto,
+  type StagedProfile,
+  type StageMode,
+} from '../../src/directory/profile-stage.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 /**
@@ -192,7 +197,7 @@ describe("a source's first import", () => {
     ]);
   });
 
-  it("stores photos with it, and a deleted source takes its profiles and photos with it", async () => {
+  it('stores photos with it, and a deleted source takes its profiles and photos with it', async () => {
     const source = await newSource('T-photos');
     const photo = (etag: string) => ({ contentType: 'image/jpeg', bytes: Buffer.from(etag), etag });
     const result = await sync(source, people(20), {
