@@ -88,7 +88,7 @@ export async function seedProfiles(sql: Sql, count: number, sources = 1): Promis
             ) g
           ) r`;
   for (const [k, sourceId] of ids.entries()) {
-    const stage = await ProfileStage.open(sql, sourceId);
+    const stage = await ProfileStage.open(sql, sourceId, 'full');
     try {
       const pages = sql<StagedRow[]>`
         select graph_id, external_id, first_name, last_name, display_name, email, job_title, department, office,

@@ -1,5 +1,7 @@
 import type { Sql } from '../db/client.ts';
+import { copyLine } from './copy-writer.ts';
 import { PROFILE_COLUMNS } from './profile-sql.ts';
+import type { StagedProfile } from './profile-stage.ts';
 
 /**
  * `profiles` is LIST-partitioned by source (migration 0011). A source's first import does not insert into
@@ -38,23 +40,89 @@ export async function dropUnattachedPartition(conn: Sql, sourceId: string): Prom
   if (leftover) await conn.unsafe(`drop table if exists "${name}"`);
 }
 
+/** The columns a page of staged people fills in the partition being built, in `partitionLine` order. */
+export const PARTITION_PAGE_COLUMNS = [
+  'source_id',
+  'external_id',
+  'graph_id',
+  'first_name',
+  'last_name',
+  'display_name',
+  'email',
+  'job_title',
+  'department',
+  'office',
+  'business_phone',
+  'mobile_phone',
+  'employee_id',
+  'content_hash',
+] as const;
+
+/** A staged person as a line of that COPY; the manager and the content hash are settled at the end. */
+export function partitionLine(sourceId: string, p: StagedProfile): string {
+  return copyLine([
+    sourceId,
+    p.externalId,
+    p.graphId,
+    p.firstName,
+    p.lastName,
+    p.displayName,
+    p.email,
+    p.jobTitle,
+    p.department,
+    p.office,
+    p.businessPhone,
+    p.mobilePhone,
+    p.employeeId,
+    '',
+  ]);
+}
+
 /**
- * Builds the source's partition from `profile_resolved` (everyone in it is new) outside any transaction:
- * the rows, then each index of `profiles` under its own name with the table's oid (`profiles_search_doc_trgm`
- * → `profiles_search_doc_trgm_p16384`), so that ATTACH adopts them and plans name what they read. Returns how
- * many people it holds.
+ * Creates the source's partition table, empty and unattached (dropping what a killed run left). Pages of
+ * people are copied into it while Graph is still being read, so that PostgreSQL computes their generated
+ * /whois columns (the bulk of an insert's cost) meanwhile; `settlePartition` completes them at the end.
  */
-export async function buildPartition(conn: Sql, sourceId: string): Promise<number> {
+export async function createPartition(conn: Sql, sourceId: string): Promise<void> {
   const name = partitionName(sourceId);
   await dropUnattachedPartition(conn, sourceId);
   await conn.unsafe(`
     create table "${name}" (like profiles including defaults including generated,
       constraint "${name}_source" check (source_id = '${sourceId}'))`);
+}
+
+/**
+ * Makes the partition hold exactly `profile_resolved` (everyone in it is new). `pagesComplete` (how many
+ * people were staged): it already holds each resolved person once, from the pages copied during the read,
+ * and only lacks the managers and content hashes resolved at the end, an update of two plain columns (the
+ * generated columns do not depend on them and are not computed again). Otherwise (`null`: the stage dropped
+ * replays or duplicates, or pages were not copied), or if the update did not meet everyone, it is refilled
+ * from `profile_resolved`. Returns how many people it holds.
+ */
+export async function fillPartition(conn: Sql, sourceId: string, pagesComplete: number | null): Promise<number> {
+  const table = conn(partitionName(sourceId));
+  if (pagesComplete !== null) {
+    const settled = await conn`
+      update ${table} p set manager_external_id = r.manager_external_id, content_hash = r.content_hash
+      from profile_resolved r where r.external_id = p.external_id`;
+    if (settled.count === pagesComplete) return settled.count;
+  }
+  await conn`truncate ${table}`;
   const inserted = await conn`
-    insert into ${conn(name)} (${conn.unsafe(PROFILE_COLUMNS)})
+    insert into ${table} (${conn.unsafe(PROFILE_COLUMNS)})
     select ${sourceId}, external_id, graph_id, first_name, last_name, display_name, email, job_title, department,
       office, business_phone, mobile_phone, employee_id, manager_external_id, content_hash
     from profile_resolved`;
+  return inserted.count;
+}
+
+/**
+ * Builds each index of `profiles` on the filled partition under its own name with the table's oid
+ * (`profiles_search_doc_trgm` → `profiles_search_doc_trgm_p16384`), so that ATTACH adopts them and plans name
+ * what they read; one sort per index instead of an index insertion per row.
+ */
+export async function indexPartition(conn: Sql, sourceId: string): Promise<void> {
+  const name = partitionName(sourceId);
   const indexes = await conn<{ name: string; definition: string; constraint: 'p' | 'u' | null }[]>`
     select c.relname as name, pg_get_indexdef(i.indexrelid) as definition,
       (select contype from pg_constraint where conindid = i.indexrelid and conrelid = i.indrelid) as constraint
@@ -79,7 +147,6 @@ export async function buildPartition(conn: Sql, sourceId: string): Promise<numbe
     await conn`reset maintenance_work_mem`;
   }
   await conn.unsafe(`analyze "${name}"`);
-  return inserted.count;
 }
 
 /** Makes the built partition part of `profiles`; runs inside the apply's transaction. */

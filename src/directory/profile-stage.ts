@@ -1,6 +1,16 @@
 import type { Sql } from '../db/client.ts';
 import { CopyError, CopyWriter, copyLine } from './copy-writer.ts';
-import { attachPartition, buildPartition, dropUnattachedPartition, isFirstImport } from './profile-partition.ts';
+import {
+  attachPartition,
+  createPartition,
+  dropUnattachedPartition,
+  fillPartition,
+  indexPartition,
+  isFirstImport,
+  PARTITION_PAGE_COLUMNS,
+  partitionLine,
+  partitionName,
+} from './profile-partition.ts';
 import {
   applyStagedPhotos,
   CREATE_STAGE,
@@ -107,19 +117,33 @@ export class ProfileStage {
   private failure: unknown;
   /** This run builds the source's partition (a first import) and has not attached it yet. */
   private building = false;
+  /** Every page staged is also copied into the partition being built. */
+  private pagesInPartition = false;
+  /** Seal dropped replayed or duplicate people from the stage (not from the partition's pages). */
+  private deduped = false;
 
   private constructor(
     private readonly conn: Sql & { release(): void },
     private readonly sourceId: string,
   ) {}
 
-  static async open(sql: Sql, sourceId: string): Promise<ProfileStage> {
+  /**
+   * `mode` 'full' for a source with no profiles yet (its first import): pages are also copied into the
+   * source's partition as they arrive (src/directory/profile-partition.ts).
+   */
+  static async open(sql: Sql, sourceId: string, mode?: StageMode): Promise<ProfileStage> {
     const conn = await sql.reserve();
     try {
       await conn.unsafe(`${SESSION_SETTINGS}; ${CREATE_STAGE}`);
       // What a run killed between building and attaching the source's partition left behind.
       await dropUnattachedPartition(conn, sourceId);
-      return new ProfileStage(conn, sourceId);
+      const stage = new ProfileStage(conn, sourceId);
+      if (mode === 'full' && (await isFirstImport(conn, sourceId))) {
+        stage.building = true;
+        await createPartition(conn, sourceId);
+        stage.pagesInPartition = true;
+      }
+      return stage;
     } catch (error) {
       conn.release();
       throw error;
@@ -134,7 +158,9 @@ export class ProfileStage {
     await this.settle();
     if (people.length === 0) return;
     let lines = '';
+    let partitionLines = '';
     for (const p of people) {
+      if (this.pagesInPartition) partitionLines += partitionLine(this.sourceId, p);
       lines += copyLine([
         ++this.seq,
         p.graphId,
@@ -155,7 +181,7 @@ export class ProfileStage {
     }
     // Chained: a COPY holds the connection until it ends, so pages from concurrent callers queue behind it.
     this.copying = this.copying
-      .then(() => (this.failure ? undefined : this.copy(lines, people.length)))
+      .then(() => (this.failure ? undefined : this.copy(lines, partitionLines, people.length)))
       .catch((error) => {
         this.failure ??= error;
       });
@@ -203,6 +229,7 @@ export class ProfileStage {
     await conn`analyze profile_stage`;
     if (ids.length > 0) await conn`analyze removal_stage`;
     this.staged = staged;
+    this.deduped = staged !== this.seq;
     return { staged, duplicates };
   }
 
@@ -285,9 +312,17 @@ export class ProfileStage {
     await conn`drop table if exists pg_temp.profile_resolved`;
     const resolved = await resolveStage(conn, this.sourceId);
     // A first import builds the source's partition before the transaction; the transaction only attaches it.
-    const first = mode === 'full' && (await isFirstImport(conn, this.sourceId));
-    this.building = first;
-    const built = first ? await buildPartition(conn, this.sourceId) : 0;
+    const first = mode === 'full' && (this.building || (await isFirstImport(conn, this.sourceId)));
+    let built = 0;
+    if (first) {
+      if (!this.building) {
+        this.building = true;
+        await createPartition(conn, this.sourceId);
+      }
+      const pagesComplete = this.pagesInPartition && !this.deduped ? this.staged : null;
+      built = await fillPartition(conn, this.sourceId, pagesComplete);
+      await indexPartition(conn, this.sourceId);
+    }
     await conn`begin`;
     try {
       const upserts = first
@@ -338,20 +373,27 @@ export class ProfileStage {
     if (this.failure) throw this.failure;
   }
 
-  private async copy(lines: string, count: number): Promise<void> {
-    const writer = await CopyWriter.open(this.conn, 'profile_stage', STAGE_COLUMNS);
-    try {
-      await writer.write(lines, count);
-      await writer.finish();
-    } catch (error) {
-      writer.abort(error as Error);
-      throw error;
-    }
+  private async copy(lines: string, partitionLines: string, count: number): Promise<void> {
+    await copyInto(this.conn, 'profile_stage', STAGE_COLUMNS, lines, count);
+    if (partitionLines)
+      await copyInto(this.conn, partitionName(this.sourceId), PARTITION_PAGE_COLUMNS, partitionLines, count);
   }
 
   private async activeCount(): Promise<number> {
     const [{ active }] = await this.conn`
       select count(*)::int as active from profiles where source_id = ${this.sourceId} and active`;
     return active;
+  }
+}
+
+/** One COPY of formatted lines into `table`, settled when the server stored them. */
+async function copyInto(conn: Sql, table: string, columns: readonly string[], lines: string, count: number) {
+  const writer = await CopyWriter.open(conn, table, columns);
+  try {
+    await writer.write(lines, count);
+    await writer.finish();
+  } catch (error) {
+    writer.abort(error as Error);
+    throw error;
   }
 }

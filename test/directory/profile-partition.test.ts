@@ -58,9 +58,15 @@ async function sync(
     removed?: string[];
     photos?: StagedPhoto[];
     inTransaction?: (tx: Sql) => Promise<void>;
+    /** The mode the stage is opened with (a first import copies pages into its partition only when told 'full'). */
+    open?: StageMode | null;
   } = {},
 ) {
-  const stage = await ProfileStage.open(database.sql, sourceId);
+  const stage = await ProfileStage.open(
+    database.sql,
+    sourceId,
+    options.open === undefined ? 'full' : (options.open ?? undefined),
+  );
   try {
     await stage.add(staged);
     if (options.removed) stage.markRemoved(options.removed);
@@ -88,6 +94,16 @@ async function contents(sourceId: string): Promise<string> {
       search_initials)::text, '|' order by external_id)) as digest
     from profiles where source_id = ${sourceId}`;
   return digest;
+}
+
+/**
+ * Whether the partition still has the storage it was created with: it was filled by the pages copied during
+ * the read (then settled by an update), not refilled from the resolved stage (a TRUNCATE gives it new storage).
+ */
+async function filledByPages(sourceId: string): Promise<boolean> {
+  const [{ same }] = await database.sql`
+    select relfilenode = oid as same from pg_class where oid = to_regclass(${partitionName(sourceId)})`;
+  return same;
 }
 
 async function tableExists(name: string): Promise<boolean> {
@@ -127,11 +143,38 @@ describe("a source's first import", () => {
       where i.indrelid = ${oid}`;
     expect(own.map((r) => r.relname).sort()).toEqual(parent.map((r) => `${r.relname}_p${oid}`).sort());
     expect(own.every((r) => r.relname === `${r.parent}_p${oid}`)).toBe(true);
+    expect(await filledByPages(built)).toBe(true);
+    // Without the pages copied during the read (a stage opened without a mode), the same directory.
+    const unpaged = await newSource('T-unpaged');
+    expect(await sync(unpaged, people(), { open: null })).toEqual(a);
+    expect(await contents(unpaged)).toBe(await contents(inPlace));
+    expect(await filledByPages(unpaged)).toBe(false);
     // The unique key holds on the attached partition.
     await expect(
       database.sql`insert into profiles (source_id, external_id, graph_id, first_name, last_name, display_name, email,
         content_hash) values (${built}, 'e-1', 'x', 'x', 'x', 'x', 'x', 'x')`,
     ).rejects.toMatchObject({ code: '23505' });
+  });
+
+  it('drops replayed and duplicate people from its partition as from the stage', async () => {
+    const built = await newSource('T-dup-built');
+    const inPlace = await newSource('T-dup-in-place');
+    await database.sql.unsafe(
+      `create table "${partitionName(inPlace)}" partition of profiles for values in ('${inPlace}')`,
+    );
+    // g-3 read twice (its later version wins); g-dup shares e-4's unique identifier (the first one wins).
+    const read = [
+      ...people(10),
+      people(10, (n, p) => (n === 3 ? { ...p, jobTitle: 'Replayed' } : p))[3],
+      { ...people(10)[4], graphId: 'g-dup', displayName: 'Someone Else' },
+    ];
+    const a = await sync(built, read);
+    expect(a).toMatchObject({ created: 10 });
+    expect(await sync(inPlace, read)).toEqual(a);
+    expect(await contents(built)).toBe(await contents(inPlace));
+    const [row] = await database.sql`select job_title from profiles where source_id = ${built} and external_id = 'e-3'`;
+    expect(row.job_title).toBe('Replayed');
+    expect(await filledByPages(built)).toBe(false);
   });
 
   it('leaves nothing when it fails in its transaction: no table, no rows', async () => {
