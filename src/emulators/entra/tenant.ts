@@ -1,4 +1,5 @@
 import type { DirectoryChange } from './graph/subscriptions.ts';
+import { GroupLog } from './group-log.ts';
 import { graphTimestamp } from './http.ts';
 import type { EmulatedPhoto } from './photos.ts';
 
@@ -149,6 +150,8 @@ export class TenantStore {
   /** Bumped on any membership change, so cached transitive member lists know they are stale. */
   private membershipVersion = 0;
   private readonly transitiveCache = new Map<string, { version: number; ids: string[] }>();
+  /** Group changes, for `/groups/delta`. */
+  readonly groupLog = new GroupLog();
   /** Told of every change, for change notifications. */
   onChange: (change: DirectoryChange) => void = () => {};
 
@@ -225,7 +228,9 @@ export class TenantStore {
       this.tenant.deletedUsers.delete(user.id);
       this.tenant.photos.delete(user.id);
       this.tenant.adminIds.delete(user.id);
-      for (const group of this.tenant.groups.values()) group.members.delete(user.id);
+      for (const group of this.tenant.groups.values()) {
+        if (group.members.delete(user.id)) this.groupLog.member(group.id, user.id, 'user', true);
+      }
       record.removed = 'deleted';
     } else {
       user.deletedDateTime = graphTimestamp(when.getTime());
@@ -301,11 +306,13 @@ export class TenantStore {
     const existing = this.tenant.groups.get(id);
     if (existing) {
       Object.assign(existing, fields, { id, members: existing.members });
+      this.groupLog.changed(id, new Set(Object.keys(fields).filter((name) => name !== 'id' && name !== 'members')));
       this.onChange({ kind: 'groups', id, changeType: 'updated' });
       return existing;
     }
     const group = { members: new Set<string>(), ...fields, id } as EmulatedGroup;
     this.tenant.groups.set(id, group);
+    this.groupLog.changed(id, 'all');
     this.membershipVersion++;
     this.onChange({ kind: 'groups', id, changeType: 'updated' });
     return group;
@@ -313,8 +320,15 @@ export class TenantStore {
 
   deleteGroup(id: string): boolean {
     const key = id.toLowerCase();
-    if (!this.tenant.groups.delete(key)) return false;
-    for (const group of this.tenant.groups.values()) group.members.delete(key);
+    const deleted = this.tenant.groups.get(key);
+    if (!deleted) return false;
+    this.tenant.groups.delete(key);
+    for (const group of this.tenant.groups.values()) {
+      if (group.members.delete(key)) this.groupLog.member(group.id, key, 'group', true);
+    }
+    // "Get incremental changes for groups": a deleted Microsoft 365 group is `changed` (restorable), a
+    // deleted security group `deleted`.
+    this.groupLog.deleted(key, deleted.groupTypes.includes('Unified') ? 'changed' : 'deleted');
     this.membershipVersion++;
     this.onChange({ kind: 'groups', id: key, changeType: 'deleted' });
     return true;
@@ -328,8 +342,15 @@ export class TenantStore {
       (id) => !this.tenant.users.has(id.toLowerCase()) && !this.tenant.groups.has(id.toLowerCase()),
     );
     if (unknown.length > 0) return unknown;
-    for (const id of add) group.members.add(id.toLowerCase());
-    for (const id of remove) group.members.delete(id.toLowerCase());
+    const kind = (id: string) => (this.tenant.groups.has(id) ? 'group' : 'user');
+    for (const id of add.map((a) => a.toLowerCase())) {
+      if (group.members.has(id)) continue;
+      group.members.add(id);
+      this.groupLog.member(group.id, id, kind(id), false);
+    }
+    for (const id of remove.map((r) => r.toLowerCase())) {
+      if (group.members.delete(id)) this.groupLog.member(group.id, id, kind(id), true);
+    }
     this.membershipVersion++;
     this.onChange({ kind: 'groups', id: group.id, changeType: 'updated' });
     return [];

@@ -45,7 +45,6 @@ export function usersDelta(context: GraphContext): EmulatorReply {
   if (isReply(query)) return query;
   if (query.expand !== null) return context.unsupported('$expand is not supported on delta queries of users.');
   const { state } = context;
-  const now = state.now();
   const pageSize = preferredPageSize(context);
 
   let token: DeltaToken;
@@ -54,12 +53,12 @@ export function usersDelta(context: GraphContext): EmulatorReply {
     const fresh = initialToken(context, query.select, query.filter);
     if (isReply(fresh)) return fresh;
     const latest = { ...fresh, phase: 'c' as const, since: state.store.seq, upto: state.store.seq };
-    return deltaPage(context, [], { deltaLink: seal(context, latest) }, pageSize);
+    return deltaPage(context, 'users', [], { deltaLink: seal(context, latest) }, pageSize);
   }
   if (presented !== null) {
     const opened = context.open<DeltaToken>(presented);
-    if (opened?.r !== 'delta' || opened.g !== state.deltaGeneration || now - opened.t > TOKEN_LIFETIME_MS) {
-      return expired(context, opened);
+    if (opened?.r !== 'delta' || !tokenAlive(context, opened)) {
+      return expired(context, 'users', opened && [...opened.select, ...(opened.manager ? ['manager'] : [])]);
     }
     token = opened;
     if (query.deltatoken !== null) {
@@ -106,9 +105,9 @@ export function usersDelta(context: GraphContext): EmulatorReply {
     next = page.next;
   }
   if (next !== null)
-    return deltaPage(context, items, { nextLink: seal(context, { ...token, position: next }) }, pageSize);
+    return deltaPage(context, 'users', items, { nextLink: seal(context, { ...token, position: next }) }, pageSize);
   const end: DeltaToken = { ...token, phase: 'c', position: null, since: token.upto, upto: token.upto };
-  return deltaPage(context, items, { deltaLink: seal(context, end) }, pageSize);
+  return deltaPage(context, 'users', items, { deltaLink: seal(context, end) }, pageSize);
 }
 
 /**
@@ -129,15 +128,8 @@ function initialToken(
 ): DeltaToken | EmulatorReply {
   const names = resolveSelect(context, USER_SHAPE, select, true);
   if (isReply(names)) return names;
-  let ids: string[] | undefined;
-  if (filter !== null) {
-    try {
-      ids = [...deltaFilterIds(filter)];
-    } catch (error) {
-      if (error instanceof FilterError) return context.error(400, error.code, error.message);
-      throw error;
-    }
-  }
+  const ids = filteredIds(context, filter);
+  if (isReply(ids)) return ids;
   const manager = names.includes('manager');
   const properties = names.filter((n) => n !== 'manager');
   if (!properties.includes('id')) properties.unshift('id');
@@ -154,6 +146,17 @@ function initialToken(
     upto: state.store.seq,
     ...(ids ? { ids } : {}),
   };
+}
+
+/** A delta round's `$filter`: the object ids it names (≤ 50), or Graph's 400 for anything else. */
+export function filteredIds(context: GraphContext, filter: string | null): string[] | undefined | EmulatorReply {
+  if (filter === null) return undefined;
+  try {
+    return [...deltaFilterIds(filter)];
+  } catch (error) {
+    if (error instanceof FilterError) return context.error(400, error.code, error.message);
+    throw error;
+  }
 }
 
 function represent(
@@ -178,30 +181,40 @@ function seal(context: GraphContext, token: DeltaToken): string {
   return context.seal({ ...token, t: context.state.now() });
 }
 
-function deltaPage(
+/** One page of a delta round of `resource`: the items, then the next page's link or the next round's. */
+export function deltaPage(
   context: GraphContext,
+  resource: 'users' | 'groups',
   items: Record<string, unknown>[],
   link: { nextLink?: string; deltaLink?: string },
   pageSize: number,
 ): EmulatorReply {
-  const body: Record<string, unknown> = { '@odata.context': `${context.base}/v1.0/$metadata#users` };
-  if (link.nextLink) body['@odata.nextLink'] = `${context.base}/v1.0/users/delta?$skiptoken=${link.nextLink}`;
+  const base = `${context.base}/v1.0/${resource}/delta`;
+  const body: Record<string, unknown> = { '@odata.context': `${context.base}/v1.0/$metadata#${resource}` };
+  if (link.nextLink) body['@odata.nextLink'] = `${base}?$skiptoken=${link.nextLink}`;
   body.value = items;
-  if (link.deltaLink) body['@odata.deltaLink'] = `${context.base}/v1.0/users/delta?$deltatoken=${link.deltaLink}`;
+  if (link.deltaLink) body['@odata.deltaLink'] = `${base}?$deltatoken=${link.deltaLink}`;
   const asked = /odata\.maxpagesize=\d+/i.test(header(context.request, 'prefer') ?? '');
   return context.ok(body, asked ? { 'preference-applied': `odata.maxpagesize=${pageSize}` } : {});
 }
 
-function preferredPageSize(context: GraphContext): number {
+export function preferredPageSize(context: GraphContext, max = MAX_PAGE): number {
   const match = /odata\.maxpagesize=(\d+)/i.exec(header(context.request, 'prefer') ?? '');
-  const wanted = match ? Number(match[1]) : MAX_PAGE;
-  return Math.max(1, Math.min(MAX_PAGE, wanted));
+  const wanted = match ? Number(match[1]) : max;
+  return Math.max(1, Math.min(max, wanted));
 }
 
-function expired(context: GraphContext, token: DeltaToken | null): EmulatorReply {
+/** Whether a presented token may still be used: same delta generation, younger than 7 days. */
+export function tokenAlive(context: GraphContext, token: { g: number; t: number } | null): boolean {
+  return (
+    token !== null && token.g === context.state.deltaGeneration && context.state.now() - token.t <= TOKEN_LIFETIME_MS
+  );
+}
+
+/** A token that is no longer usable: 400 `syncStateNotFound`, or 410 `resyncRequired` when told so. */
+export function expired(context: GraphContext, resource: 'users' | 'groups', select: string[] | null): EmulatorReply {
   if (context.state.deltaExpiryStyle === 'gone') {
-    const select = token ? [...token.select, ...(token.manager ? ['manager'] : [])] : null;
-    const location = `${context.base}/v1.0/users/delta${select ? `?$select=${select.join(',')}` : ''}`;
+    const location = `${context.base}/v1.0/${resource}/delta${select ? `?$select=${select.join(',')}` : ''}`;
     return context.error(
       410,
       'resyncRequired',

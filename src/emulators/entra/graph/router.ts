@@ -6,6 +6,7 @@ import { isReply } from './collection.ts';
 import { authenticate, GraphContext } from './context.ts';
 import { usersDelta } from './delta.ts';
 import { getGroup, listGroups, listMembers } from './groups.ts';
+import { groupsDelta } from './groups-delta.ts';
 import { photoList, photoMetadata, photoValue } from './photos.ts';
 import { subscriptionRoute } from './subscription-routes.ts';
 import { meter } from './throttle.ts';
@@ -51,6 +52,8 @@ function matchGraph(path: string, method: string): Route {
   if (first === 'users') return userRoute(segments.join('/'), false);
   if (first === 'groups') {
     if (segments.length === 1) return get('groups', listGroups);
+    if (segments.length === 2 && (lower[1] === 'delta' || lower[1] === 'delta()'))
+      return get('groups/delta', groupsDelta);
     if (segments.length === 2) return get('groups/{id}', (c) => getGroup(c, segments[1]));
     if ((third === 'members' || third === 'transitivemembers') && segments.length <= 4) {
       const relation = third === 'members' ? 'members' : 'transitiveMembers';
