@@ -45,7 +45,7 @@ export const DROP_STAGE =
   'drop table if exists pg_temp.profile_stage, pg_temp.removal_stage, pg_temp.photo_stage, pg_temp.profile_resolved';
 
 /** The stored attributes' fingerprint: equal hashes mean there is nothing to write. */
-function contentHash(conn: Sql) {
+export function contentHash(conn: Sql) {
   return conn`md5(row(graph_id, first_name, last_name, display_name, email, job_title, department, office,
     business_phone, mobile_phone, employee_id, manager_external_id)::text)`;
 }

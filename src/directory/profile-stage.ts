@@ -2,14 +2,12 @@ import type { Sql } from '../db/client.ts';
 import { CopyError, CopyWriter, copyLine } from './copy-writer.ts';
 import {
   attachPartition,
+  copyPageToPartition,
   createPartition,
   dropUnattachedPartition,
   fillPartition,
   indexPartition,
   isFirstImport,
-  PARTITION_PAGE_COLUMNS,
-  partitionLine,
-  partitionName,
 } from './profile-partition.ts';
 import {
   applyStagedPhotos,
@@ -117,7 +115,7 @@ export class ProfileStage {
   private failure: unknown;
   /** This run builds the source's partition (a first import) and has not attached it yet. */
   private building = false;
-  /** Every page staged is also copied into the partition being built. */
+  /** Every page staged is also written into the partition being built (as a guess, checked at the end). */
   private pagesInPartition = false;
   /** Seal dropped replayed or duplicate people from the stage (not from the partition's pages). */
   private deduped = false;
@@ -157,10 +155,9 @@ export class ProfileStage {
   async add(people: readonly StagedProfile[]): Promise<void> {
     await this.settle();
     if (people.length === 0) return;
+    const first = this.seq + 1;
     let lines = '';
-    let partitionLines = '';
     for (const p of people) {
-      if (this.pagesInPartition) partitionLines += partitionLine(this.sourceId, p);
       lines += copyLine([
         ++this.seq,
         p.graphId,
@@ -181,7 +178,7 @@ export class ProfileStage {
     }
     // Chained: a COPY holds the connection until it ends, so pages from concurrent callers queue behind it.
     this.copying = this.copying
-      .then(() => (this.failure ? undefined : this.copy(lines, partitionLines, people.length)))
+      .then(() => (this.failure ? undefined : this.copy(lines, people.length, first)))
       .catch((error) => {
         this.failure ??= error;
       });
@@ -373,27 +370,21 @@ export class ProfileStage {
     if (this.failure) throw this.failure;
   }
 
-  private async copy(lines: string, partitionLines: string, count: number): Promise<void> {
-    await copyInto(this.conn, 'profile_stage', STAGE_COLUMNS, lines, count);
-    if (partitionLines)
-      await copyInto(this.conn, partitionName(this.sourceId), PARTITION_PAGE_COLUMNS, partitionLines, count);
+  private async copy(lines: string, count: number, first: number): Promise<void> {
+    const writer = await CopyWriter.open(this.conn, 'profile_stage', STAGE_COLUMNS);
+    try {
+      await writer.write(lines, count);
+      await writer.finish();
+    } catch (error) {
+      writer.abort(error as Error);
+      throw error;
+    }
+    if (this.pagesInPartition) await copyPageToPartition(this.conn, this.sourceId, first, first + count - 1);
   }
 
   private async activeCount(): Promise<number> {
     const [{ active }] = await this.conn`
       select count(*)::int as active from profiles where source_id = ${this.sourceId} and active`;
     return active;
-  }
-}
-
-/** One COPY of formatted lines into `table`, settled when the server stored them. */
-async function copyInto(conn: Sql, table: string, columns: readonly string[], lines: string, count: number) {
-  const writer = await CopyWriter.open(conn, table, columns);
-  try {
-    await writer.write(lines, count);
-    await writer.finish();
-  } catch (error) {
-    writer.abort(error as Error);
-    throw error;
   }
 }
