@@ -69,8 +69,11 @@ export async function getPersonCard(
   sql: Queryable,
   scope: DirectoryScope,
   profileId: number,
+  /** The person's source when known (a search found them): only its partition of profiles is then planned. */
+  sourceId?: string,
 ): Promise<PersonCard | undefined> {
   if (!Number.isSafeInteger(profileId) || profileId <= 0) return undefined;
+  const source = sourceId === undefined ? sql`` : sql`and p.source_id = ${sourceId}::uuid`;
   const [row] = await sql<Row[]>`
     select p.id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name, p.office,
       p.business_phone, p.mobile_phone, case when ${slackMatchIsFresh(sql)} then p.slack_user_id end as slack_user_id,
@@ -83,7 +86,7 @@ export async function getPersonCard(
     left join profiles m on m.source_id = p.source_id and m.external_id = p.manager_external_id and m.active
       and m.id <> p.id
     left join profile_photos ph on ph.profile_id = p.id
-    where p.id = ${profileId} and p.active and ${scopeCondition(sql, scope)}`;
+    where p.id = ${profileId} ${source} and p.active and ${scopeCondition(sql, scope)}`;
   if (!row) return undefined;
   return {
     ...summaryFromRow(row),

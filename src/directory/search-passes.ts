@@ -20,6 +20,8 @@ export const EXACT_EMAIL = 100;
 
 export type Row = {
   id: string;
+  /** The person's source, so that reading their card reads that source's partition only. */
+  source_id: string;
   display_name: string;
   job_title: string | null;
   department: string | null;
@@ -58,13 +60,18 @@ type Fragment = postgres.PendingQuery<postgres.Row[]>;
  * - `ordered`: each alternative from a btree that holds it in name order, `take` rows each.
  * - `scan`: words a large share of the source may hold (in titles, departments, anywhere): the first
  *   SCAN_ROWS people in name order are read, and only when fewer than `take` of them match is the tier looked up.
+ * - `names`: people among those whose names hold every word at a word's start (`NamesLookup`), plus those
+ *   `lookup` finds, if given.
  */
 type Tier =
   | { score: number; read: 'lookup' | 'scan'; where: Fragment }
-  | { score: number; read: 'ordered'; where: readonly Fragment[] };
+  | { score: number; read: 'ordered'; where: readonly Fragment[] }
+  | { score: number; read: 'names'; where: Fragment; lookup?: Fragment };
 
 /** People a `scan` tier reads in name order before it turns to its index (enough for words ~3% of people hold). */
 const SCAN_ROWS = 200;
+/** Letters from which a word is looked up by its own trigrams, its start checked on the rows found. */
+const LONG_WORD = 5;
 
 /**
  * Ranked by tier: exact email > local part > exact name > whole words of a name > name or address prefix >
@@ -76,14 +83,34 @@ const SCAN_ROWS = 200;
  * people. Its text depends only on the shape of the query (words, tiers, sources), never on the values, so
  * that PostgreSQL plans it once per connection (the transaction asks for generic plans): planning this
  * statement for each search cost more than running it.
+ *
+ * Tiers share what they read (a CTE is computed when first read, and only then): the `names` tiers filter one
+ * lookup of the people whose names hold every word at a word's start (`n`), and the `scan` tiers one read of
+ * the first SCAN_ROWS people in name order (`hd`). A full name only one person has reaches every tier: it
+ * read the names trigram index three times and those first people four times before they were shared.
  */
 export function exactPass(sql: Queryable, sourceIds: string[], query: FoldedQuery, take: number) {
+  const { tiers: unsorted, names: namesWhere } = exactTiers(sql, query);
   // Best first: a tier is skipped once the ones above it are full.
-  const tiers = exactTiers(sql, query).sort((a, b) => b.score - a.score);
+  const tiers = unsorted.sort((a, b) => b.score - a.score);
   if (sourceIds.length === 0 || tiers.length === 0) return Promise.resolve([] as Row[]);
   const names = tiers.map((_, i) => sql.unsafe(`t${i}`));
   const seen = tiers.map((_, i) => sql.unsafe(`s${i}`));
   const source = inSources(sql, sourceIds);
+  const shared = [
+    ...(namesWhere
+      ? [
+          sql`n as (select p.id, p.search_display, p.search_names from profiles p
+          where p.active and ${source} and (${namesWhere}))`,
+        ]
+      : []),
+    ...(tiers.some((t) => t.read === 'scan')
+      ? [
+          sql`hd as (select p.id, p.search_display, p.search_role, p.search_doc from profiles p
+          where p.active and ${source} order by p.search_display, p.id limit ${SCAN_ROWS})`,
+        ]
+      : []),
+  ];
   const tier = (t: Tier, i: number) => {
     // A tier runs only while the tiers above it (their distinct people in s<i>) leave room: a one-time
     // filter, its index is not even read.
@@ -97,12 +124,15 @@ export function exactPass(sql: Queryable, sourceIds: string[], query: FoldedQuer
     let before = sql``;
     if (t.read === 'lookup') rows = lookup(t.where);
     else if (t.read === 'ordered') rows = t.where.map(ordered).reduce((a, b) => sql`${a} union all ${b}`);
-    else {
+    else if (t.read === 'names') {
+      const within = sql`select p.id, p.search_display from n p where ${room} and (${t.where})`;
+      // Distinct: a person found both ways must not take two of the tier's `take` places.
+      rows = t.lookup ? sql`${within} union ${lookup(t.lookup)}` : within;
+    } else {
       // When the first SCAN_ROWS people by name hold `take` matches, those are the tier's first `take`.
       const head = sql.unsafe(`h${i}`);
-      before = sql`${head} as (select p.id, p.search_display from (select p.id, p.search_display, p.search_role,
-          p.search_doc ${people} order by p.search_display, p.id limit ${SCAN_ROWS}) p
-        where (${t.where}) order by p.search_display, p.id limit ${take}), `;
+      before = sql`${head} as (select p.id, p.search_display from hd p where ${room} and (${t.where})
+        order by p.search_display, p.id limit ${take}), `;
       const full = sql`(select count(*) from ${head}) >= ${take}`;
       rows = sql`select * from ${head} where ${full} union all ${lookup(sql`not ${full} and (${t.where})`)}`;
     }
@@ -117,10 +147,10 @@ export function exactPass(sql: Queryable, sourceIds: string[], query: FoldedQuer
   };
   const all = names.map((t) => sql`select * from ${t}`).reduce((a, b) => sql`${a} union all ${b}`);
   return sql<Row[]>`
-    with ${tiers.map(tier).reduce((a, b) => sql`${a}, ${b}`)},
+    with ${[...shared, ...tiers.map(tier)].reduce((a, b) => sql`${a}, ${b}`)},
     best as (select distinct on (id) id, tier from (${all}) h order by id, tier desc)
-    select p.id, p.display_name, p.job_title, p.department, p.email, best.tier as score
-    from best join profiles p on p.id = best.id
+    select p.id, p.source_id, p.display_name, p.job_title, p.department, p.email, best.tier as score
+    from best join profiles p on p.id = best.id and ${source}
     order by best.tier desc, p.search_display, p.id
     limit ${take}`;
 }
@@ -134,18 +164,25 @@ function startsWith(sql: Queryable, column: string, prefix: string) {
   return sql`${sql.unsafe(column)} >= ${prefix} and ${sql.unsafe(column)} < ${`${prefix}\u{10FFFF}`}`;
 }
 
-/** The tiers, best first. */
-function exactTiers(sql: Queryable, query: FoldedQuery): Tier[] {
+/**
+ * The tiers, and the condition of the lookup the `names` tiers share: every word at the start of a word of
+ * the names. Whoever has the whole query as words of their names (`% key %`) or names starting with it
+ * (` key%`) is among those people. One word is the exception: its whole-word tier is looked up alone, as
+ * a word is far more often the start of other words ("wil") than a word itself.
+ */
+function exactTiers(sql: Queryable, query: FoldedQuery): { tiers: Tier[]; names?: Fragment } {
   const like = (column: string, patterns: string[]) =>
     patterns.map((pattern) => sql`${sql.unsafe(column)} like ${pattern}`).reduce((a, b) => sql`${a} and ${b}`);
   if (query.email) {
     // An address is looked up as one: its words ("com", "contoso") would match everybody.
-    return [
-      { score: EXACT_EMAIL, read: 'lookup', where: sql`p.search_email = ${query.email}` },
-      { score: 80, read: 'lookup', where: startsWith(sql, 'p.search_email', query.email) },
-    ];
+    return {
+      tiers: [
+        { score: EXACT_EMAIL, read: 'lookup', where: sql`p.search_email = ${query.email}` },
+        { score: 80, read: 'lookup', where: startsWith(sql, 'p.search_email', query.email) },
+      ],
+    };
   }
-  if (query.words.length === 0) return [];
+  if (query.words.length === 0) return { tiers: [] };
   const key = escapeLike(query.key);
   const words = query.words.map(({ word }) => word);
   // "vance adele" and "de la cruz maria" are names said surname first.
@@ -156,44 +193,62 @@ function exactTiers(sql: Queryable, query: FoldedQuery): Tier[] {
           [words.at(-1), ...words.slice(0, -1)],
         ]
       : [];
-  const starts = words.map((word) => `% ${escapeLike(word)}%`);
+  // Every word at a word's start. A long word is looked up by its own trigrams and its start checked on the
+  // rows found: the trigrams of a word's start ("  c", " ca") are in most rows of a column (contoso, com),
+  // and intersecting their long posting lists cost more than checking the few more rows the word's letters
+  // alone find ("catherine" inside a word is rare; "son" inside one is not, hence only long words).
+  const starts = (column: string) =>
+    query.words
+      .map(({ word, mode }) =>
+        mode === 'substring' && Array.from(word).length >= LONG_WORD
+          ? sql`${sql.unsafe(column)} like ${`%${escapeLike(word)}%`} and strpos(${sql.unsafe(column)}, ${` ${word}`}) > 0`
+          : sql`${sql.unsafe(column)} like ${`% ${escapeLike(word)}%`}`,
+      )
+      .reduce((a, b) => sql`${a} and ${b}`);
   const anywhere = query.words.map(({ word, mode }) => `${mode === 'substring' ? '%' : '% '}${escapeLike(word)}%`);
   const single = !/\s/.test(query.lower);
-  return [
-    ...(single
-      ? [
-          { score: 98, read: 'lookup', where: startsWith(sql, 'p.search_email', `${query.lower}@`) } as const,
-          { score: 80, read: 'lookup', where: startsWith(sql, 'p.search_email', query.lower) } as const,
-        ]
-      : []),
-    {
-      score: 95,
-      read: 'lookup',
-      where: sql`p.search_display = any(${[query.key, ...turned.map((w) => w.join(' '))]}::text[])`,
-    },
-    { score: 90, read: 'lookup', where: sql`p.search_names like ${`% ${key} %`}` },
-    {
-      score: 80,
-      read: 'lookup',
-      where: sql`(${startsWith(sql, 'p.search_display', query.key)}) or p.search_names like ${` ${key}%`}`,
-    },
-    { score: 75, read: 'lookup', where: like('p.search_names', starts) },
-    ...(words.length === 1 && Array.from(query.key).length === 2
-      ? [{ score: 70, read: 'ordered', where: [sql`p.search_initials = ${query.key}`] } as const]
-      : []),
-    // The title and the department apart, each from its own btree in name order (migration 0009).
-    {
-      score: 65,
-      read: 'ordered',
-      where: [ROLE_PARTS.title, ROLE_PARTS.department].map((part) => sql`${sql.unsafe(part)} = ${query.key}`),
-    },
-    { score: 62, read: 'scan', where: sql`p.search_role like ${`% ${key} %`}` },
-    { score: 60, read: 'scan', where: like('p.search_role', starts) },
-    { score: 50, read: 'scan', where: like('p.search_doc', starts) },
-    ...(query.words.some((w) => w.mode === 'substring')
-      ? [{ score: 40, read: 'scan', where: like('p.search_doc', anywhere) } as const]
-      : []),
-  ];
+  const wholeWords = sql`p.search_names like ${`% ${key} %`}`;
+  return {
+    names: starts('p.search_names'),
+    tiers: [
+      ...(single
+        ? [
+            { score: 98, read: 'lookup', where: startsWith(sql, 'p.search_email', `${query.lower}@`) } as const,
+            { score: 80, read: 'lookup', where: startsWith(sql, 'p.search_email', query.lower) } as const,
+          ]
+        : []),
+      {
+        score: 95,
+        read: 'lookup',
+        where: sql`p.search_display = any(${[query.key, ...turned.map((w) => w.join(' '))]}::text[])`,
+      },
+      words.length === 1
+        ? ({ score: 90, read: 'lookup', where: wholeWords } as const)
+        : ({ score: 90, read: 'names', where: wholeWords } as const),
+      {
+        score: 80,
+        read: 'names',
+        where: sql`p.search_names like ${` ${key}%`}`,
+        lookup: startsWith(sql, 'p.search_display', query.key),
+      },
+      { score: 75, read: 'names', where: sql`true` },
+      ...(words.length === 1 && Array.from(query.key).length === 2
+        ? [{ score: 70, read: 'ordered', where: [sql`p.search_initials = ${query.key}`] } as const]
+        : []),
+      // The title and the department apart, each from its own btree in name order (migration 0009).
+      {
+        score: 65,
+        read: 'ordered',
+        where: [ROLE_PARTS.title, ROLE_PARTS.department].map((part) => sql`${sql.unsafe(part)} = ${query.key}`),
+      },
+      { score: 62, read: 'scan', where: sql`p.search_role like ${`% ${key} %`}` },
+      { score: 60, read: 'scan', where: starts('p.search_role') },
+      { score: 50, read: 'scan', where: starts('p.search_doc') },
+      ...(query.words.some((w) => w.mode === 'substring')
+        ? [{ score: 40, read: 'scan', where: like('p.search_doc', anywhere) } as const]
+        : []),
+    ],
+  };
 }
 
 /** The title and the department in `search_role` (' title | department '), as the indexes of 0009 spell them. */
@@ -220,7 +275,7 @@ export async function fuzzyPass(
     ? sql`word_similarity(${key}, p.search_names)`
     : sql`greatest(similarity(${key}, p.search_names), similarity(${key}, split_part(p.search_email, '@', 1)))`;
   const rows = await sql<FuzzyCandidate[]>`
-    select p.id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
+    select p.id, p.source_id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
       p.search_display as display_key, ${score}::float8 as score
     from profiles p
     where p.active and ${inSources(sql, sourceIds)} and (${candidates})
@@ -247,7 +302,7 @@ export async function initialsPass(sql: Queryable, sourceIds: string[], key: str
       order by distance, p.search_display, p.id
       limit ${INITIALS_CANDIDATES}
     )
-    select p.id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
+    select p.id, p.source_id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
       c.search_display as display_key, 0::float8 as score
     from c join profiles p on p.id = c.id`;
   return rankFuzzy(rows, key, false).slice(0, take);
@@ -257,17 +312,25 @@ type FuzzyCandidate = Row & { first_name: string; last_name: string; display_key
 
 /**
  * Titles and departments with every word close to a query word ("sofware enginer", "payrol"), at the
- * word-similarity threshold the transaction has set; all are matches, in name order.
+ * word-similarity threshold the transaction has set; all are matches, in name order. Planned once (a generic
+ * plan), so read as a `scan` tier is: a slip of a common word ("managr") is answered by the first SCAN_ROWS
+ * people in name order, a rare one through the trigram index; a plan that read in name order alone would
+ * read the whole source for a rare one.
  */
 export async function rolePass(sql: Queryable, sourceIds: string[], words: string[], take: number) {
   if (sourceIds.length === 0 || words.length === 0) return [];
   const close = words.map((w) => sql`${w} <% p.search_role`).reduce((a, b) => sql`${a} and ${b}`);
+  const source = inSources(sql, sourceIds);
   const rows = await sql<Row[]>`
-    select p.id, p.display_name, p.job_title, p.department, p.email, 1::float8 as score
-    from profiles p
-    where p.active and ${inSources(sql, sourceIds)} and ${close}
-    order by p.search_display, p.id
-    limit ${take}`;
+    with h as (select p.id, p.search_display from (select p.id, p.search_display, p.search_role from profiles p
+        where p.active and ${source} order by p.search_display, p.id limit ${SCAN_ROWS}) p
+      where ${close} order by p.search_display, p.id limit ${take}),
+    r as (select * from h where (select count(*) from h) >= ${take}
+      union all select * from (select p.id, p.search_display from profiles p
+        where (select count(*) from h) < ${take} and p.active and ${source} and ${close} offset 0) s)
+    select p.id, p.source_id, p.display_name, p.job_title, p.department, p.email, 1::float8 as score
+    from (select id from r order by search_display, id limit ${take}) r join profiles p on p.id = r.id and ${source}
+    order by p.search_display, p.id`;
   return rows.map((row): FuzzyRow => ({ ...row, matches: true }));
 }
 

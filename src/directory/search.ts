@@ -49,6 +49,9 @@ const STATEMENT_TIMEOUT_MS = 2_000;
 const SUGGESTIONS = 3;
 /** Enough fuzzy rows to find SUGGESTIONS distinct names among namesakes. */
 const FUZZY_ROWS = 20;
+/** pg_trgm thresholds: close neighbours (and role slips) first, looser ones for "did you mean". */
+const CLOSE = { similarity: '0.45', wordSimilarity: '0.5' };
+const LOOSE = { similarity: '0.3', wordSimilarity: '0.4' };
 
 export async function searchPeople(sql: Sql, options: SearchOptions): Promise<SearchResult> {
   const parsed = parseQuery(options.text);
@@ -68,7 +71,7 @@ export async function searchPeople(sql: Sql, options: SearchOptions): Promise<Se
     return { kind: 'none', query: parsed.text, suggestions: suggestions.map((r) => summaryFromRow(r)) };
   }
   const [top, ...rest] = matches;
-  const best = await getPersonCard(sql, options.scope, Number(top.id));
+  const best = await getPersonCard(sql, options.scope, Number(top.id), top.source_id);
   // Removed between the two statements: rare enough that answering "nobody" is honest.
   if (!best) return { kind: 'none', query: parsed.text, suggestions: [] };
   const others = !ranked.fuzzy && top.score >= EXACT_EMAIL ? [] : rest;
@@ -106,7 +109,7 @@ async function rankPeople(
   return sql.begin(async (tx) => {
     // One round trip: the guards for this transaction, the sources searched, and the query folded as the
     // stored columns are (whois_key), with what the trigram index can look up for each word (a pattern
-    // without a whole trigram would make PostgreSQL read every row). The exact pass is planned once per
+    // without a whole trigram would make PostgreSQL read every row). Every statement is planned once per
     // connection (generic plans: its text fixes how each tier is read), never as a sequential scan.
     const [guard] = await tx<
       { sources: string[]; key: string; lower: string; words: string[]; modes: WordMode[]; fuzzy: string }[]
@@ -114,6 +117,8 @@ async function rankPeople(
       select set_config('statement_timeout', ${String(STATEMENT_TIMEOUT_MS)}, true),
         set_config('plan_cache_mode', 'force_generic_plan', true),
         set_config('enable_seqscan', 'off', true),
+        set_config('pg_trgm.similarity_threshold', ${CLOSE.similarity}, true),
+        set_config('pg_trgm.word_similarity_threshold', ${CLOSE.wordSimilarity}, true),
         ${scopeSources(tx, scope)} as sources,
         whois_key(${query.text}) as key, lower(${query.text}) as lower, whois_key(${fuzzyText}) as fuzzy,
         array(select w from unnest(string_to_array(whois_key(${query.text}), ' ')) with ordinality as u(w, n)
@@ -144,12 +149,7 @@ async function rankPeople(
         ? await initialsPass(tx, sources, key, Array.from(fuzzyWords[0])[0] + Array.from(fuzzyWords[1])[0], take)
         : [];
     if (namesakes.some((r) => r.matches)) return { fuzzy: true, rows: namesakes };
-    // Then close trigram neighbours: few candidates, all ranked, so the right person cannot be cut off by the
-    // cap. They are planned for the values at hand: whether reading in name order or through the trigram
-    // index is cheaper depends on how common the words are.
-    await tx`select set_config('pg_trgm.similarity_threshold', '0.45', true),
-      set_config('plan_cache_mode', 'force_custom_plan', true),
-      set_config('pg_trgm.word_similarity_threshold', '0.5', true)`;
+    // Then close trigram neighbours: few candidates, all ranked, so the right person cannot be cut off by the cap.
     const close = await fuzzyPass(tx, sources, key, { oneWord, take });
     if (close.some((r) => r.matches)) return { fuzzy: true, rows: close };
     // Then a title or department with a slip in a word ("sofware enginer"), at the same threshold, below any name.
@@ -159,8 +159,8 @@ async function rankPeople(
     }
     // Failing all that, the namesakes by initials or looser trigram neighbours become "did you mean".
     if (namesakes.length > 0) return { fuzzy: true, rows: namesakes };
-    await tx`select set_config('pg_trgm.similarity_threshold', '0.3', true),
-      set_config('pg_trgm.word_similarity_threshold', '0.4', true)`;
+    await tx`select set_config('pg_trgm.similarity_threshold', ${LOOSE.similarity}, true),
+      set_config('pg_trgm.word_similarity_threshold', ${LOOSE.wordSimilarity}, true)`;
     return { fuzzy: true, rows: await fuzzyPass(tx, sources, key, { oneWord, take }) };
   });
 }

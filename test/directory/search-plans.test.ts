@@ -77,4 +77,17 @@ describe('/whois plans at 1,000,000 profiles over 10 sources', () => {
     expect(plans).toMatch(/Index Scan using profiles_search_title_idx/);
     expect(plans).toMatch(/Index Scan using profiles_search_department_idx/);
   });
+
+  it('read the names trigram index once and the first people in name order once, however many tiers run', async () => {
+    // A full name only one person has runs every tier of the exact pass (to find the others to list).
+    const [exact] = await explainSearch(database.url, scope, 'adele vance');
+    const names = exact.filter((line) => /Index Scan on profiles_search_names_trgm/.test(line));
+    const heads = exact.filter(
+      (line, i) =>
+        /Index Scan using profiles_search_display_idx/.test(line) &&
+        /Index Cond: \(source_id = \$\d+\)$/.test(exact[i + 1]?.trim() ?? ''),
+    );
+    expect(names).toHaveLength(1);
+    expect(heads).toHaveLength(1);
+  });
 });
