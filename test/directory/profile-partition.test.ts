@@ -148,7 +148,7 @@ describe("a source's first import", () => {
     expect(own.every((r) => r.relname === `${r.parent}_p${oid}`)).toBe(true);
     expect(await filledByPages(built)).toBe(true);
     // Keyed by another attribute, the managers guessed during the read are wrong: refilled, the same directory.
-    const byMail = (n: number, p: StagedProfile) => ({ ...p, externalId: p.email });
+    const byMail = (_: number, p: StagedProfile) => ({ ...p, externalId: p.email });
     const [mailBuilt, mailInPlace] = [await newSource('T-mail-built'), await newSource('T-mail-in-place')];
     await database.sql.unsafe(
       `create table "${partitionName(mailInPlace)}" partition of profiles for values in ('${mailInPlace}')`,
