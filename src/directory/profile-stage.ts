@@ -139,6 +139,8 @@ export class ProfileStage {
       if (mode === 'full' && (await isFirstImport(conn, sourceId))) {
         stage.building = true;
         await createPartition(conn, sourceId);
+        // Each page is read back from the stage by its sequence numbers, without scanning the pages before it.
+        await conn`create index on profile_stage (seq)`;
         stage.pagesInPartition = true;
       }
       return stage;
