@@ -2,6 +2,7 @@ import { createGraphTransport, type GraphTransportOptions } from './graph-transp
 import type { GraphUser, GroupSummary, PhotoRequest, PhotoResult, UsersDeltaPage } from './graph-types.ts';
 import { type GroupMembersReport, type GroupRef, groupMembersFull, groupUserCount } from './group-members-full.ts';
 import { getGroup, groupUserMembers, searchGroups } from './groups.ts';
+import { type GroupsDeltaPage, groupsDelta } from './groups-delta.ts';
 import { photos } from './photos.ts';
 import { countUsers } from './user-count.ts';
 import { usersDelta } from './users-delta.ts';
@@ -10,7 +11,7 @@ import { type FullReadOptions, usersFull } from './users-full.ts';
 /**
  * Read-only access to one tenant's directory through Microsoft Graph. Collections stream page by page
  * (async generators), so a run never holds the tenant in memory. Failures are AzureErrors (plus
- * DeltaExpiredError from `usersDelta`).
+ * DeltaExpiredError from `usersDelta` and `groupsDelta`).
  */
 export interface GraphReader {
   /**
@@ -38,6 +39,11 @@ export interface GraphReader {
     select: readonly string[];
     report?: GroupMembersReport;
   }): AsyncGenerator<UsersDeltaPage>;
+  /**
+   * Direct members of the groups (at most GROUPS_DELTA_MAX_IDS), then, from `deltaLink`, who joined or left
+   * them (groups-delta.ts). Throws DeltaExpiredError when Graph no longer knows the link.
+   */
+  groupsDelta(input: { groupIds?: readonly string[]; deltaLink?: string }): AsyncGenerator<GroupsDeltaPage>;
   /** The group's transitive user members as Graph counts them (eventually consistent). */
   groupUserCount(group: GroupRef): Promise<number>;
   getGroup(id: string): Promise<GroupSummary | null>;
@@ -61,6 +67,7 @@ export function createGraphReader(options: GraphReaderOptions): GraphReader {
     groupUserMembers: (groupId, select, opts) => groupUserMembers(send, groupId, select, opts),
     groupMembersFull: (input) =>
       groupMembersFull(send, { maxConcurrency: options.fullReads?.maxConcurrency, ...input }),
+    groupsDelta: (input) => groupsDelta(send, input),
     groupUserCount: (group) => groupUserCount(send, group),
     getGroup: (id) => getGroup(send, id),
     searchGroups: (text, opts) => searchGroups(send, text, opts),

@@ -79,6 +79,17 @@ function idFilter(ids: readonly string[] | undefined): string | undefined {
   return ids.map((id) => `id eq ${odataString(id)}`).join(' or ');
 }
 
+/** A delta round's 400/410: DeltaExpiredError when Graph no longer knows the token, else Graph's refusal. */
+export function deltaRefusal(answer: { status: number; body: unknown }, path: string, what: string): Error {
+  const { code, message } = graphErrorOf(answer.body);
+  if (answer.status === 410 || (code && EXPIRED_CODES.test(code))) return new DeltaExpiredError(answer.status, code);
+  return new AzureError(
+    'graph_unavailable',
+    `Microsoft Graph rejected the ${what} query (400 ${code ?? ''}): ${message ?? 'no details'}`,
+    { status: 400, graphCode: code, path },
+  );
+}
+
 export async function* usersDelta(
   send: GraphSend,
   input: { select: readonly string[]; deltaLink?: string; ids?: readonly string[] },
@@ -88,20 +99,7 @@ export async function* usersDelta(
     `/users/delta${queryString({ $select: deltaSelect(input.select), $filter: idFilter(input.ids) })}`;
   while (url) {
     const answer = await send({ method: 'GET', url, accept: [400, 410], purpose: 'reading users' });
-    if (answer.status === 410 || answer.status === 400) {
-      const code = graphErrorOf(answer.body).code;
-      if (answer.status === 410 || (code && EXPIRED_CODES.test(code))) throw new DeltaExpiredError(answer.status, code);
-      const message = graphErrorOf(answer.body).message ?? 'no details';
-      throw new AzureError(
-        'graph_unavailable',
-        `Microsoft Graph rejected the users query (400 ${code ?? ''}): ${message}`,
-        {
-          status: 400,
-          graphCode: code,
-          path: '/users/delta',
-        },
-      );
-    }
+    if (answer.status === 410 || answer.status === 400) throw deltaRefusal(answer, '/users/delta', 'users');
     const body = answer.body as DeltaBody;
     const users: GraphUser[] = [];
     const removed: RemovedUser[] = [];

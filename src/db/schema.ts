@@ -101,6 +101,34 @@ export const sourceGroups = pgTable(
   (t) => [primaryKey({ columns: [t.sourceId, t.groupId] })],
 );
 
+/**
+ * A group-scoped source's membership tree: the `/groups/delta` link that follows the chosen groups and the
+ * groups nested in them (`tracked`, at most 50: Graph's filter limit), and the direct members it reported.
+ * `chosen` (the chosen group ids, sorted) tells a tree of another choice of groups. Owned by src/db/group-trees.ts.
+ */
+export const groupTrees = pgTable('group_trees', {
+  sourceId: uuid('source_id')
+    .primaryKey()
+    .references(() => sources.id, { onDelete: 'cascade' }),
+  chosen: text('chosen').notNull(),
+  tracked: text('tracked').array().notNull(),
+  deltaLink: text('delta_link').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const groupTreeMembers = pgTable(
+  'group_tree_members',
+  {
+    sourceId: uuid('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    groupId: text('group_id').notNull(),
+    memberId: text('member_id').notNull(),
+    memberIsGroup: boolean('member_is_group').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sourceId, t.groupId, t.memberId] })],
+);
+
 export const profiles = pgTable(
   'profiles',
   {

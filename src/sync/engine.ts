@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { DeltaExpiredError, PartitionMismatchError } from '../azure/index.ts';
 import { type Db, retryOnLostConnection, type Sql } from '../db/client.ts';
+import { forgetGroupTree } from '../db/group-trees.ts';
 import { type RunMode, type RunTrigger, type Source, sourceGroups, sources } from '../db/schema.ts';
 import { holdSource, recordSyncFailure, recordSyncSuccess } from '../db/sources.ts';
 import { ProfileStage, type RemovalPlan, type StagedPhoto } from '../directory/profile-stage.ts';
@@ -9,6 +10,7 @@ import type { Logger } from '../logger.ts';
 import { classifyFailure, type FailureCode, SyncFailure, statusAfterFailure } from './errors.ts';
 import type { IgnoredReason, IgnoredTally } from './ignored.ts';
 import { completeMapping, type Mapping, validateMapping } from './mapping.ts';
+import { type MembershipOutcome, trackMembership } from './membership.ts';
 import { type ProgressReport, progressOf, type SyncProgress } from './progress.ts';
 import { readIntoStage } from './read.ts';
 import type { ReaderFactory, SourceReader } from './reader.ts';
@@ -334,6 +336,7 @@ class Run {
   ): Promise<RunOutcome> {
     const grouped = groups.length > 0 && readMode === 'delta';
     if (readMode === 'full') this.expected = await this.lastFullRead();
+    const membership = grouped ? await this.timed('membership', () => this.trackMembership(reader, groups)) : undefined;
     const activeGraphIds = grouped ? await this.activeGraphIds() : undefined;
     const knownIgnoredIds = grouped ? await this.rememberedIgnoredIds() : undefined;
     const result = await this.timed('read', () =>
@@ -348,6 +351,7 @@ class Run {
         activeGraphIds,
         knownIgnoredIds,
         maxNewcomersById: this.deps.maxNewcomersById,
+        members: membership?.users,
         onRead: (read) => {
           this.checkCancelled();
           this.counts.read = read;
@@ -381,6 +385,7 @@ class Run {
       Object.assign(this.counts, counts);
       const recorded = await recordRunEnd(tx, this.id, this.end('succeeded'));
       if (!recorded) throw this.takenOver();
+      await membership?.save(tx);
       await recordSyncSuccess(tx, this.source.id, {
         deltaLink: result.deltaLink,
         deltaScope: scope,
@@ -391,6 +396,24 @@ class Run {
     this.report({ phase: 'done', read: result.read, written });
     this.deps.logger?.info({ runId: this.id, mode: this.mode, counts: this.counts }, 'sync succeeded');
     return this.outcome('succeeded');
+  }
+
+  /**
+   * Group memberships from `/groups/delta` (membership.ts): who is in the groups now, without listing them.
+   * When the tree cannot be trusted it is forgotten and the run reads in full; beyond what one delta query
+   * follows, the members are listed (undefined).
+   */
+  private async trackMembership(
+    reader: SourceReader,
+    groups: { groupId: string; displayName: string }[],
+  ): Promise<Extract<MembershipOutcome, { kind: 'tracked' }> | undefined> {
+    const outcome = await trackMembership({ reader, sql: this.deps.sql, sourceId: this.source.id, groups });
+    if (outcome.kind === 'untrusted') {
+      await forgetGroupTree(this.deps.sql, this.source.id);
+      throw new RestartAsFull(outcome.why);
+    }
+    this.details.membership = outcome.kind === 'tracked' ? outcome.report : { read: 'listed', why: outcome.why };
+    return outcome.kind === 'tracked' ? outcome : undefined;
   }
 
   async fail(error: unknown): Promise<RunOutcome> {

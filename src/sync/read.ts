@@ -20,7 +20,8 @@ import type { SourceReader } from './reader.ts';
  * azure/users-full.ts; an incremental one: `/users/delta`). Groups → the transitive user members of each.
  * A full read of groups holding a small share of the tenant reads the members themselves, with their
  * attributes, and looks their managers up (azure/group-members-full.ts); otherwise, and in delta rounds, the
- * members' ids are read and intersected with the tenant read, which carries attributes and managers. A
+ * members' ids (in delta rounds from the membership tree, sync/membership.ts; else listed) are intersected
+ * with the tenant read, which carries attributes and managers. A
  * delta round only reports people whose attributes changed, so someone who merely joined a group is invisible
  * to it: such newcomers are read by id in filtered delta rounds (50 a round, Graph's limit), so a join costs
  * a request, not a full read; someone who left is simply no longer a member. Only more than
@@ -39,6 +40,11 @@ export interface ReadInput {
   /** Group-scoped delta reads: who is active now, and who was found invalid before (null: unknown). */
   activeGraphIds?: ReadonlySet<string>;
   knownIgnoredIds?: ReadonlySet<string> | null;
+  /**
+   * Group-scoped reads: the transitive user members of the groups when already known (sync/membership.ts,
+   * from `/groups/delta`); otherwise each group's members are listed.
+   */
+  members?: ReadonlySet<string>;
   /** Group-scoped delta reads: more newcomers than this make the run read in full (default MAX_NEWCOMERS_BY_ID). */
   maxNewcomersById?: number;
   onRead(read: number): void;
@@ -66,7 +72,7 @@ export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
   const select = graphSelect(mapping);
   const fullRead = mode === 'full' ? newFullReadReport() : undefined;
   const fromMembers = fullRead !== undefined && groups.length > 0 && (await readMembersFirst(reader, groups, fullRead));
-  const members = groups.length > 0 && !fromMembers ? await readMembers(reader, groups) : null;
+  const members = groups.length > 0 && !fromMembers ? (input.members ?? (await readMembers(reader, groups))) : null;
   const ignored = new IgnoredTally();
   const ignoredIds = new Set<string>();
   const seenValid = new Set<string>();

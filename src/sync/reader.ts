@@ -11,7 +11,14 @@ import type { Source } from '../db/schema.ts';
 /** What a run reads a source through: the Graph reader, or anything shaped like it. */
 export type SourceReader = Pick<
   GraphReader,
-  'usersDelta' | 'usersFull' | 'groupUserMembers' | 'groupMembersFull' | 'groupUserCount' | 'countUsers' | 'photos'
+  | 'usersDelta'
+  | 'usersFull'
+  | 'groupUserMembers'
+  | 'groupMembersFull'
+  | 'groupsDelta'
+  | 'groupUserCount'
+  | 'countUsers'
+  | 'photos'
 >;
 
 export interface ReaderHooks {

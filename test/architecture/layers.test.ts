@@ -112,6 +112,8 @@ function sourceFiles(): Map<string, string> {
 const TABLE_OWNERS: Record<string, { owner: string; drizzleName: string }> = {
   sources: { owner: 'src/db/sources.ts', drizzleName: 'sources' },
   sync_runs: { owner: 'src/sync/runs.ts', drizzleName: 'syncRuns' },
+  group_trees: { owner: 'src/db/group-trees.ts', drizzleName: 'groupTrees' },
+  group_tree_members: { owner: 'src/db/group-trees.ts', drizzleName: 'groupTreeMembers' },
 };
 
 /** The owned tables `text` writes, in SQL (`update t`, `insert into t`, `delete from t`) or through drizzle. */

@@ -111,6 +111,8 @@ const TABLES = {
     'installed_by',
   ],
   graph_subscriptions: ['source_id', 'resource', 'subscription_id', 'client_state', 'expires_at', 'status', 'problem'],
+  group_trees: ['source_id', 'chosen', 'tracked', 'delta_link', 'updated_at'],
+  group_tree_members: ['source_id', 'group_id', 'member_id', 'member_is_group'],
 };
 
 describe('migrations', () => {
@@ -238,6 +240,22 @@ describe('migrations', () => {
     await expect(
       database.sql`insert into graph_subscriptions (source_id, resource, subscription_id) values (${source.id}, 'groups', 's-1')`,
     ).rejects.toMatchObject({ code: '23505' });
+  });
+
+  it('keep one membership tree per source, each member of a group once, and drop both with the source', async () => {
+    const [source] = await database.sql`insert into sources (slack_team_id) values ('T3') returning id`;
+    await database.sql`insert into group_trees (source_id, chosen, tracked, delta_link) values (${source.id}, 'g1', ${['g1']}, 'l')`;
+    await expect(
+      database.sql`insert into group_trees (source_id, chosen, tracked, delta_link) values (${source.id}, 'g2', ${['g2']}, 'l')`,
+    ).rejects.toMatchObject({ code: '23505' });
+    const edge = () =>
+      database.sql`insert into group_tree_members (source_id, group_id, member_id, member_is_group) values (${source.id}, 'g1', 'u1', false)`;
+    await edge();
+    await expect(edge()).rejects.toMatchObject({ code: '23505' });
+    await database.sql`delete from sources where id = ${source.id}`;
+    const [left] = await database.sql`
+      select (select count(*) from group_trees)::int + (select count(*) from group_tree_members)::int as n`;
+    expect(left.n).toBe(0);
   });
 });
 

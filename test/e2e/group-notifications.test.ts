@@ -6,7 +6,7 @@ import { waitFor } from '../helpers/wait.ts';
  * Joins and leaves of a chosen group through Graph change notifications, for an organisation that granted
  * the optional Group.Read.All (README "Change notifications"): the `/groups` subscription is made, a join
  * reaches the directory with no manual or scheduled run, and the run reads the newcomer by id instead of
- * re-reading everyone (no full read).
+ * re-reading everyone (no full read); who joined or left comes from `/groups/delta`, not from listing the group.
  */
 
 let f: AppFixture;
@@ -56,6 +56,7 @@ describe('a chosen group’s joins and leaves, with Group.Read.All granted', () 
     )!;
     expect(await active(outsider.id)).toBeUndefined();
     const before = (await runs()).length;
+    const requestsBefore = f.entra.emulator.requests();
 
     await f.entra.control('POST', `groups/${groupId}/members`, { add: [outsider.id] });
     await waitFor(() => active(outsider.id), { what: 'the newcomer in the directory', timeoutMs: 20_000 });
@@ -65,5 +66,9 @@ describe('a chosen group’s joins and leaves, with Group.Read.All granted', () 
     const since = (await runs()).slice(before);
     expect(since.length).toBeGreaterThan(0);
     for (const run of since) expect(run).toMatchObject({ trigger: 'notification', mode: 'delta', status: 'succeeded' });
+    const requestsAfter = f.entra.emulator.requests();
+    const grew = (route: string) => (requestsAfter[route] ?? 0) - (requestsBefore[route] ?? 0);
+    expect(grew('/v1.0/groups/{id}/transitiveMembers/microsoft.graph.user')).toBe(0);
+    expect(grew('/v1.0/groups/delta')).toBeGreaterThanOrEqual(2);
   });
 });

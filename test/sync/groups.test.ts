@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EmulatedGroup } from '../../src/emulators/entra/index.ts';
 import { runSync } from '../../src/sync/engine.ts';
 import { listRecentRuns } from '../../src/sync/runs.ts';
+import { groupClosure } from '../helpers/group-closure.ts';
 import { type SyncFixture, startSyncFixture } from '../helpers/sync.ts';
 
 /** Group-scoped sources: transitive membership, scope changes between runs, a group that disappears. */
@@ -26,22 +27,7 @@ function group(name: string): EmulatedGroup {
   return found;
 }
 
-/** The test's own transitive closure over the emulated groups. */
-function transitiveUsers(groupIds: string[]): Set<string> {
-  const { groups, users } = f.emu.emulator.tenant;
-  const found = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (id: string) => {
-    if (seen.has(id)) return;
-    seen.add(id);
-    for (const member of groups.get(id)?.members ?? []) {
-      if (groups.has(member)) visit(member);
-      else if (users.has(member)) found.add(member);
-    }
-  };
-  groupIds.forEach(visit);
-  return found;
-}
+const transitiveUsers = (groupIds: string[]) => groupClosure(f.emu.emulator.tenant, groupIds).users;
 
 function validIds(ids: Set<string>): Set<string> {
   const users = f.emu.emulator.tenant.users;
