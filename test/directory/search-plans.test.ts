@@ -87,7 +87,12 @@ describe('/whois plans at 1,000,000 profiles over 10 sources', () => {
         /Index Scan using profiles_search_display_idx/.test(line) &&
         /Index Cond: \(source_id = \$\d+\)$/.test(exact[i + 1]?.trim() ?? ''),
     );
-    expect(names).toHaveLength(1);
-    expect(heads).toHaveLength(1);
+    // profiles is partitioned by source: a read appears once per partition the plan keeps (each partition has
+    // its own copy of the index, `<index>_p<oid>`), so "once" is: no partition's index is read twice.
+    const indexOf = (line: string) => /(profiles_\w+)/.exec(line.replace(/^.*? (?:using|on) /, ''))?.[1];
+    expect(names.length).toBeGreaterThan(0);
+    expect(new Set(names.map(indexOf)).size).toBe(names.length);
+    expect(heads.length).toBeGreaterThan(0);
+    expect(new Set(heads.map(indexOf)).size).toBe(heads.length);
   });
 });
