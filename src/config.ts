@@ -32,6 +32,8 @@ const WHERE = {
   METRICS_PORT: 'a TCP port for Prometheus only, such as 9464, never the public PORT',
   METRICS_TOKEN: 'a random secret of 16+ characters that Prometheus sends as "Authorization: Bearer …"',
   SYNC_INTERVAL: 'a duration such as "60 minutes" or "2 hours"',
+  SYNC_STALL_AFTER: 'a duration such as "15 minutes": a run without progress for this long is stopped',
+  SYNC_DEADLINE: 'a duration such as "6 hours": no run lasts longer',
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
 } as const;
 
@@ -119,6 +121,14 @@ const schema = z.object({
     .string()
     .default('60 minutes')
     .refine((v) => parseDuration(v) !== undefined, 'must be a duration such as "60 minutes"'),
+  SYNC_STALL_AFTER: z
+    .string()
+    .default('15 minutes')
+    .refine((v) => parseDuration(v) !== undefined, 'must be a duration such as "15 minutes"'),
+  SYNC_DEADLINE: z
+    .string()
+    .default('6 hours')
+    .refine((v) => parseDuration(v) !== undefined, 'must be a duration such as "6 hours"'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -150,6 +160,11 @@ export interface Config {
   metricsToken?: string;
   syncIntervalMs: number;
   syncInterval: string;
+  /**
+   * A run that made no progress for `stallAfterMs`, or ran for `deadlineMs`, is stopped as `stalled`: Graph
+   * may ask for a 300 s wait per call, so the first bound is well above that by default.
+   */
+  runBounds: { stallAfterMs: number; deadlineMs: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -221,6 +236,7 @@ export function parseConfig(env: Record<string, string | undefined>, required: r
     metricsToken: e.METRICS_TOKEN,
     syncIntervalMs: parseDuration(e.SYNC_INTERVAL)!,
     syncInterval: e.SYNC_INTERVAL,
+    runBounds: { stallAfterMs: parseDuration(e.SYNC_STALL_AFTER)!, deadlineMs: parseDuration(e.SYNC_DEADLINE)! },
     logLevel: e.LOG_LEVEL,
   };
 }

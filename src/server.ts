@@ -98,7 +98,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     const { auth } = composed;
     const syncDeps = {
       ...composed,
-      timing: options.syncTiming,
+      timing: { ...composed.timing, ...options.syncTiming },
       readerFor: ((source, hooks) =>
         composed.readerFor(source, {
           onRequest: (report) => {
@@ -191,6 +191,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
       databaseUrl: database.url,
       mongodbUrl: config.mongodbUrl,
       intervalMs: config.syncIntervalMs,
+      // A run in flight past its deadline, plus margin, means the scheduler is wedged.
+      wedgedAfterMs: (options.syncTiming?.deadlineMs ?? config.runBounds.deadlineMs) + 15 * 60_000,
       logger,
       runSync: engineRunner(syncDeps, runEvents.progressFor),
       onRunFinished: async (request, result) => {

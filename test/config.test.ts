@@ -68,6 +68,7 @@ describe('parseConfig', () => {
     expect(config.port).toBe(3000);
     expect(config.publicUrl).toBe('http://localhost:3000');
     expect(config.syncIntervalMs).toBe(3_600_000);
+    expect(config.runBounds).toEqual({ stallAfterMs: 15 * 60_000, deadlineMs: 6 * 3_600_000 });
     expect(config.logLevel).toBe('info');
   });
 
@@ -78,6 +79,8 @@ describe('parseConfig', () => {
         SLACK_ADMIN_USERS: 'U1ABC, W2DEF',
         PORT: '8080',
         SYNC_INTERVAL: '2 hours',
+        SYNC_STALL_AFTER: '30 minutes',
+        SYNC_DEADLINE: '12h',
         SLACK_API_URL: 'http://127.0.0.1:9/api',
       },
       SERVE_REQUIRES,
@@ -88,6 +91,7 @@ describe('parseConfig', () => {
     expect(config.port).toBe(8080);
     expect(config.publicUrl).toBe('http://localhost:8080');
     expect(config.syncIntervalMs).toBe(7_200_000);
+    expect(config.runBounds).toEqual({ stallAfterMs: 30 * 60_000, deadlineMs: 12 * 3_600_000 });
   });
 
   it('names every missing variable with where to get it', () => {
@@ -113,6 +117,8 @@ describe('parseConfig', () => {
     ['AZURE_AUTHORITY_HOST', 'http://login.example', 'https://'],
     ['PORT', 'eighty', 'PORT'],
     ['SYNC_INTERVAL', 'hourly', 'duration'],
+    ['SYNC_STALL_AFTER', 'soon', 'duration'],
+    ['SYNC_DEADLINE', '-1 hours', 'duration'],
     ['SLACK_ADMIN_USERS', 'alice,bob', 'Slack user ids'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL'],
   ])('rejects a malformed %s', (name, value, fragment) => {

@@ -193,18 +193,16 @@ function exactTiers(sql: Queryable, query: FoldedQuery): { tiers: Tier[]; names?
           [words.at(-1), ...words.slice(0, -1)],
         ]
       : [];
-  // Every word at a word's start. A long word is looked up by its own trigrams and its start checked on the
-  // rows found: the trigrams of a word's start ("  c", " ca") are in most rows of a column (contoso, com),
-  // and intersecting their long posting lists cost more than checking the few more rows the word's letters
-  // alone find ("catherine" inside a word is rare; "son" inside one is not, hence only long words).
+  // A word at a word's start (or, with `end` ' ', a whole word). A long word is looked up by its own trigrams
+  // and its start checked on the rows found: the trigrams of a word's start ("  c", " ca") are in most rows
+  // of a column (contoso, com), and intersecting their long posting lists cost more than checking the few
+  // more rows the word's letters alone find ("catherine" inside a word is rare; "son" is not: long words only).
+  const wordAt = (column: string, { word, mode }: FoldedQuery['words'][number], end = '') =>
+    mode === 'substring' && Array.from(word).length >= LONG_WORD
+      ? sql`${sql.unsafe(column)} like ${`%${escapeLike(word)}%`} and strpos(${sql.unsafe(column)}, ${` ${word}${end}`}) > 0`
+      : sql`${sql.unsafe(column)} like ${`% ${escapeLike(word)}${end}%`}`;
   const starts = (column: string) =>
-    query.words
-      .map(({ word, mode }) =>
-        mode === 'substring' && Array.from(word).length >= LONG_WORD
-          ? sql`${sql.unsafe(column)} like ${`%${escapeLike(word)}%`} and strpos(${sql.unsafe(column)}, ${` ${word}`}) > 0`
-          : sql`${sql.unsafe(column)} like ${`% ${escapeLike(word)}%`}`,
-      )
-      .reduce((a, b) => sql`${a} and ${b}`);
+    query.words.map((word) => wordAt(column, word)).reduce((a, b) => sql`${a} and ${b}`);
   const anywhere = query.words.map(({ word, mode }) => `${mode === 'substring' ? '%' : '% '}${escapeLike(word)}%`);
   const single = !/\s/.test(query.lower);
   const wholeWords = sql`p.search_names like ${`% ${key} %`}`;
@@ -223,7 +221,7 @@ function exactTiers(sql: Queryable, query: FoldedQuery): { tiers: Tier[]; names?
         where: sql`p.search_display = any(${[query.key, ...turned.map((w) => w.join(' '))]}::text[])`,
       },
       words.length === 1
-        ? ({ score: 90, read: 'lookup', where: wholeWords } as const)
+        ? ({ score: 90, read: 'lookup', where: wordAt('p.search_names', query.words[0], ' ') } as const)
         : ({ score: 90, read: 'names', where: wholeWords } as const),
       {
         score: 80,
@@ -304,7 +302,7 @@ export async function initialsPass(sql: Queryable, sourceIds: string[], key: str
     )
     select p.id, p.source_id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name,
       c.search_display as display_key, 0::float8 as score
-    from c join profiles p on p.id = c.id`;
+    from c join profiles p on p.id = c.id and ${inSources(sql, sourceIds)}`;
   return rankFuzzy(rows, key, false).slice(0, take);
 }
 

@@ -64,14 +64,19 @@ export async function searchPeople(sql: Sql, options: SearchOptions): Promise<Se
     if (!parsed.label) return { kind: 'none', query: `<@${parsed.userId}>`, suggestions: [] };
     return searchPeople(sql, { ...options, text: parsed.label });
   }
-  const ranked = await rankPeople(sql, options.scope, parsed, limit);
+  const { best, ...ranked } = await sql.begin(async (tx) => {
+    const found = await rankPeople(tx, options.scope, parsed, limit);
+    const [first] = found.fuzzy ? found.rows.filter((r) => r.matches) : found.rows;
+    // In the same transaction, so that the card's statement is planned once per connection too: planned for
+    // each search, on profiles partitioned by source, it cost more than the search.
+    return { ...found, best: first && (await getPersonCard(tx, options.scope, Number(first.id), first.source_id)) };
+  });
   const matches = ranked.fuzzy ? ranked.rows.filter((r) => r.matches) : ranked.rows;
   if (matches.length === 0) {
     const suggestions = distinctNames(ranked.rows).slice(0, SUGGESTIONS);
     return { kind: 'none', query: parsed.text, suggestions: suggestions.map((r) => summaryFromRow(r)) };
   }
   const [top, ...rest] = matches;
-  const best = await getPersonCard(sql, options.scope, Number(top.id), top.source_id);
   // Removed between the two statements: rare enough that answering "nobody" is honest.
   if (!best) return { kind: 'none', query: parsed.text, suggestions: [] };
   const others = !ranked.fuzzy && top.score >= EXACT_EMAIL ? [] : rest;
@@ -98,69 +103,68 @@ function scopeSources(sql: Queryable, scope: DirectoryScope) {
   return sql`array(select id::text from sources where id = any(${scope.sourceIds}::uuid[]))`;
 }
 
+/** Ranks within the search's transaction `tx`, whose guards (timeout, generic plans, no sequential scan) it sets. */
 async function rankPeople(
-  sql: Sql,
+  tx: Queryable,
   scope: DirectoryScope,
   query: TextQuery,
   limit: number,
 ): Promise<{ fuzzy: false; rows: Row[] } | { fuzzy: true; rows: FuzzyRow[] }> {
   // A mistyped address is compared by its local part: every address shares the domain.
   const fuzzyText = query.email ? query.email.slice(0, query.email.lastIndexOf('@')) : query.text;
-  return sql.begin(async (tx) => {
-    // One round trip: the guards for this transaction, the sources searched, and the query folded as the
-    // stored columns are (whois_key), with what the trigram index can look up for each word (a pattern
-    // without a whole trigram would make PostgreSQL read every row). Every statement is planned once per
-    // connection (generic plans: its text fixes how each tier is read), never as a sequential scan.
-    const [guard] = await tx<
-      { sources: string[]; key: string; lower: string; words: string[]; modes: WordMode[]; fuzzy: string }[]
-    >`
-      select set_config('statement_timeout', ${String(STATEMENT_TIMEOUT_MS)}, true),
-        set_config('plan_cache_mode', 'force_generic_plan', true),
-        set_config('enable_seqscan', 'off', true),
-        set_config('pg_trgm.similarity_threshold', ${CLOSE.similarity}, true),
-        set_config('pg_trgm.word_similarity_threshold', ${CLOSE.wordSimilarity}, true),
-        ${scopeSources(tx, scope)} as sources,
-        whois_key(${query.text}) as key, lower(${query.text}) as lower, whois_key(${fuzzyText}) as fuzzy,
-        array(select w from unnest(string_to_array(whois_key(${query.text}), ' ')) with ordinality as u(w, n)
-          where w <> '' order by n limit ${MAX_QUERY_WORDS}) as words,
-        array(select case when exists (select 1 from unnest(show_trgm(w)) t where strpos(t, ' ') = 0)
-            then 'substring' else 'prefix' end
-          from unnest(string_to_array(whois_key(${query.text}), ' ')) with ordinality as u(w, n)
-          where w <> '' order by n limit ${MAX_QUERY_WORDS}) as modes`;
-    const { sources } = guard;
-    const folded: FoldedQuery = {
-      key: guard.words.join(' '),
-      words: guard.words.map((word, i) => ({ word, mode: guard.modes[i] })),
-      lower: guard.lower,
-      ...(query.email ? { email: guard.lower } : {}),
-    };
-    const rows = await exactPass(tx, sources, folded, limit + 1);
-    if (rows.length > 0) return { fuzzy: false, rows };
-    const fuzzyWords = guard.fuzzy.split(' ').filter(Boolean).slice(0, MAX_QUERY_WORDS);
-    if (fuzzyWords.length === 0) return { fuzzy: true, rows: [] };
-    const key = fuzzyWords.join(' ');
-    const oneWord = fuzzyWords.length === 1;
-    const take = Math.max(limit + 1, FUZZY_ROWS);
-    // A name of several words with its first letters right (slips rarely hit a word's first letter): the
-    // namesakes by initials, ranked by edit distance from a btree alone, cost far less than trigram
-    // neighbours, which are looked for only when none of these namesakes is close enough to be a match.
-    const namesakes =
-      fuzzyWords.length >= 2
-        ? await initialsPass(tx, sources, key, Array.from(fuzzyWords[0])[0] + Array.from(fuzzyWords[1])[0], take)
-        : [];
-    if (namesakes.some((r) => r.matches)) return { fuzzy: true, rows: namesakes };
-    // Then close trigram neighbours: few candidates, all ranked, so the right person cannot be cut off by the cap.
-    const close = await fuzzyPass(tx, sources, key, { oneWord, take });
-    if (close.some((r) => r.matches)) return { fuzzy: true, rows: close };
-    // Then a title or department with a slip in a word ("sofware enginer"), at the same threshold, below any name.
-    if (!query.email) {
-      const roles = await rolePass(tx, sources, fuzzyWords, limit + 1);
-      if (roles.length > 0) return { fuzzy: true, rows: roles };
-    }
-    // Failing all that, the namesakes by initials or looser trigram neighbours become "did you mean".
-    if (namesakes.length > 0) return { fuzzy: true, rows: namesakes };
-    await tx`select set_config('pg_trgm.similarity_threshold', ${LOOSE.similarity}, true),
-      set_config('pg_trgm.word_similarity_threshold', ${LOOSE.wordSimilarity}, true)`;
-    return { fuzzy: true, rows: await fuzzyPass(tx, sources, key, { oneWord, take }) };
-  });
+  // One round trip: the guards for this transaction, the sources searched, and the query folded as the
+  // stored columns are (whois_key), with what the trigram index can look up for each word (a pattern
+  // without a whole trigram would make PostgreSQL read every row). Every statement is planned once per
+  // connection (generic plans: its text fixes how each tier is read), never as a sequential scan.
+  const [guard] = await tx<
+    { sources: string[]; key: string; lower: string; words: string[]; modes: WordMode[]; fuzzy: string }[]
+  >`
+    select set_config('statement_timeout', ${String(STATEMENT_TIMEOUT_MS)}, true),
+      set_config('plan_cache_mode', 'force_generic_plan', true),
+      set_config('enable_seqscan', 'off', true),
+      set_config('pg_trgm.similarity_threshold', ${CLOSE.similarity}, true),
+      set_config('pg_trgm.word_similarity_threshold', ${CLOSE.wordSimilarity}, true),
+      ${scopeSources(tx, scope)} as sources,
+      whois_key(${query.text}) as key, lower(${query.text}) as lower, whois_key(${fuzzyText}) as fuzzy,
+      array(select w from unnest(string_to_array(whois_key(${query.text}), ' ')) with ordinality as u(w, n)
+        where w <> '' order by n limit ${MAX_QUERY_WORDS}) as words,
+      array(select case when exists (select 1 from unnest(show_trgm(w)) t where strpos(t, ' ') = 0)
+          then 'substring' else 'prefix' end
+        from unnest(string_to_array(whois_key(${query.text}), ' ')) with ordinality as u(w, n)
+        where w <> '' order by n limit ${MAX_QUERY_WORDS}) as modes`;
+  const { sources } = guard;
+  const folded: FoldedQuery = {
+    key: guard.words.join(' '),
+    words: guard.words.map((word, i) => ({ word, mode: guard.modes[i] })),
+    lower: guard.lower,
+    ...(query.email ? { email: guard.lower } : {}),
+  };
+  const rows = await exactPass(tx, sources, folded, limit + 1);
+  if (rows.length > 0) return { fuzzy: false, rows };
+  const fuzzyWords = guard.fuzzy.split(' ').filter(Boolean).slice(0, MAX_QUERY_WORDS);
+  if (fuzzyWords.length === 0) return { fuzzy: true, rows: [] };
+  const key = fuzzyWords.join(' ');
+  const oneWord = fuzzyWords.length === 1;
+  const take = Math.max(limit + 1, FUZZY_ROWS);
+  // A name of several words with its first letters right (slips rarely hit a word's first letter): the
+  // namesakes by initials, ranked by edit distance from a btree alone, cost far less than trigram
+  // neighbours, which are looked for only when none of these namesakes is close enough to be a match.
+  const namesakes =
+    fuzzyWords.length >= 2
+      ? await initialsPass(tx, sources, key, Array.from(fuzzyWords[0])[0] + Array.from(fuzzyWords[1])[0], take)
+      : [];
+  if (namesakes.some((r) => r.matches)) return { fuzzy: true, rows: namesakes };
+  // Then close trigram neighbours: few candidates, all ranked, so the right person cannot be cut off by the cap.
+  const close = await fuzzyPass(tx, sources, key, { oneWord, take });
+  if (close.some((r) => r.matches)) return { fuzzy: true, rows: close };
+  // Then a title or department with a slip in a word ("sofware enginer"), at the same threshold, below any name.
+  if (!query.email) {
+    const roles = await rolePass(tx, sources, fuzzyWords, limit + 1);
+    if (roles.length > 0) return { fuzzy: true, rows: roles };
+  }
+  // Failing all that, the namesakes by initials or looser trigram neighbours become "did you mean".
+  if (namesakes.length > 0) return { fuzzy: true, rows: namesakes };
+  await tx`select set_config('pg_trgm.similarity_threshold', ${LOOSE.similarity}, true),
+    set_config('pg_trgm.word_similarity_threshold', ${LOOSE.wordSimilarity}, true)`;
+  return { fuzzy: true, rows: await fuzzyPass(tx, sources, key, { oneWord, take }) };
 }

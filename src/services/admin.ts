@@ -6,7 +6,7 @@ import {
   type GraphReader,
   type GraphRequestReport,
 } from '../azure/index.ts';
-import type { Db, Sql } from '../db/client.ts';
+import { type Db, retryOnLostConnection, type Sql } from '../db/client.ts';
 import { type Source, sourceGroups } from '../db/schema.ts';
 import { finishSetup, saveSourceSettings, setAutoSync, setPhotoSync, touchSource } from '../db/sources.ts';
 import { withDeadline } from '../deadline.ts';
@@ -178,9 +178,13 @@ export function createAdminServices(deps: AdminServicesDeps): AppAdminServices {
   }
 
   return {
-    async status(teamId) {
-      const source = await sourceOfTeam(db, teamId);
-      return source ? report(source) : null;
+    // Read only: after a failover it runs again on a new connection, as /whois does (the Home tab, /aad
+    // status and the first step of Sync now all start here).
+    status(teamId) {
+      return retryOnLostConnection(async () => {
+        const source = await sourceOfTeam(db, teamId);
+        return source ? report(source) : null;
+      });
     },
 
     async beginAuthorization(actor, request) {

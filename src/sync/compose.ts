@@ -29,6 +29,7 @@ export function syncDepsFromConfig(
     sql: database.sql,
     logger,
     auth,
+    timing: config.runBounds,
     readerFor: graphReaderFactory({ auth, graphBaseUrl: config.azure.graphBaseUrl }),
   };
 }

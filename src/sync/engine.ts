@@ -171,7 +171,11 @@ function watch(run: Run, timing: SyncTiming): { ended: Promise<RunOutcome>; stop
     timer = setInterval(
       () => {
         const now = Date.now();
-        const minutes = (ms: number) => `${Math.round(ms / 60_000)} minute${Math.round(ms / 60_000) === 1 ? '' : 's'}`;
+        // Bounds are minutes or hours in production; an operator (or a test) may set seconds.
+        const minutes = (ms: number) =>
+          ms < 60_000
+            ? `${Math.round(ms / 1_000)} seconds`
+            : `${Math.round(ms / 60_000)} minute${Math.round(ms / 60_000) === 1 ? '' : 's'}`;
         let why: string | undefined;
         if (now - started > timing.deadlineMs) {
           why = `The sync ran longer than its ${minutes(timing.deadlineMs)} limit and was stopped; nothing was applied.`;

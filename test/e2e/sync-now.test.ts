@@ -83,6 +83,23 @@ describe('/aad sync', () => {
     expect(metrics).toContain(`aad_sync_profiles{state="active"} ${active}\n`);
   });
 
+  it('tells a Home-tab press during a run who started it, on the refreshed Home when the notice cannot open', async () => {
+    await f.client.appHomeOpened('U0OWNER');
+    await waitFor(() => f.slack.homeOf('U0OWNER'), { what: 'the Home tab' });
+    await f.entra.control('POST', 'expire-delta-tokens', {});
+    await f.entra.control('POST', 'faults', { latencyMs: 1_500 });
+    const after = await lastRunId(f.db, sourceId);
+    expect((await f.client.command('/aad', 'sync', { userId: ADMIN })).status).toBe(200);
+    // The notice modal's trigger ran out (Slack gives 3 s; many presses at once on a busy replica take longer).
+    f.slack.failNext('views.open', 'expired_trigger_id');
+    const home = f.slack.homeOf('U0OWNER')!;
+    await f.client.blockAction({ userId: 'U0OWNER', actionId: actionIds.syncNow, view: home });
+    expect(viewText(f.slack.homeOf('U0OWNER'))).toContain(`A sync is running, started by <@${ADMIN}>`);
+    const run = await finishedRunBy(f.db, sourceId, { after, requestedBy: ADMIN });
+    expect(run.status).toBe('succeeded');
+    expect((await runsOf(f.db, sourceId)).filter((r) => Number(r.id) > after)).toEqual([run]);
+  });
+
   it('starts from the Home tab too, and refreshes the dashboard', async () => {
     await f.client.appHomeOpened(ADMIN);
     const home = f.slack.homeOf(ADMIN)!;

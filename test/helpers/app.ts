@@ -311,16 +311,18 @@ export interface SetUpOptions {
   adminChannel?: string;
   /** The installation the source belongs to (install-by-OAuth tests), to find it among others. */
   installation?: string;
+  /** How long the preview and the first sync may take (a large tenant: minutes). */
+  timeoutMs?: number;
 }
 
 /** The wizard's preview step once its dry run is in (computed after the ack) and Enable can be pressed. */
-export function previewShown(f: Pick<AppFixture, 'slack'>, viewId: string): Promise<EmulatedView> {
+export function previewShown(f: Pick<AppFixture, 'slack'>, viewId: string, timeoutMs?: number): Promise<EmulatedView> {
   return waitFor(
     () => {
       const view = f.slack.view(viewId)!;
       return view.callback_id === callbackIds.setupPreview && view.submit ? view : null;
     },
-    { what: 'the preview' },
+    { what: 'the preview', timeoutMs },
   );
 }
 
@@ -344,10 +346,10 @@ export async function setUpSource(
     [blockIds.adminChannel]: channel,
     [blockIds.options]: options.autoSync ? ['hourly_sync'] : [],
   });
-  await f.client.viewSubmission(await previewShown(f, setup.id));
+  await f.client.viewSubmission(await previewShown(f, setup.id, options.timeoutMs));
   expect(f.slack.view(setup.id)!.callback_id).toBe(callbackIds.setupDone);
   const source = await sourceRow(f.db, options.installation);
-  const [first] = await finishedRuns(f.db, source.id, 1);
+  const [first] = await finishedRuns(f.db, source.id, 1, options.timeoutMs);
   expect(first).toMatchObject({ trigger: 'setup', status: 'succeeded' });
   // The first sync's summary lands in the admin channel after the run ends: wait, so it cannot appear in a later test.
   await waitFor(() => f.slack.messagesIn(channel).some((m) => /^Sync finished/.test(m.text)), {

@@ -27,6 +27,8 @@ export interface FaultStack {
   slack: SlackEmulator;
   client: SlackTestClient;
   serve: ServeProcess;
+  /** serve's environment: the same for a second replica (startReplica) but for its port. */
+  env: Record<string, string>;
   sourceId: string;
   /** The same database and emulator, for the reference sync and fingerprints. */
   sync: SyncFixture;
@@ -35,21 +37,35 @@ export interface FaultStack {
   stop(): Promise<void>;
 }
 
+/** A serve process left running this long is killed: a safety net, longer than any fault file (or a 100k run). */
+const SERVE_LIFETIME_MS = 30 * 60_000;
+
+/** Where a run's apply transaction can be made to wait (armPause), in the order it reaches them. */
+export type PausePoint = 'apply' | 'removals' | 'record' | 'commit';
+
 /**
  * The database pauses for 3 s at a point of a run's apply transaction while `fault_pauses` holds that point:
- * `apply` (the first write to `profiles`) or `commit` (the run record turning `succeeded`, the transaction's
- * last statement). It makes "the moment the apply runs" something a test can reach every time.
+ * `apply` (its first write to `profiles`: the changed people), `removals` (its second: the people gone from
+ * Entra ID marked removed), `record` (the run record turning `succeeded`), or `commit` (a deferred trigger:
+ * inside COMMIT itself). It makes "the moment the apply runs" something a test can reach every time. A
+ * trigger named with several points counts its firings in the transaction and takes the n-th point.
  */
 const PAUSE_POINTS = `
   create table fault_pauses (at text primary key);
   create function fault_pause() returns trigger language plpgsql as $$
+  declare
+    n int := coalesce(nullif(current_setting('fault.' || tg_name, true), ''), '0')::int + 1;
   begin
-    if exists (select 1 from fault_pauses where at = tg_argv[0]) then perform pg_sleep(3); end if;
+    perform set_config('fault.' || tg_name, n::text, true);
+    if n <= tg_nargs and exists (select 1 from fault_pauses where at = tg_argv[n - 1]) then perform pg_sleep(3); end if;
     return null;
   end $$;
   create trigger fault_pause_apply after insert or update on profiles
-    for each statement execute function fault_pause('apply');
-  create trigger fault_pause_commit after update of status on sync_runs
+    for each statement execute function fault_pause('apply', 'removals');
+  create trigger fault_pause_record after update of status on sync_runs
+    for each row when (new.status = 'succeeded') execute function fault_pause('record');
+  create constraint trigger fault_pause_commit after update of status on sync_runs
+    deferrable initially deferred
     for each row when (new.status = 'succeeded') execute function fault_pause('commit');`;
 
 /**
@@ -60,6 +76,15 @@ export async function startFaultStack(options: {
   users: number;
   seed: string;
   graphLatencyMs: number;
+  /** More of serve's environment, e.g. short run bounds. */
+  env?: Record<string, string>;
+  /** How long the wizard's preview and first sync may take (default: seconds; a large tenant: minutes). */
+  setUpTimeoutMs?: number;
+  /**
+   * `statement_timeout` and `idle_in_transaction_session_timeout` set on serve's database role before it
+   * starts, as a managed database may: every session of serve has them from the first import on.
+   */
+  roleTimeouts?: string;
 }): Promise<FaultStack> {
   const [db, entra, slack] = await Promise.all([
     startTestDatabase(),
@@ -67,15 +92,19 @@ export async function startFaultStack(options: {
     startSlackEmulator(),
   ]);
   await db.sql.unsafe(PAUSE_POINTS);
+  const appUrl = options.roleTimeouts ? await appRoleWithTimeouts(db, options.roleTimeouts) : db.url;
   const port = await freePort();
-  const env = serveEnv({
-    db,
-    entra,
-    slack,
-    port,
-    signingSecret: SIGNING_SECRET,
-    encryptionKey: randomBytes(32).toString('base64'),
-  });
+  const env = {
+    ...serveEnv({
+      db: { url: appUrl },
+      entra,
+      slack,
+      port,
+      signingSecret: SIGNING_SECRET,
+      encryptionKey: randomBytes(32).toString('base64'),
+    }),
+    ...options.env,
+  };
   const client = createSlackClient({
     appUrl: `http://127.0.0.1:${port}/slack/events`,
     signingSecret: SIGNING_SECRET,
@@ -86,23 +115,54 @@ export async function startFaultStack(options: {
     entra,
     slack,
     client,
-    serve: await startServeProcess(env),
+    serve: await startServeProcess(env, SERVE_LIFETIME_MS),
+    env,
     sourceId: '',
     sync: syncFixtureOn(db, entra, randomBytes(32)),
     async restartServe() {
-      stack.serve = await startServeProcess(env);
+      stack.serve = await startServeProcess(env, SERVE_LIFETIME_MS);
     },
     async stop() {
       if (!stack.serve.ended()) await stack.serve.stop();
       await Promise.all([slack.close(), entra.close(), db.stop()]);
     },
   };
-  stack.sourceId = await setUpSource({ client, slack, db });
+  stack.sourceId = await setUpSource({ client, slack, db }, { timeoutMs: options.setUpTimeoutMs });
   await entra.control('POST', 'faults', { latencyMs: options.graphLatencyMs });
   // The first /whois of someone matches them to their Slack account (a write): done here, not during a fault.
   const person = await someone(stack);
   expect(await whois(stack, person.email)).toContain(person.email);
   return stack;
+}
+
+/**
+ * A login role of its own for serve, with both timeouts set on it (ALTER ROLE … SET), and the URL to connect as
+ * it. The test's own reads (a fingerprint of 100,000 people takes seconds) keep the unbounded owner role.
+ */
+async function appRoleWithTimeouts(db: TestDatabase, timeout: string): Promise<string> {
+  await db.sql.unsafe(`
+    create role aad_app login superuser password 'aad_app';
+    alter role aad_app set statement_timeout = '${timeout}';
+    alter role aad_app set idle_in_transaction_session_timeout = '${timeout}'`);
+  const url = new URL(db.url);
+  url.username = 'aad_app';
+  url.password = 'aad_app';
+  return url.toString();
+}
+
+/**
+ * A second `aad-sync serve` on the same database and emulators (another replica behind the same Slack app),
+ * with a Slack client that sends its requests there. The caller stops it.
+ */
+export async function startReplica(stack: FaultStack): Promise<{ serve: ServeProcess; client: SlackTestClient }> {
+  const port = await freePort();
+  const serve = await startServeProcess({ ...stack.env, PORT: String(port) }, SERVE_LIFETIME_MS);
+  const client = createSlackClient({
+    appUrl: `${serve.url}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+    emulator: stack.slack,
+  });
+  return { serve, client };
 }
 
 /**
@@ -129,8 +189,13 @@ export function pagesRead(entra: TestEmulator): number {
 }
 
 /** Resolves once `pages` more pages of people were read than `before` (a pagesRead figure). */
-export function pagesReadSince(entra: TestEmulator, before: number, pages: number): Promise<unknown> {
-  return waitFor(() => pagesRead(entra) - before >= pages, { timeoutMs: 30_000, everyMs: 10, what: `${pages} pages` });
+export function pagesReadSince(
+  entra: TestEmulator,
+  before: number,
+  pages: number,
+  timeoutMs = 30_000,
+): Promise<unknown> {
+  return waitFor(() => pagesRead(entra) - before >= pages, { timeoutMs, everyMs: 10, what: `${pages} pages` });
 }
 
 /** Cuts every client connection to the database but the caller's, as a failover or `pg_terminate_backend` does. */
@@ -142,7 +207,7 @@ export async function killConnections(db: TestDatabase): Promise<number> {
 }
 
 /** Makes the database pause at `point` of the next apply (see PAUSE_POINTS) until `disarm`. */
-export async function armPause(db: TestDatabase, point: 'apply' | 'commit'): Promise<() => Promise<void>> {
+export async function armPause(db: TestDatabase, point: PausePoint): Promise<() => Promise<void>> {
   await db.sql`insert into fault_pauses (at) values (${point})`;
   return async () => {
     await db.sql`delete from fault_pauses where at = ${point}`;
@@ -150,12 +215,12 @@ export async function armPause(db: TestDatabase, point: 'apply' | 'commit'): Pro
 }
 
 /** Resolves once a backend sleeps at a pause point: a run's apply transaction is open and waiting there. */
-export function pausedInApply(db: TestDatabase): Promise<unknown> {
+export function pausedInApply(db: TestDatabase, timeoutMs = 60_000): Promise<unknown> {
   return waitFor(
     async () =>
       (await db.sql`select 1 from pg_stat_activity where wait_event = 'PgSleep' and datname = current_database()`)
         .length > 0,
-    { timeoutMs: 60_000, everyMs: 20, what: 'the apply to reach its pause point' },
+    { timeoutMs, everyMs: 20, what: 'the apply to reach its pause point' },
   );
 }
 
@@ -173,11 +238,12 @@ export function runEnded(stack: FaultStack, after: number, userId = ADMIN, timeo
 }
 
 /**
- * `/whois <query>` as a member: the app's answer, once posted to the response URL. An answer is one card or
+ * `/whois <query>` as a member (to serve, or to the replica `client` sends to): the app's answer, once posted to
+ * the response URL. An answer is one card or
  * one polite sentence; never a stack trace.
  */
-export async function whois(stack: FaultStack, query: string): Promise<string> {
-  const reply = await stack.client.command('/whois', query, { userId: MEMBER });
+export async function whois(stack: FaultStack, query: string, client = stack.client): Promise<string> {
+  const reply = await client.command('/whois', query, { userId: MEMBER });
   expect(reply.status).toBe(200);
   const id = reply.responseUrl.split('/').pop();
   const answer = await waitFor(() => stack.slack.responses().findLast((r) => r.id === id), {
@@ -187,6 +253,26 @@ export async function whois(stack: FaultStack, query: string): Promise<string> {
   const text = JSON.stringify(answer.body);
   expect(text).not.toMatch(/\bat .+:\d+:\d+|Error:|TypeError|ECONN/);
   return text;
+}
+
+/** `/aad status` as the admin: the app's answer, once posted to the response URL; never the generic error. */
+export async function aadStatus(stack: FaultStack): Promise<string> {
+  const reply = await stack.client.command('/aad', 'status', { userId: ADMIN });
+  expect(reply.status).toBe(200);
+  const id = reply.responseUrl.split('/').pop();
+  const answer = await waitFor(() => stack.slack.responses().findLast((r) => r.id === id), {
+    timeoutMs: 20_000,
+    what: 'the answer to /aad status',
+  });
+  return JSON.stringify(answer.body);
+}
+
+/** The admin opens the app's Home tab: the dashboard published for it (a failed publish times out here). */
+export async function adminHome(stack: FaultStack): Promise<string> {
+  const published = stack.slack.calls('views.publish').length;
+  expect((await stack.client.appHomeOpened(ADMIN)).status).toBe(200);
+  await waitFor(() => stack.slack.calls('views.publish').length > published, { what: 'the Home tab' });
+  return JSON.stringify(stack.slack.homeOf(ADMIN)?.blocks);
 }
 
 /** Someone the directory holds now, to look up. */

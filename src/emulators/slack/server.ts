@@ -77,6 +77,8 @@ export interface SlackEmulator {
   calls(method?: string): RecordedCall[];
   /** The most recently opened, pushed, updated or published view. */
   lastView(): EmulatedView | undefined;
+  /** Every view opened, pushed, updated or published since the last reset, oldest first (once per call). */
+  views(): EmulatedView[];
   view(id: string): EmulatedView | undefined;
   /** The Home tab the app last published for `userId`. */
   homeOf(userId: string): EmulatedView | undefined;
@@ -352,6 +354,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
     ...ids,
     calls: (method) => (method ? recorded.filter((c) => c.method === method) : [...recorded]),
     lastView: () => views[views.length - 1],
+    views: () => [...views],
     view: (id) => spaceOfView(id).views.get(id),
     homeOf: (userId) => {
       const space = spaceOfUser(userId);

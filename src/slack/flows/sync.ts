@@ -13,6 +13,7 @@ import {
 import { type MessagePayload, modal } from '../views/kit.ts';
 import { refusalText } from '../views/refusals.ts';
 import { alreadyRunningMessage, notSetUpMessage, problemMessage, syncStartedMessage } from '../views/replies.ts';
+import { slackErrorCode } from '../web-errors.ts';
 
 /**
  * "Sync now", from `/aad sync` or a button: start a run unless one is going, and follow it with one live
@@ -43,14 +44,29 @@ export function messageButtonReplies(respond: RespondFn): SyncReplies {
   return { ...commandReplies(respond), fallback: null };
 }
 
-/** A button on the Home tab: problems in a small modal; the refreshed Home shows the running sync. */
-export function homeButtonReplies(client: Pick<webApi.WebClient, 'views'>, triggerId: string): SyncReplies {
+/**
+ * A button on the Home tab: problems in a small modal; the refreshed Home shows the running sync (and who
+ * started it), so a modal whose trigger ran out (3 s: many presses at once on a busy replica) loses nothing.
+ */
+export function homeButtonReplies(
+  client: Pick<webApi.WebClient, 'views'>,
+  triggerId: string,
+  logger: ListenerDeps['logger'],
+): SyncReplies {
   return {
     say: (payload) =>
-      client.views.open({
-        trigger_id: triggerId,
-        view: modal({ callbackId: callbackIds.notice, title: 'Sync now', blocks: payload.blocks }),
-      }),
+      client.views
+        .open({
+          trigger_id: triggerId,
+          view: modal({ callbackId: callbackIds.notice, title: 'Sync now', blocks: payload.blocks }),
+        })
+        .catch((error: unknown) => {
+          if (slackErrorCode(error) !== 'expired_trigger_id') throw error;
+          logger.info(
+            { text: payload.text },
+            'Sync now: the notice came too late for its trigger; the Home tab says it',
+          );
+        }),
     fallback: null,
     announceStart: false,
   };
@@ -108,17 +124,17 @@ export async function enableWithProgress(
   return { outcome, shown };
 }
 
-/** Returns whether a run was started. */
+/** Starts a run, or tells the admin why not (one is running: who started it). */
 export async function startSync(
   deps: ListenerDeps,
   client: Pick<webApi.WebClient, 'chat' | 'conversations'>,
   actor: Actor,
   replies: SyncReplies,
-): Promise<boolean> {
+): Promise<void> {
   const source = await deps.services.status(actor.teamId);
   if (!source) {
     await replies.say(notSetUpMessage());
-    return false;
+    return;
   }
   const channel = source.adminChannel;
   const { inChannel, reporter } = channelProgress(deps, client, channel, replies.fallback);
@@ -128,17 +144,16 @@ export async function startSync(
     await replies.say(
       start.reason === 'running' ? alreadyRunningMessage(start.run) : problemMessage(refusalText(start.refusal)),
     );
-    return false;
+    return;
   }
   try {
     await reporter?.start(initialProgress(start.run));
   } catch (error) {
     deps.logger.warn({ err: error, runId: start.run.id }, 'could not show sync progress');
     await replies.say(syncStartedMessage(null));
-    return true;
+    return;
   }
   const shownInChannel = inChannel?.where() !== null && inChannel !== null;
   if (replies.announceStart && shownInChannel) await replies.say(syncStartedMessage(channel));
   else if (replies.announceStart && !reporter) await replies.say(syncStartedMessage(null));
-  return true;
 }

@@ -41,9 +41,10 @@ export const syncNow =
     await ack();
     const actor = actorOf(body);
     const home = surfaceOf(body) === 'home';
-    const replies = home ? homeButtonReplies(client, body.trigger_id) : messageButtonReplies(respond);
-    const started = await startSync(deps, client, actor, replies);
-    if (home && started) await publishHome(deps, client, actor.teamId, actor.userId);
+    const replies = home ? homeButtonReplies(client, body.trigger_id, deps.logger) : messageButtonReplies(respond);
+    await startSync(deps, client, actor, replies);
+    // The dashboard shows the run now going and who started it, whether this press started it or not.
+    if (home) await publishHome(deps, client, actor.teamId, actor.userId);
   };
 
 export const enableSync =
