@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Sql } from '../../src/db/client.ts';
+import { connectDatabase, type Sql } from '../../src/db/client.ts';
 import { partitionName } from '../../src/directory/profile-partition.ts';
 import {
   ProfileStage,
@@ -274,6 +274,34 @@ describe("a source's first import", () => {
       select (select count(*)::int from profiles where source_id = ${source}) as profiles,
              (select count(*)::int from profile_photos where source_id = ${source}) as photos`;
     expect({ profiles, photos }).toEqual({ profiles: 0, photos: 0 });
+  });
+
+  it('builds on the stage connection, so a role statement_timeout far below its statements does not fail it', async () => {
+    const source = await newSource('T-timeouts');
+    // A managed database's defaults for interactive use, much shorter than building 20,000 people takes.
+    await database.sql`alter role postgres set statement_timeout = '50ms'`;
+    await database.sql`alter role postgres set idle_in_transaction_session_timeout = '50ms'`;
+    const limited = connectDatabase(database.url);
+    try {
+      const [{ statement_timeout }] = await limited.sql`show statement_timeout`;
+      expect(statement_timeout).toBe('50ms');
+      const stage = await ProfileStage.open(limited.sql, source, 'full');
+      try {
+        const many = people(20_000);
+        for (let i = 0; i < many.length; i += 1000) await stage.add(many.slice(i, i + 1000));
+        await stage.seal();
+        const started = performance.now();
+        expect(await stage.apply('full')).toMatchObject({ created: 20_000 });
+        // The build did take longer than the role allows a statement (its index builds alone do).
+        expect(performance.now() - started).toBeGreaterThan(50 * 13);
+      } finally {
+        await stage.close();
+      }
+    } finally {
+      await limited.close();
+      await database.sql`alter role postgres reset all`;
+    }
+    expect(await placement(source)).toEqual({ [partitionName(source)]: 20_000 });
   });
 
   it("keeps other sources' reads and writes going while it attaches", async () => {
