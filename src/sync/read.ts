@@ -54,7 +54,10 @@ export interface ReadResult {
   read: number;
   ignored: IgnoredTally;
   deltaLink: string | null;
-  /** Group-scoped sources: people in scope found invalid, remembered so a delta read can tell them from newcomers. */
+  /**
+   * Group-scoped sources: people in scope found invalid (or not found at all), remembered so a delta read can
+   * tell them from newcomers.
+   */
   ignoredIds: string[] | null;
   /** Set when a delta read cannot be trusted and the run must restart as a full one. */
   needsFull?: string;
@@ -109,7 +112,11 @@ export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
     input.onRead(read);
   };
   for await (const page of groupFailures(pages, groups)) {
-    if (mode === 'delta') stage.markRemoved(page.removed.map((r) => r.id));
+    if (mode === 'delta') {
+      stage.markRemoved(page.removed.map((r) => r.id));
+      // Deleted, yet possibly still a member as far as the groups tell: not a newcomer to read by id.
+      for (const { id } of page.removed) if (members?.has(id)) ignoredIds.add(id);
+    }
     await take(page.users, mode === 'full');
     if (page.deltaLink) deltaLink = page.deltaLink;
   }
@@ -130,6 +137,9 @@ export async function readIntoStage(input: ReadInput): Promise<ReadResult> {
       for (let i = 0; i < newcomers.length; i += USERS_DELTA_MAX_IDS) {
         const ids = newcomers.slice(i, i + USERS_DELTA_MAX_IDS);
         for await (const page of reader.usersDelta({ select, ids })) await take(page.users, true);
+        // Graph has no such user (deleted, still a member in the tree): remembered, so it is not asked for
+        // again every run; `/users/delta` reports a restore, which brings the person back.
+        for (const id of ids) if (!seenValid.has(id)) ignoredIds.add(id);
       }
     }
     if (known) {

@@ -81,8 +81,8 @@ export async function startFaultStack(options: {
   /** How long the wizard's preview and first sync may take (default: seconds; a large tenant: minutes). */
   setUpTimeoutMs?: number;
   /**
-   * `statement_timeout` and `idle_in_transaction_session_timeout` set on the database role before serve
-   * starts, as a managed database may: every session of serve (and of the test) has them from the first import.
+   * `statement_timeout` and `idle_in_transaction_session_timeout` set on serve's database role before it
+   * starts, as a managed database may: every session of serve has them from the first import on.
    */
   roleTimeouts?: string;
 }): Promise<FaultStack> {
@@ -92,16 +92,11 @@ export async function startFaultStack(options: {
     startSlackEmulator(),
   ]);
   await db.sql.unsafe(PAUSE_POINTS);
-  if (options.roleTimeouts) {
-    await db.sql.unsafe(
-      `alter role current_user set statement_timeout = '${options.roleTimeouts}';
-       alter role current_user set idle_in_transaction_session_timeout = '${options.roleTimeouts}'`,
-    );
-  }
+  const appUrl = options.roleTimeouts ? await appRoleWithTimeouts(db, options.roleTimeouts) : db.url;
   const port = await freePort();
   const env = {
     ...serveEnv({
-      db,
+      db: { url: appUrl },
       entra,
       slack,
       port,
@@ -138,6 +133,21 @@ export async function startFaultStack(options: {
   const person = await someone(stack);
   expect(await whois(stack, person.email)).toContain(person.email);
   return stack;
+}
+
+/**
+ * A login role of its own for serve, with both timeouts set on it (ALTER ROLE … SET), and the URL to connect as
+ * it. The test's own reads (a fingerprint of 100,000 people takes seconds) keep the unbounded owner role.
+ */
+async function appRoleWithTimeouts(db: TestDatabase, timeout: string): Promise<string> {
+  await db.sql.unsafe(`
+    create role aad_app login superuser password 'aad_app';
+    alter role aad_app set statement_timeout = '${timeout}';
+    alter role aad_app set idle_in_transaction_session_timeout = '${timeout}'`);
+  const url = new URL(db.url);
+  url.username = 'aad_app';
+  url.password = 'aad_app';
+  return url.toString();
 }
 
 /**

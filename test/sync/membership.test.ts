@@ -190,4 +190,17 @@ describe('memberships from /groups/delta', () => {
     everyone.delete(leaver);
     expect(await activeIds(sourceId)).toEqual(everyone);
   });
+
+  it('a member deleted in Entra leaves and costs nothing more in later runs; restored, they come back', async () => {
+    const { sourceId, sales, emea } = await salesSource();
+    const person = [...sales.members].find((id) => valid(id) && !emea.members.has(id))!;
+    await f.emu.control('DELETE', `users/${person}`);
+    expect(await sync(sourceId)).toMatchObject({ mode: 'delta', counts: { removed: 1 } });
+    const quiet = await counted(sourceId);
+    expect(quiet.outcome).toMatchObject({ mode: 'delta', counts: { created: 0, removed: 0 } });
+    expect(quiet.grew('/v1.0/users/delta')).toBe(1);
+    await f.emu.control('POST', `users/${person}/restore`);
+    expect(await sync(sourceId)).toMatchObject({ mode: 'delta', counts: { created: 0, updated: 1 } });
+    expect((await activeIds(sourceId)).has(person)).toBe(true);
+  });
 });
