@@ -120,7 +120,7 @@ export async function baselinePhotos(graph: Client, db: Db, sourceId: string): P
     };
     await db
       .insert(profilePhotos)
-      .values({ profileId: person.id, ...photo })
+      .values({ profileId: person.id, sourceId, ...photo })
       .onConflictDoUpdate({ target: profilePhotos.profileId, set: photo });
     stored += 1;
   }

@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Sql } from '../src/db/client.ts';
 import { startThrowawayDatabase } from '../src/db/throwaway.ts';
+import { ProfileStage, type StagedProfile } from '../src/directory/profile-stage.ts';
 import { type SearchResult, searchPeople } from '../src/directory/search.ts';
 import { explainSearch, unscopedIndexReads } from './explain-search.ts';
 import { DEPARTMENTS, FIRST_NAMES, INTERNATIONAL_NAMES, LAST_NAMES, OFFICES, TITLES } from './people-lists.ts';
@@ -36,11 +37,12 @@ function random(seed: number) {
 }
 
 /**
- * `count` people over `sources` sources (row i in source i % sources) in one statement: names, titles and
+ * `count` people over `sources` sources (row i in source i % sources), generated in one statement: names, titles and
  * departments cycle through the shared word lists at co-prime strides (a fifth get a double-barrelled
  * surname, a tenth a name with accents or in another script), rows arrive in an order unrelated to names as
- * a sync would write them, managers form a tree of fan-out 8, and 2% are removed. The indexes are dropped
- * for the insert and rebuilt from their own definitions (much faster than growing them row by row).
+ * a sync would write them, managers form a tree of fan-out 8 within each source, and 2% are removed. Each
+ * source is written as a sync writes it, through ProfileStage: its first import builds the source's own
+ * partition of `profiles`, indexes it and attaches it, so a search of one source reads 1/sources of the rows.
  * Returns the first source, the one searched.
  */
 export async function seedProfiles(sql: Sql, count: number, sources = 1): Promise<string> {
@@ -52,49 +54,95 @@ export async function seedProfiles(sql: Sql, count: number, sources = 1): Promis
   const list = (values: readonly string[]) => [...values];
   const international = (part: 0 | 1 | 2) => INTERNATIONAL_NAMES.map((n) => n[part]);
   const n = INTERNATIONAL_NAMES.length;
-  const indexes = await sql<{ name: string; definition: string }[]>`
-    select indexname as name, indexdef as definition from pg_indexes
-    where schemaname = 'public' and tablename = 'profiles' and indexname <> 'profiles_pkey'`;
-  await sql.begin(async (tx) => {
-    await tx`set local maintenance_work_mem = '256MB'`;
-    for (const { name } of indexes) await tx.unsafe(`drop index ${name}`);
-    await tx`
-      insert into profiles (source_id, external_id, graph_id, first_name, last_name, display_name, email, job_title,
-        department, office, business_phone, mobile_phone, employee_id, manager_external_id, content_hash, active,
-        removed_at)
-      select (${ids}::uuid[])[1 + i % ${sources}], 'ext-' || i, md5(i::text)::uuid::text, f, l, dn,
-        case when local ~ '^[a-z.]+$' then local else 'user' || i end
-          || case when rn > 1 then rn::text else '' end || '@contoso.com',
-        t, d, o, '+1 425 555 ' || lpad((i % 10000)::text, 4, '0'),
-        case when i % 3 = 0 then null else '+1 206 555 ' || lpad((i * 7 % 10000)::text, 4, '0') end,
-        lpad(i::text, 6, '0'), case when i > ${sources} then 'ext-' || (i / 8) end, md5(i::text), i % 50 <> 0,
-        case when i % 50 = 0 then now() end
-      from (
-        select i, f, l, coalesce(dn, f || ' ' || l) as dn, t, d, o,
-          lower(unaccent(f || '.' || replace(l, '-', ''))) as local,
-          row_number() over (partition by f, l order by i) as rn
-        from (
-          select i,
-            case when w then (${international(0)}::text[])[1 + k]
-              else (${list(FIRST_NAMES)}::text[])[1 + (i * 7 + i / 977) % ${FIRST_NAMES.length}] end as f,
-            case when w then (${international(1)}::text[])[1 + k]
-              else (${list(LAST_NAMES)}::text[])[1 + (i * 13 + i / 331) % ${LAST_NAMES.length}]
-                || case when i % 5 = 0 then '-' || (${list(LAST_NAMES)}::text[])[1 + (i / 7) % ${LAST_NAMES.length}]
-                   else '' end end as l,
-            case when w then (${international(2)}::text[])[1 + k] end as dn,
-            (${list(TITLES)}::text[])[1 + (i * 31 + i / 89) % ${TITLES.length}] as t,
-            (${list(DEPARTMENTS)}::text[])[1 + (i * 17 + i / 53) % ${DEPARTMENTS.length}] as d,
-            (${list(OFFICES)}::text[])[1 + i % ${OFFICES.length}] as o
-          from generate_series(1, ${count}) as i,
-            lateral (select (i / ${sources}) % 10 = 3 as w, (i / ${sources * 10}) % ${n} as k) x
-        ) g
-      ) r
-      order by md5(i::text)`;
-    for (const { definition } of indexes) await tx.unsafe(definition);
-  });
+  // Row i belongs to source i % sources; its manager is the person an eighth of the way down its own source.
+  await sql`
+        create unlogged table whois_seed as
+          select i % ${sources} as k, md5(i::text)::uuid::text as graph_id, 'ext-' || i as external_id, f as first_name, l as last_name,
+            dn as display_name,
+            case when local ~ '^[a-z.]+$' then local else 'user' || i end
+              || case when rn > 1 then rn::text else '' end || '@contoso.com' as email,
+            t as job_title, d as department, o as office,
+            '+1 425 555 ' || lpad((i % 10000)::text, 4, '0') as business_phone,
+            case when i % 3 = 0 then null else '+1 206 555 ' || lpad((i * 7 % 10000)::text, 4, '0') end as mobile_phone,
+            lpad(i::text, 6, '0') as employee_id,
+            case when i / ${sources} >= 8 then md5((i / ${sources} / 8 * ${sources} + i % ${sources})::text)::uuid::text
+              end as manager_graph_id
+          from (
+            select i, f, l, coalesce(dn, f || ' ' || l) as dn, t, d, o,
+              lower(unaccent(f || '.' || replace(l, '-', ''))) as local,
+              row_number() over (partition by f, l order by i) as rn
+            from (
+              select i,
+                case when w then (${international(0)}::text[])[1 + k]
+                  else (${list(FIRST_NAMES)}::text[])[1 + (i * 7 + i / 977) % ${FIRST_NAMES.length}] end as f,
+                case when w then (${international(1)}::text[])[1 + k]
+                  else (${list(LAST_NAMES)}::text[])[1 + (i * 13 + i / 331) % ${LAST_NAMES.length}]
+                    || case when i % 5 = 0 then '-' || (${list(LAST_NAMES)}::text[])[1 + (i / 7) % ${LAST_NAMES.length}]
+                       else '' end end as l,
+                case when w then (${international(2)}::text[])[1 + k] end as dn,
+                (${list(TITLES)}::text[])[1 + (i * 31 + i / 89) % ${TITLES.length}] as t,
+                (${list(DEPARTMENTS)}::text[])[1 + (i * 17 + i / 53) % ${DEPARTMENTS.length}] as d,
+                (${list(OFFICES)}::text[])[1 + i % ${OFFICES.length}] as o
+              from generate_series(1, ${count}) as i,
+                lateral (select (i / ${sources}) % 10 = 3 as w, (i / ${sources * 10}) % ${n} as k) x
+            ) g
+          ) r`;
+  for (const [k, sourceId] of ids.entries()) {
+    const stage = await ProfileStage.open(sql, sourceId, 'full');
+    try {
+      const pages = sql<StagedRow[]>`
+        select graph_id, external_id, first_name, last_name, display_name, email, job_title, department, office,
+          business_phone, mobile_phone, employee_id, manager_graph_id
+        from whois_seed where k = ${k} order by graph_id`.cursor(1000);
+      for await (const rows of pages) await stage.add(rows.map(stagedProfile));
+      await stage.seal();
+      await stage.apply('full');
+    } finally {
+      await stage.close();
+    }
+  }
+  await sql`drop table whois_seed`;
+  // 2% removed, as a later sync would have marked them (a second full read of a million people is not the point).
+  await sql`
+    update profiles set active = false, removed_at = now()
+    where source_id = any(${ids}::uuid[]) and substr(external_id, 5)::int % 50 = 0`;
   // As after a sync has settled: GIN pending lists merged, statistics current.
   await sql`vacuum analyze profiles`;
   return ids[0];
+}
+
+interface StagedRow {
+  graph_id: string;
+  external_id: string;
+  first_name: string;
+  last_name: string;
+  display_name: string;
+  email: string;
+  job_title: string;
+  department: string;
+  office: string;
+  business_phone: string;
+  mobile_phone: string | null;
+  employee_id: string;
+  manager_graph_id: string | null;
+}
+
+function stagedProfile(r: StagedRow): StagedProfile {
+  return {
+    graphId: r.graph_id,
+    externalId: r.external_id,
+    firstName: r.first_name,
+    lastName: r.last_name,
+    displayName: r.display_name,
+    email: r.email,
+    jobTitle: r.job_title,
+    department: r.department,
+    office: r.office,
+    businessPhone: r.business_phone,
+    mobilePhone: r.mobile_phone,
+    employeeId: r.employee_id,
+    managerGraphId: r.manager_graph_id,
+  };
 }
 
 type Kind =

@@ -5,6 +5,7 @@ import {
   boolean,
   check,
   customType,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -131,7 +132,8 @@ export const groupTreeMembers = pgTable(
 export const profiles = pgTable(
   'profiles',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** From one global sequence: unique on its own, though the key (partitioned by source) is (id, source_id). */
+    id: bigserial('id', { mode: 'number' }).notNull(),
     sourceId: uuid('source_id')
       .notNull()
       .references(() => sources.id, { onDelete: 'cascade' }),
@@ -178,7 +180,9 @@ export const profiles = pgTable(
       sql`whois_fold(left(first_name, 1) || left(last_name, 1))`,
     ),
   },
+  // LIST-partitioned by source_id (migration 0011): one partition per source, built by its first import.
   (t) => [
+    primaryKey({ name: 'profiles_pkey', columns: [t.id, t.sourceId] }),
     uniqueIndex('profiles_source_external_uq').on(t.sourceId, t.externalId),
     index('profiles_source_graph_idx').on(t.sourceId, t.graphId),
     // The /whois indexes (migration 0008): each leads with the source, so that a search reads its own source only.
@@ -202,15 +206,24 @@ export const profiles = pgTable(
   ],
 );
 
-export const profilePhotos = pgTable('profile_photos', {
-  profileId: bigint('profile_id', { mode: 'number' })
-    .primaryKey()
-    .references(() => profiles.id, { onDelete: 'cascade' }),
-  contentType: text('content_type').notNull(),
-  bytes: bytea('bytes').notNull(),
-  etag: text('etag').notNull(),
-  updatedAt: ts('updated_at').notNull().defaultNow(),
-});
+export const profilePhotos = pgTable(
+  'profile_photos',
+  {
+    profileId: bigint('profile_id', { mode: 'number' }).primaryKey(),
+    sourceId: uuid('source_id').notNull(),
+    contentType: text('content_type').notNull(),
+    bytes: bytea('bytes').notNull(),
+    etag: text('etag').notNull(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    foreignKey({
+      name: 'profile_photos_profile_fk',
+      columns: [t.profileId, t.sourceId],
+      foreignColumns: [profiles.id, profiles.sourceId],
+    }).onDelete('cascade'),
+  ],
+);
 
 export const syncRuns = pgTable(
   'sync_runs',

@@ -45,12 +45,12 @@ export const DROP_STAGE =
   'drop table if exists pg_temp.profile_stage, pg_temp.removal_stage, pg_temp.photo_stage, pg_temp.profile_resolved';
 
 /** The stored attributes' fingerprint: equal hashes mean there is nothing to write. */
-function contentHash(conn: Sql) {
+export function contentHash(conn: Sql) {
   return conn`md5(row(graph_id, first_name, last_name, display_name, email, job_title, department, office,
     business_phone, mobile_phone, employee_id, manager_external_id)::text)`;
 }
 
-const PROFILE_COLUMNS = `source_id, external_id, graph_id, first_name, last_name, display_name, email,
+export const PROFILE_COLUMNS = `source_id, external_id, graph_id, first_name, last_name, display_name, email,
   job_title, department, office, business_phone, mobile_phone, employee_id, manager_external_id, content_hash`;
 
 /**
@@ -196,8 +196,8 @@ export function removalIds(conn: Sql, sourceId: string, mode: StageMode) {
 /** Staged photos stored or dropped for the staged people; returns how many rows changed. */
 export async function applyStagedPhotos(conn: Sql, sourceId: string): Promise<number> {
   const stored = await conn`
-    insert into profile_photos (profile_id, content_type, bytes, etag)
-    select p.id, ps.content_type, ps.bytes, ps.etag
+    insert into profile_photos (profile_id, source_id, content_type, bytes, etag)
+    select p.id, p.source_id, ps.content_type, ps.bytes, ps.etag
     from photo_stage ps
     join profile_stage s on s.graph_id = ps.graph_id
     join profiles p on p.source_id = ${sourceId} and p.external_id = s.external_id

@@ -1,6 +1,15 @@
 import type { Sql } from '../db/client.ts';
 import { CopyError, CopyWriter, copyLine } from './copy-writer.ts';
 import {
+  attachPartition,
+  copyPageToPartition,
+  createPartition,
+  dropUnattachedPartition,
+  fillPartition,
+  indexPartition,
+  isFirstImport,
+} from './profile-partition.ts';
+import {
   applyStagedPhotos,
   CREATE_STAGE,
   DROP_STAGE,
@@ -104,17 +113,37 @@ export class ProfileStage {
   /** The page being copied while the next one is read; at most one in flight. */
   private copying: Promise<void> = Promise.resolve();
   private failure: unknown;
+  /** This run builds the source's partition (a first import) and has not attached it yet. */
+  private building = false;
+  /** Every page staged is also written into the partition being built (as a guess, checked at the end). */
+  private pagesInPartition = false;
+  /** Seal dropped replayed or duplicate people from the stage (not from the partition's pages). */
+  private deduped = false;
 
   private constructor(
     private readonly conn: Sql & { release(): void },
     private readonly sourceId: string,
   ) {}
 
-  static async open(sql: Sql, sourceId: string): Promise<ProfileStage> {
+  /**
+   * `mode` 'full' for a source with no profiles yet (its first import): pages are also copied into the
+   * source's partition as they arrive (src/directory/profile-partition.ts).
+   */
+  static async open(sql: Sql, sourceId: string, mode?: StageMode): Promise<ProfileStage> {
     const conn = await sql.reserve();
     try {
       await conn.unsafe(`${SESSION_SETTINGS}; ${CREATE_STAGE}`);
-      return new ProfileStage(conn, sourceId);
+      // What a run killed between building and attaching the source's partition left behind.
+      await dropUnattachedPartition(conn, sourceId);
+      const stage = new ProfileStage(conn, sourceId);
+      if (mode === 'full' && (await isFirstImport(conn, sourceId))) {
+        stage.building = true;
+        await createPartition(conn, sourceId);
+        // Each page is read back from the stage by its sequence numbers, without scanning the pages before it.
+        await conn`create index on profile_stage (seq)`;
+        stage.pagesInPartition = true;
+      }
+      return stage;
     } catch (error) {
       conn.release();
       throw error;
@@ -128,6 +157,7 @@ export class ProfileStage {
   async add(people: readonly StagedProfile[]): Promise<void> {
     await this.settle();
     if (people.length === 0) return;
+    const first = this.seq + 1;
     let lines = '';
     for (const p of people) {
       lines += copyLine([
@@ -150,7 +180,7 @@ export class ProfileStage {
     }
     // Chained: a COPY holds the connection until it ends, so pages from concurrent callers queue behind it.
     this.copying = this.copying
-      .then(() => (this.failure ? undefined : this.copy(lines, people.length)))
+      .then(() => (this.failure ? undefined : this.copy(lines, people.length, first)))
       .catch((error) => {
         this.failure ??= error;
       });
@@ -198,6 +228,7 @@ export class ProfileStage {
     await conn`analyze profile_stage`;
     if (ids.length > 0) await conn`analyze removal_stage`;
     this.staged = staged;
+    this.deduped = staged !== this.seq;
     return { staged, duplicates };
   }
 
@@ -211,7 +242,7 @@ export class ProfileStage {
     const removed = ids.length;
     if (removed === 0) return { removed, removedIds: [], active: null, removalSample: [] };
     const sample = await conn`
-      select display_name, email from profiles where id in (${removals})
+      select display_name, email from profiles where source_id = ${this.sourceId} and id in (${removals})
       order by display_name, email limit ${SAMPLE_SIZE}`;
     return {
       removed,
@@ -279,12 +310,28 @@ export class ProfileStage {
     // Only this source's runs write its profiles, and one runs at a time: resolving first is safe.
     await conn`drop table if exists pg_temp.profile_resolved`;
     const resolved = await resolveStage(conn, this.sourceId);
+    // A first import builds the source's partition before the transaction; the transaction only attaches it.
+    const first = mode === 'full' && (this.building || (await isFirstImport(conn, this.sourceId)));
+    let built = 0;
+    if (first) {
+      if (!this.building) {
+        this.building = true;
+        await createPartition(conn, this.sourceId);
+      }
+      const pagesComplete = this.pagesInPartition && !this.deduped ? this.staged : null;
+      built = await fillPartition(conn, this.sourceId, pagesComplete);
+      await indexPartition(conn, this.sourceId);
+    }
     await conn`begin`;
     try {
-      const upserts = await upsertResolved(conn, this.sourceId, resolved);
-      const removed = await conn`
+      const upserts = first
+        ? await attachPartition(conn, this.sourceId).then(() => ({ created: built, updated: 0 }))
+        : await upsertResolved(conn, this.sourceId, resolved);
+      const removed = first
+        ? { count: 0 }
+        : await conn`
         update profiles set active = false, removed_at = now()
-        where id in (${removalIds(conn, this.sourceId, mode)})`;
+        where source_id = ${this.sourceId} and id in (${removalIds(conn, this.sourceId, mode)})`;
       const result: ApplyResult = {
         created: upserts.created,
         updated: upserts.updated,
@@ -294,6 +341,7 @@ export class ProfileStage {
       };
       await alsoInTransaction?.(conn, result);
       await conn`commit`;
+      this.building = false;
       return result;
     } catch (error) {
       // A broken connection rolled back by itself.
@@ -302,10 +350,11 @@ export class ProfileStage {
     }
   }
 
-  /** Drops the staging tables and returns the connection to the pool. */
+  /** Drops the staging tables (and a partition built but not attached) and returns the connection to the pool. */
   async close(): Promise<void> {
     await this.copying;
     try {
+      if (this.building) await dropUnattachedPartition(this.conn, this.sourceId);
       await this.conn.unsafe(`${DROP_STAGE}; ${RESET_SETTINGS}`);
     } catch {
       // A broken connection took its temporary tables with it.
@@ -323,7 +372,7 @@ export class ProfileStage {
     if (this.failure) throw this.failure;
   }
 
-  private async copy(lines: string, count: number): Promise<void> {
+  private async copy(lines: string, count: number, first: number): Promise<void> {
     const writer = await CopyWriter.open(this.conn, 'profile_stage', STAGE_COLUMNS);
     try {
       await writer.write(lines, count);
@@ -332,6 +381,7 @@ export class ProfileStage {
       writer.abort(error as Error);
       throw error;
     }
+    if (this.pagesInPartition) await copyPageToPartition(this.conn, this.sourceId, first, first + count - 1);
   }
 
   private async activeCount(): Promise<number> {

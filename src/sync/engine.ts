@@ -300,7 +300,12 @@ class Run {
     });
     for (;;) {
       const readMode = this.mode === 'delta' ? 'delta' : 'full';
-      const stage = await ProfileStage.open(this.deps.sql, this.source.id);
+      // A preview writes nothing: it does not build a first import's partition while it reads.
+      const stage = await ProfileStage.open(
+        this.deps.sql,
+        this.source.id,
+        this.mode === 'preview' ? undefined : readMode,
+      );
       try {
         return await this.readAndApply(stage, reader, readMode, groups, mapping, scope);
       } catch (error) {

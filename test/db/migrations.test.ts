@@ -1,5 +1,11 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMigrations } from '../../src/db/migrate.ts';
+import { MIGRATIONS_DIR, runMigrations } from '../../src/db/migrate.ts';
 import { startTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 let database: TestDatabase;
@@ -58,7 +64,7 @@ const TABLES = {
     'last_synced_at',
     'removed_at',
   ],
-  profile_photos: ['profile_id', 'content_type', 'bytes', 'etag'],
+  profile_photos: ['profile_id', 'source_id', 'content_type', 'bytes', 'etag'],
   sync_runs: [
     'id',
     'source_id',
@@ -273,5 +279,72 @@ describe('the embedded server', () => {
     expect(row.lowered).toBe('élodie ñúñez');
     expect(row.trigrams).toBe(7);
     expect(row.hebrew).toBeGreaterThan(0);
+  });
+});
+
+describe('0011 (profiles partitioned by source)', () => {
+  it("moves every existing profile and photo into its source's partition, ids and the sequence kept", async () => {
+    const db = await startTestDatabase({ migrate: false });
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'aad-sync-migrations-'));
+    const client = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      // The database as 0010 left it.
+      cpSync(MIGRATIONS_DIR, folder, { recursive: true });
+      rmSync(path.join(folder, '0011_profiles_by_source.sql'));
+      const journalFile = path.join(folder, 'meta', '_journal.json');
+      const journal = JSON.parse(readFileSync(journalFile, 'utf8'));
+      journal.entries = journal.entries.filter((e: { idx: number }) => e.idx < 11);
+      writeFileSync(journalFile, JSON.stringify(journal));
+      await migrate(drizzle(client), { migrationsFolder: folder });
+      const [a, b] = await client`insert into sources (slack_team_id) values ('TA'), ('TB') returning id`;
+      await client`
+        insert into profiles (source_id, external_id, graph_id, first_name, last_name, display_name, email, content_hash,
+          active, slack_user_id)
+        select case when i % 3 = 0 then ${b.id}::uuid else ${a.id}::uuid end, 'e-' || i, 'g-' || i, 'Zoë', 'N' || i,
+          'Zoë N' || i, 'z' || i || '@contoso.test', 'h' || i, i % 10 <> 0, case when i = 1 then 'U1' end
+        from generate_series(1, 90) i`;
+      await client`
+        insert into profile_photos (profile_id, content_type, bytes, etag)
+        select id, 'image/png', '\\x00', 'etag-' || id from profiles where external_id in ('e-1', 'e-3')`;
+      const before = await client`select * from profiles order by id`;
+      const [{ next }] = await client`select last_value::int as next from profiles_id_seq`;
+
+      await runMigrations(db.url);
+      expect(await client`select * from profiles order by id`).toEqual(before);
+      const placement = await client`
+        select tableoid::regclass::text as t, count(*)::int as n from profiles group by 1 order by 1`;
+      const hex = (id: string) => `profiles_${id.replaceAll('-', '')}`;
+      expect(placement).toEqual(
+        [
+          { t: hex(a.id), n: 60 },
+          { t: hex(b.id), n: 30 },
+        ].sort((x, y) => x.t.localeCompare(y.t)),
+      );
+      const photos = await client`
+        select p.external_id, ph.source_id, ph.etag from profile_photos ph join profiles p on p.id = ph.profile_id
+        order by 1`;
+      expect(photos.map((r) => [r.external_id, r.source_id])).toEqual([
+        ['e-1', a.id],
+        ['e-3', b.id],
+      ]);
+      // New profiles continue the same sequence; a deleted source still takes its profiles and photos with it.
+      const [{ id }] = await client`
+        insert into profiles (source_id, external_id, graph_id, first_name, last_name, display_name, email, content_hash)
+        values (${a.id}, 'new', 'new', 'N', 'N', 'N N', 'n@contoso.test', 'h') returning id::int`;
+      expect(id).toBe(next + 1);
+      await client`delete from sources where id = ${b.id}`;
+      const [{ left }] = await client`select count(*)::int as left from profile_photos`;
+      expect(left).toBe(1);
+      // Rows of a source without a partition of its own go to profiles_default.
+      const [c] = await client`insert into sources (slack_team_id) values ('TC') returning id`;
+      const [{ t }] = await client`
+        insert into profiles (source_id, external_id, graph_id, first_name, last_name, display_name, email, content_hash)
+        values (${c.id}, 'c', 'c', 'C', 'C', 'C C', 'c@contoso.test', 'h') returning tableoid::regclass::text as t`;
+      expect(t).toBe('profiles_default');
+    } finally {
+      await client.end();
+      rmSync(folder, { recursive: true, force: true });
+      await db.stop();
+    }
   });
 });
