@@ -26,6 +26,13 @@ export const STAGE_COLUMNS = [
   'keep_manager',
 ] as const;
 
+/** The columns of a staged person (STAGE_COLUMNS), as `profile_stage` and a page of it hold them. */
+export const STAGED_PERSON = `
+  seq int not null, graph_id text not null, external_id text not null, first_name text not null,
+  last_name text not null, display_name text not null, email text not null, job_title text, department text,
+  office text, business_phone text, mobile_phone text, employee_id text, manager_graph_id text,
+  keep_manager boolean not null`;
+
 /**
  * Session-scoped temporary tables: they outlive each statement but not the connection, so a run that dies
  * (its process, or its connection with a terminated backend) leaves nothing behind. Dropped first in case the
@@ -33,11 +40,7 @@ export const STAGE_COLUMNS = [
  */
 export const CREATE_STAGE = `
   drop table if exists pg_temp.profile_stage, pg_temp.removal_stage, pg_temp.photo_stage, pg_temp.profile_resolved;
-  create temp table profile_stage (
-    seq int not null, graph_id text not null, external_id text not null, first_name text not null,
-    last_name text not null, display_name text not null, email text not null, job_title text, department text,
-    office text, business_phone text, mobile_phone text, employee_id text, manager_graph_id text,
-    keep_manager boolean not null);
+  create temp table profile_stage (${STAGED_PERSON});
   create temp table removal_stage (graph_id text not null);
   create temp table photo_stage (graph_id text not null, content_type text, bytes bytea, etag text);`;
 

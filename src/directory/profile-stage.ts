@@ -8,6 +8,7 @@ import {
   fillPartition,
   indexPartition,
   isFirstImport,
+  PartitionWriter,
 } from './profile-partition.ts';
 import {
   applyStagedPhotos,
@@ -117,6 +118,9 @@ export class ProfileStage {
   private building = false;
   /** Every page staged is also written into the partition being built (as a guess, checked at the end). */
   private pagesInPartition = false;
+  /** Writes every other page into the partition on a connection of its own. */
+  private writer: PartitionWriter | null = null;
+  private pages = 0;
   /** Seal dropped replayed or duplicate people from the stage (not from the partition's pages). */
   private deduped = false;
 
@@ -141,6 +145,7 @@ export class ProfileStage {
         await createPartition(conn, sourceId);
         // Each page is read back from the stage by its sequence numbers, without scanning the pages before it.
         await conn`create index on profile_stage (seq)`;
+        stage.writer = await PartitionWriter.open(sql, sourceId, SESSION_SETTINGS, RESET_SETTINGS);
         stage.pagesInPartition = true;
       }
       return stage;
@@ -178,9 +183,13 @@ export class ProfileStage {
         p.keepManager ? 't' : 'f',
       ]);
     }
+    // Every other page of a first import goes to the partition through the writer's own connection.
+    const byWriter = this.writer !== null && this.pages++ % 2 === 1;
+    if (byWriter) await this.writer?.write(lines, people.length);
+    const toPartition = this.pagesInPartition && !byWriter;
     // Chained: a COPY holds the connection until it ends, so pages from concurrent callers queue behind it.
     this.copying = this.copying
-      .then(() => (this.failure ? undefined : this.copy(lines, people.length, first)))
+      .then(() => (this.failure ? undefined : this.copy(lines, people.length, toPartition ? first : null)))
       .catch((error) => {
         this.failure ??= error;
       });
@@ -197,6 +206,7 @@ export class ProfileStage {
    */
   async seal(): Promise<{ staged: number; duplicates: Duplicate[] }> {
     await this.settle();
+    await this.writer?.settle();
     this.sealed = true;
     const conn = this.conn;
     const ids = [...this.removedIds];
@@ -353,6 +363,7 @@ export class ProfileStage {
   /** Drops the staging tables (and a partition built but not attached) and returns the connection to the pool. */
   async close(): Promise<void> {
     await this.copying;
+    await this.writer?.close();
     try {
       if (this.building) await dropUnattachedPartition(this.conn, this.sourceId);
       await this.conn.unsafe(`${DROP_STAGE}; ${RESET_SETTINGS}`);
@@ -372,7 +383,8 @@ export class ProfileStage {
     if (this.failure) throw this.failure;
   }
 
-  private async copy(lines: string, count: number, first: number): Promise<void> {
+  /** Stages a page; `first` (its first sequence number): also writes it into the partition being built. */
+  private async copy(lines: string, count: number, first: number | null): Promise<void> {
     const writer = await CopyWriter.open(this.conn, 'profile_stage', STAGE_COLUMNS);
     try {
       await writer.write(lines, count);
@@ -381,7 +393,7 @@ export class ProfileStage {
       writer.abort(error as Error);
       throw error;
     }
-    if (this.pagesInPartition) await copyPageToPartition(this.conn, this.sourceId, first, first + count - 1);
+    if (first !== null) await copyPageToPartition(this.conn, this.sourceId, first, first + count - 1);
   }
 
   private async activeCount(): Promise<number> {
