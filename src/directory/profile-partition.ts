@@ -103,6 +103,12 @@ export class PartitionWriter {
     if (this.failure) throw this.failure;
   }
 
+  /** The writer's connection, once every page is written: a second backend for building the indexes. */
+  async idle(): Promise<Sql> {
+    await this.settle();
+    return this.conn;
+  }
+
   async close(): Promise<void> {
     await this.pending;
     try {
@@ -172,32 +178,52 @@ export async function fillPartition(conn: Sql, sourceId: string, pagesComplete: 
 /**
  * Builds each index of `profiles` on the filled partition under its own name with the table's oid
  * (`profiles_search_doc_trgm` → `profiles_search_doc_trgm_p16384`), so that ATTACH adopts them and plans name
- * what they read; one sort per index instead of an index insertion per row.
+ * what they read; one sort per index instead of an index insertion per row. Each connection given takes the
+ * next index to build (the trigram ones first, the costliest), so two backends build at once; the primary and
+ * unique keys are declared after every build, as ALTER TABLE waits for the builds' locks.
  */
-export async function indexPartition(conn: Sql, sourceId: string): Promise<void> {
+export async function indexPartition(conns: readonly Sql[], sourceId: string): Promise<void> {
+  const [conn] = conns;
   const name = partitionName(sourceId);
   const indexes = await conn<{ name: string; definition: string; constraint: 'p' | 'u' | null }[]>`
     select c.relname as name, pg_get_indexdef(i.indexrelid) as definition,
       (select contype from pg_constraint where conindid = i.indexrelid and conrelid = i.indrelid) as constraint
-    from pg_index i join pg_class c on c.oid = i.indexrelid
+    from pg_index i join pg_class c on c.oid = i.indexrelid join pg_am a on a.oid = c.relam
     where i.indrelid = 'profiles'::regclass
-    order by c.relname`;
+    order by a.amname = 'gin' desc, c.relname like '%search_doc%' desc, c.relname`;
   const [{ oid }] = await conn<{ oid: number }[]>`select to_regclass(${name})::oid::int as oid`;
-  await conn`set maintenance_work_mem = '256MB'`;
-  try {
-    for (const index of indexes) {
-      const own = `${index.name}_p${oid}`;
-      const definition = index.definition.replace(
-        /^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?public\.profiles /,
-        `CREATE $1INDEX "${own}" ON public."${name}" `,
-      );
-      if (definition === index.definition) throw new Error(`cannot rebuild index ${index.name} on ${name}`);
-      await conn.unsafe(definition);
-      if (index.constraint === 'p') await conn.unsafe(`alter table "${name}" add primary key using index "${own}"`);
-      if (index.constraint === 'u') await conn.unsafe(`alter table "${name}" add unique using index "${own}"`);
+  const own = (index: { name: string }) => `${index.name}_p${oid}`;
+  const queue = [...indexes];
+  const build = async (c: Sql) => {
+    await c`set maintenance_work_mem = '256MB'`;
+    try {
+      for (let index = queue.shift(); index; index = queue.shift()) {
+        const definition = index.definition.replace(
+          /^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?public\.profiles /,
+          `CREATE $1INDEX "${own(index)}" ON public."${name}" `,
+        );
+        if (definition === index.definition) throw new Error(`cannot rebuild index ${index.name} on ${name}`);
+        await c.unsafe(definition);
+      }
+    } finally {
+      await c`reset maintenance_work_mem`;
     }
-  } finally {
-    await conn`reset maintenance_work_mem`;
+  };
+  // A failed build empties the queue, so that the other connection stops after its current index; both
+  // have ended before the error goes up (the caller then drops the table).
+  const builds = await Promise.allSettled(
+    conns.map((c) =>
+      build(c).catch((error) => {
+        queue.length = 0;
+        throw error;
+      }),
+    ),
+  );
+  for (const b of builds) if (b.status === 'rejected') throw b.reason;
+  for (const index of indexes) {
+    if (index.constraint === 'p')
+      await conn.unsafe(`alter table "${name}" add primary key using index "${own(index)}"`);
+    if (index.constraint === 'u') await conn.unsafe(`alter table "${name}" add unique using index "${own(index)}"`);
   }
   await conn.unsafe(`analyze "${name}"`);
 }

@@ -330,7 +330,7 @@ export class ProfileStage {
       }
       const pagesComplete = this.pagesInPartition && !this.deduped ? this.staged : null;
       built = await fillPartition(conn, this.sourceId, pagesComplete);
-      await indexPartition(conn, this.sourceId);
+      await indexPartition(this.writer ? [conn, await this.writer.idle()] : [conn], this.sourceId);
     }
     await conn`begin`;
     try {

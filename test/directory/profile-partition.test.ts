@@ -206,6 +206,31 @@ describe("a source's first import", () => {
     expect(await placement(source)).toEqual({ [partitionName(source)]: 50 });
   });
 
+  it('fails whole when one of its index builds fails: both builders stop, no table, no rows', async () => {
+    const source = await newSource('T-index-failed');
+    // The indexes are built on two connections at once; the first trigram build (the costliest) fails.
+    await database.sql.unsafe(`
+      create function fail_doc_index() returns event_trigger language plpgsql as $$
+      begin
+        if exists (select from pg_event_trigger_ddl_commands() where object_identity like '%search_doc_trgm%') then
+          raise exception 'disk full while building %', 'search_doc_trgm';
+        end if;
+      end $$;
+      create event trigger fail_doc_index on ddl_command_end when tag in ('CREATE INDEX') execute function fail_doc_index()`);
+    try {
+      await expect(sync(source, people(400))).rejects.toThrow('disk full while building search_doc_trgm');
+    } finally {
+      await database.sql.unsafe('drop event trigger fail_doc_index; drop function fail_doc_index()');
+    }
+    const [{ building }] = await database.sql`
+      select count(*)::int as building from pg_stat_activity where query ilike 'create%index%' and pid <> pg_backend_pid()`;
+    expect(building).toBe(0);
+    expect(await tableExists(partitionName(source))).toBe(false);
+    expect(await placement(source)).toEqual({});
+    expect(await sync(source, people(400))).toMatchObject({ created: 400 });
+    expect(await placement(source)).toEqual({ [partitionName(source)]: 400 });
+  });
+
   it('drops what a run killed before its attach left, at the next run', async () => {
     const source = await newSource('T-killed');
     // The backend dies between the build and the commit: nothing can drop the table then.
