@@ -46,6 +46,18 @@ export class CopyWriter {
     return new CopyWriter(table, stream);
   }
 
+  /** One COPY of already formatted lines into `table`: resolves once they are stored; a failure aborts it. */
+  static async copy(conn: Sql, table: string, columns: readonly string[], lines: string, count: number): Promise<void> {
+    const writer = await CopyWriter.open(conn, table, columns);
+    try {
+      await writer.write(lines, count);
+      await writer.finish();
+    } catch (error) {
+      writer.abort(error as Error);
+      throw error;
+    }
+  }
+
   /** Sends a chunk of already formatted lines; resolves when the connection can take more. */
   async write(lines: string, count: number): Promise<void> {
     if (this.failure) throw this.failure;

@@ -121,14 +121,7 @@ export class PartitionWriter {
   }
 
   private async page(lines: string, count: number): Promise<void> {
-    const writer = await CopyWriter.open(this.conn, 'partition_page', STAGE_COLUMNS);
-    try {
-      await writer.write(lines, count);
-      await writer.finish();
-    } catch (error) {
-      writer.abort(error as Error);
-      throw error;
-    }
+    await CopyWriter.copy(this.conn, 'partition_page', STAGE_COLUMNS, lines, count);
     await insertGuessed(this.conn, this.sourceId, this.conn`partition_page`);
     await this.conn`truncate partition_page`;
   }

@@ -385,14 +385,7 @@ export class ProfileStage {
 
   /** Stages a page; `first` (its first sequence number): also writes it into the partition being built. */
   private async copy(lines: string, count: number, first: number | null): Promise<void> {
-    const writer = await CopyWriter.open(this.conn, 'profile_stage', STAGE_COLUMNS);
-    try {
-      await writer.write(lines, count);
-      await writer.finish();
-    } catch (error) {
-      writer.abort(error as Error);
-      throw error;
-    }
+    await CopyWriter.copy(this.conn, 'profile_stage', STAGE_COLUMNS, lines, count);
     if (first !== null) await copyPageToPartition(this.conn, this.sourceId, first, first + count - 1);
   }
 
