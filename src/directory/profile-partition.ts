@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client.ts';
 import { CopyWriter } from './copy-writer.ts';
-import { contentHash, PROFILE_COLUMNS, STAGE_COLUMNS, STAGED_PERSON } from './profile-sql.ts';
+import { contentHash, insertPeople, STAGE_COLUMNS, STAGED_PERSON } from './profile-sql.ts';
 
 /**
  * `profiles` is LIST-partitioned by source (migration 0011). A source's first import does not insert into
@@ -47,11 +47,13 @@ export async function dropUnattachedPartition(conn: Sql, sourceId: string): Prom
  * (`fillPartition`), so a wrong guess costs time, never correctness.
  */
 function insertGuessed(conn: Sql, sourceId: string, rows: ReturnType<Sql>) {
-  return conn`
-    insert into ${conn(partitionName(sourceId))} (${conn.unsafe(PROFILE_COLUMNS)})
-    select ${sourceId}, external_id, graph_id, first_name, last_name, display_name, email, job_title, department,
-      office, business_phone, mobile_phone, employee_id, manager_external_id, ${contentHash(conn)}
-    from (select *, case when external_id = graph_id then manager_graph_id end as manager_external_id from ${rows}) s`;
+  return insertPeople(
+    conn,
+    partitionName(sourceId),
+    sourceId,
+    conn`(select *, ${contentHash(conn)} as content_hash from (
+      select *, case when external_id = graph_id then manager_graph_id end as manager_external_id from ${rows}) g) s`,
+  );
 }
 
 /** Writes staged people `from`..`to` (stage sequence numbers, one page) into the partition being built. */
@@ -127,10 +129,9 @@ export class PartitionWriter {
   }
 }
 
-/** Creates the source's partition table, empty and unattached (dropping what a killed run left). */
+/** Creates the source's partition table, empty and unattached (ProfileStage.open dropped what a killed run left). */
 export async function createPartition(conn: Sql, sourceId: string): Promise<void> {
   const name = partitionName(sourceId);
-  await dropUnattachedPartition(conn, sourceId);
   await conn.unsafe(`
     create table "${name}" (like profiles including defaults including generated,
       constraint "${name}_source" check (source_id = '${sourceId}'))`);
@@ -160,11 +161,7 @@ export async function fillPartition(conn: Sql, sourceId: string, pagesComplete: 
     }
   }
   await conn`truncate ${table}`;
-  const inserted = await conn`
-    insert into ${table} (${conn.unsafe(PROFILE_COLUMNS)})
-    select ${sourceId}, external_id, graph_id, first_name, last_name, display_name, email, job_title, department,
-      office, business_phone, mobile_phone, employee_id, manager_external_id, content_hash
-    from profile_resolved`;
+  const inserted = await insertPeople(conn, partitionName(sourceId), sourceId, conn`profile_resolved`);
   return inserted.count;
 }
 

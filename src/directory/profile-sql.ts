@@ -53,8 +53,46 @@ export function contentHash(conn: Sql) {
     business_phone, mobile_phone, employee_id, manager_external_id)::text)`;
 }
 
-export const PROFILE_COLUMNS = `source_id, external_id, graph_id, first_name, last_name, display_name, email,
-  job_title, department, office, business_phone, mobile_phone, employee_id, manager_external_id, content_hash`;
+/** A person's stored attributes, as `profile_resolved` and `profiles` both name them. */
+const PERSON_COLUMNS = [
+  'external_id',
+  'graph_id',
+  'first_name',
+  'last_name',
+  'display_name',
+  'email',
+  'job_title',
+  'department',
+  'office',
+  'business_phone',
+  'mobile_phone',
+  'employee_id',
+  'manager_external_id',
+  'content_hash',
+] as const;
+
+const PROFILE_COLUMNS = `source_id, ${PERSON_COLUMNS.join(', ')}`;
+
+/** Inserts the people of `from` (rows named as PERSON_COLUMNS: `profile_resolved`, or a subquery) into `table`. */
+export function insertPeople(conn: Sql, table: string, sourceId: string, from: ReturnType<Sql>) {
+  return conn`
+    insert into ${conn(table)} (${conn.unsafe(PROFILE_COLUMNS)})
+    select ${sourceId}, ${conn.unsafe(PERSON_COLUMNS.join(', '))} from ${from}`;
+}
+
+/**
+ * The SET list that writes a person's new version (`from`: the alias of the row holding it) over the profile
+ * `target`: every attribute, back to active, and the Slack match voided when the address changed (the match
+ * was made by email; an old address is often handed to a new hire).
+ */
+function writePerson(from: string, target: string): string {
+  return `${PERSON_COLUMNS.filter((c) => c !== 'external_id')
+    .map((c) => `${c} = ${from}.${c}`)
+    .join(', ')},
+    active = true, removed_at = null, last_synced_at = now(),
+    slack_user_id = case when lower(${target}.email) = lower(${from}.email) then ${target}.slack_user_id end,
+    slack_checked_at = case when lower(${target}.email) = lower(${from}.email) then ${target}.slack_checked_at end`;
+}
 
 /**
  * Staged people as they will be stored: the manager's Entra id becomes the manager's external id (found
@@ -117,15 +155,6 @@ export interface ResolvedCounts {
   changed: number;
 }
 
-const UPDATE_FROM_EXCLUDED = `graph_id = excluded.graph_id, first_name = excluded.first_name,
-  last_name = excluded.last_name, display_name = excluded.display_name, email = excluded.email,
-  job_title = excluded.job_title, department = excluded.department, office = excluded.office,
-  business_phone = excluded.business_phone, mobile_phone = excluded.mobile_phone, employee_id = excluded.employee_id,
-  manager_external_id = excluded.manager_external_id, content_hash = excluded.content_hash,
-  active = true, removed_at = null, last_synced_at = now(),
-  slack_user_id = case when lower(profiles.email) = lower(excluded.email) then profiles.slack_user_id end,
-  slack_checked_at = case when lower(profiles.email) = lower(excluded.email) then profiles.slack_checked_at end`;
-
 /**
  * The one write of a run, in two statements that touch only what changes: new people inserted, changed or
  * returning people updated by id; unchanged people are not visited at all. (One INSERT … ON CONFLICT over
@@ -143,24 +172,14 @@ export async function upsertResolved(
     resolved.new === 0
       ? nothing
       : await conn`
-    insert into profiles (${conn.unsafe(PROFILE_COLUMNS)})
-    select ${sourceId}, external_id, graph_id, first_name, last_name, display_name, email, job_title, department,
-      office, business_phone, mobile_phone, employee_id, manager_external_id, content_hash
-    from profile_resolved where profile_id is null
-    on conflict (source_id, external_id) do update set ${conn.unsafe(UPDATE_FROM_EXCLUDED)}
+    ${insertPeople(conn, 'profiles', sourceId, conn`profile_resolved where profile_id is null`)}
+    on conflict (source_id, external_id) do update set ${conn.unsafe(writePerson('excluded', 'profiles'))}
     where profiles.content_hash is distinct from excluded.content_hash or not profiles.active`;
   const updated =
     resolved.changed === 0
       ? nothing
       : await conn`
-    update profiles p set graph_id = r.graph_id, first_name = r.first_name, last_name = r.last_name,
-      display_name = r.display_name, email = r.email, job_title = r.job_title, department = r.department,
-      office = r.office, business_phone = r.business_phone, mobile_phone = r.mobile_phone,
-      employee_id = r.employee_id, manager_external_id = r.manager_external_id, content_hash = r.content_hash,
-      active = true, removed_at = null, last_synced_at = now(),
-      -- The Slack match was made by email: a new address (often an old one handed to a new hire) voids it.
-      slack_user_id = case when lower(p.email) = lower(r.email) then p.slack_user_id end,
-      slack_checked_at = case when lower(p.email) = lower(r.email) then p.slack_checked_at end
+    update profiles p set ${conn.unsafe(writePerson('r', 'p'))}
     from profile_resolved r
     where r.profile_id is not null and not r.unchanged and p.id = r.profile_id and p.source_id = ${sourceId}
       and (p.content_hash is distinct from r.content_hash or not p.active)`;
