@@ -23,6 +23,7 @@ import { createAlertPoster } from './slack/alert-poster.ts';
 import { createSlackApp } from './slack/app.ts';
 import type { ListenerDeps } from './slack/deps.ts';
 import { authorizationShower } from './slack/flows/setup.ts';
+import { createGuestCheck } from './slack/guests.ts';
 import { createInstallationStore, tokenRefresher } from './slack/installations.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import { type SyncTiming, syncDepsFromConfig } from './sync/index.ts';
@@ -240,6 +241,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
     const deps: ListenerDeps = {
       services,
       adminCheck: createAdminCheck({ adminUsers: config.slack.adminUsers, logger }),
+      guestCheck: createGuestCheck(),
       logger,
       whois: { sql, publicUrl: config.publicUrl, photoSigningKey: photoSigningKey(encryptionKey) },
       ownsSource: (installation, sourceId) => sourceBelongsTo(db, installation, sourceId),

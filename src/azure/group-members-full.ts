@@ -21,7 +21,7 @@ import { UPN_FIRST_CHARACTERS } from './users-full.ts';
  */
 
 /** Ids per manager lookup: Graph's cap on an ordinary query's `in` list. */
-export const MANAGER_LOOKUP_IDS = 15;
+const MANAGER_LOOKUP_IDS = 15;
 const MEMBERS_PAGE = 999;
 /** A tenant listing carries managers through `$expand`, which caps its pages at 100 (Graph known issue 13635). */
 const EXPANDED_PAGE = 100;

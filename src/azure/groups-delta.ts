@@ -1,6 +1,6 @@
 import type { GraphSend } from './graph-transport.ts';
-import { odataString, queryString } from './odata-query.ts';
-import { deltaRefusal, USERS_DELTA_MAX_IDS } from './users-delta.ts';
+import { queryString } from './odata-query.ts';
+import { deltaRefusal, idFilter, USERS_DELTA_MAX_IDS } from './users-delta.ts';
 
 /**
  * `/groups/delta?$select=members&$filter=id eq '…' or …`: the direct members of up to 50 groups, then only
@@ -58,11 +58,7 @@ export async function* groupsDelta(
 }
 
 function firstUrl(groupIds: readonly string[]): string {
-  if (groupIds.length === 0 || groupIds.length > GROUPS_DELTA_MAX_IDS) {
-    throw new RangeError(`a filtered delta round takes 1 to ${GROUPS_DELTA_MAX_IDS} ids, not ${groupIds.length}`);
-  }
-  const filter = groupIds.map((id) => `id eq ${odataString(id)}`).join(' or ');
-  return `/groups/delta${queryString({ $select: 'members', $filter: filter })}`;
+  return `/groups/delta${queryString({ $select: 'members', $filter: idFilter(groupIds) })}`;
 }
 
 function toItem(item: Item): GroupDeltaItem {

@@ -10,12 +10,7 @@ export { createGraphReader, type GraphReader, type GraphReaderOptions } from './
 export type { GraphRequestReport } from './graph-transport.ts';
 export type { GraphUser, GroupSummary, PhotoRequest, PhotoResult, RemovedUser, UsersDeltaPage } from './graph-types.ts';
 export { membersReadIsCheaper } from './group-members-full.ts';
-export {
-  GROUPS_DELTA_MAX_IDS,
-  type GroupDeltaItem,
-  type GroupMemberChange,
-  type GroupsDeltaPage,
-} from './groups-delta.ts';
+export { GROUPS_DELTA_MAX_IDS, type GroupDeltaItem } from './groups-delta.ts';
 export { type AppRegistration, appRegistration } from './msal-client.ts';
 export * from './permissions.ts';
 export { DEFAULT_RETRY, type RetryOptions } from './retry-policy.ts';

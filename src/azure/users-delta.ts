@@ -71,8 +71,8 @@ export async function usersDeltaLatest(send: GraphSend, select: readonly string[
  */
 export const USERS_DELTA_MAX_IDS = 50;
 
-function idFilter(ids: readonly string[] | undefined): string | undefined {
-  if (!ids) return undefined;
+/** `id eq '…' or …` over 1 to USERS_DELTA_MAX_IDS ids: what a filtered delta round of users or groups takes. */
+export function idFilter(ids: readonly string[]): string {
   if (ids.length === 0 || ids.length > USERS_DELTA_MAX_IDS) {
     throw new RangeError(`a filtered delta round takes 1 to ${USERS_DELTA_MAX_IDS} ids, not ${ids.length}`);
   }
@@ -96,7 +96,7 @@ export async function* usersDelta(
 ): AsyncGenerator<UsersDeltaPage> {
   let url: string | undefined =
     input.deltaLink ??
-    `/users/delta${queryString({ $select: deltaSelect(input.select), $filter: idFilter(input.ids) })}`;
+    `/users/delta${queryString({ $select: deltaSelect(input.select), $filter: input.ids && idFilter(input.ids) })}`;
   while (url) {
     const answer = await send({ method: 'GET', url, accept: [400, 410], purpose: 'reading users' });
     if (answer.status === 410 || answer.status === 400) throw deltaRefusal(answer, '/users/delta', 'users');

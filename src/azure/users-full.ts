@@ -230,14 +230,9 @@ async function* readPartitions(
         $top: 999,
       })}`;
       while (url && !stopped) {
-        await limit.acquire();
-        let body: { value?: UserItem[]; '@odata.nextLink'?: string };
-        try {
-          const answer = await send({ method: 'GET', url, purpose: 'reading users', observe });
-          body = answer.body as typeof body;
-        } finally {
-          limit.release();
-        }
+        const page = url;
+        const answer = await limit.run(() => send({ method: 'GET', url: page, purpose: 'reading users', observe }));
+        const body = answer.body as { value?: UserItem[]; '@odata.nextLink'?: string };
         while (ready.length >= max && !stopped) await new Promise<void>((resolve) => space.push(resolve));
         ready.push(body.value ?? []);
         notify();

@@ -66,12 +66,17 @@ export async function searchPeople(sql: Sql, options: SearchOptions): Promise<Se
   }
   const { best, ...ranked } = await sql.begin(async (tx) => {
     const found = await rankPeople(tx, options.scope, parsed, limit);
-    const [first] = found.fuzzy ? found.rows.filter((r) => r.matches) : found.rows;
+    const matches = found.fuzzy ? found.rows.filter((r) => r.matches) : found.rows;
+    const [first] = matches;
     // In the same transaction, so that the card's statement is planned once per connection too: planned for
     // each search, on profiles partitioned by source, it cost more than the search.
-    return { ...found, best: first && (await getPersonCard(tx, options.scope, Number(first.id), first.source_id)) };
+    return {
+      ...found,
+      matches,
+      best: first && (await getPersonCard(tx, options.scope, Number(first.id), first.source_id)),
+    };
   });
-  const matches = ranked.fuzzy ? ranked.rows.filter((r) => r.matches) : ranked.rows;
+  const { matches } = ranked;
   if (matches.length === 0) {
     const suggestions = distinctNames(ranked.rows).slice(0, SUGGESTIONS);
     return { kind: 'none', query: parsed.text, suggestions: suggestions.map((r) => summaryFromRow(r)) };

@@ -9,8 +9,8 @@ import type { GuestCheck } from './guests.ts';
 export interface ListenerDeps {
   services: AdminServices;
   adminCheck: AdminCheck;
-  /** Whether the person using /whois is a Slack guest; default: asks users.info, answers kept a minute. */
-  guestCheck?: GuestCheck;
+  /** Whether the person using /whois is a Slack guest: one for the command and its card buttons (one cache). */
+  guestCheck: GuestCheck;
   logger: Logger;
   /** The directory behind `/whois` and its card buttons; without it those listeners are not registered. */
   whois?: WhoisDeps;

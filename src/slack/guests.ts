@@ -11,7 +11,7 @@ export interface GuestCheck {
   isGuest(client: UsersInfoClient, installation: string, userId: string): Promise<boolean>;
 }
 
-export const GUEST_CACHE_TTL_MS = 60_000;
+const GUEST_CACHE_TTL_MS = 60_000;
 
 export function createGuestCheck(options: { ttlMs?: number; now?: () => number } = {}): GuestCheck {
   const ttl = options.ttlMs ?? GUEST_CACHE_TTL_MS;

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { DeltaExpiredError, PartitionMismatchError } from '../azure/index.ts';
 import { type Db, retryOnLostConnection, type Sql } from '../db/client.ts';
-import { forgetGroupTree } from '../db/group-trees.ts';
 import { type RunMode, type RunTrigger, type Source, sourceGroups, sources } from '../db/schema.ts';
 import { holdSource, recordSyncFailure, recordSyncSuccess } from '../db/sources.ts';
 import { ProfileStage, type RemovalPlan, type StagedPhoto } from '../directory/profile-stage.ts';
@@ -412,10 +411,7 @@ class Run {
     groups: { groupId: string; displayName: string }[],
   ): Promise<Extract<MembershipOutcome, { kind: 'tracked' }> | undefined> {
     const outcome = await trackMembership({ reader, sql: this.deps.sql, sourceId: this.source.id, groups });
-    if (outcome.kind === 'untrusted') {
-      await forgetGroupTree(this.deps.sql, this.source.id);
-      throw new RestartAsFull(outcome.why);
-    }
+    if (outcome.kind === 'untrusted') throw new RestartAsFull(outcome.why);
     this.details.membership = outcome.kind === 'tracked' ? outcome.report : { read: 'listed', why: outcome.why };
     return outcome.kind === 'tracked' ? outcome : undefined;
   }

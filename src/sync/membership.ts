@@ -48,12 +48,21 @@ export type MembershipOutcome =
 /** Rounds that may each discover a deeper level of nesting before giving up on following the tree. */
 const MAX_RESTARTS = 10;
 
-export async function trackMembership(input: {
+interface MembershipInput {
   reader: SourceReader;
   sql: Sql;
   sourceId: string;
   groups: readonly GroupRef[];
-}): Promise<MembershipOutcome> {
+}
+
+export async function trackMembership(input: MembershipInput): Promise<MembershipOutcome> {
+  const outcome = await followTree(input);
+  // A tree that cannot be trusted, or that no longer follows these groups, is forgotten: the next run starts anew.
+  if (outcome.kind !== 'tracked') await forgetGroupTree(input.sql, input.sourceId);
+  return outcome;
+}
+
+async function followTree(input: MembershipInput): Promise<MembershipOutcome> {
   const { reader, sql, sourceId, groups } = input;
   const chosen = [...new Set(groups.map((g) => g.groupId))].sort();
   const nameOf = (id: string) => groups.find((g) => g.groupId === id)?.displayName ?? id;
@@ -106,7 +115,6 @@ export async function trackMembership(input: {
     const tracked = new Set(tree.tracked);
     if ([...reachable].every((id) => tracked.has(id))) break;
     if (reachable.size > GROUPS_DELTA_MAX_IDS || restarts === MAX_RESTARTS) {
-      await forgetGroupTree(sql, sourceId);
       return { kind: 'untracked', why: tooMany(reachable.size) };
     }
     const started = await startRound(reader, [...reachable].sort(), chosen, nameOf);

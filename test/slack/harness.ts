@@ -11,6 +11,7 @@ import type { AdminServices } from '../../src/services/contract.ts';
 import type { SourceReport } from '../../src/services/model.ts';
 import { type AdminCheck, createAdminCheck } from '../../src/slack/admin.ts';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.ts';
+import { createGuestCheck, type GuestCheck } from '../../src/slack/guests.ts';
 import { registerListeners } from '../../src/slack/listeners/index.ts';
 import { recordingLogger } from '../helpers/logs.ts';
 import { stubServices } from './fixtures.ts';
@@ -33,6 +34,7 @@ export interface Harness {
   client: SlackTestClient;
   logger: Logger;
   adminCheck: AdminCheck;
+  guestCheck: GuestCheck;
   /** Every log line the app wrote, as JSON text. */
   logLines: string[];
   stop(): Promise<void>;
@@ -60,7 +62,8 @@ export async function startHarness(options: {
     unhandledRequestTimeoutMs: 1000,
   });
   const adminCheck = createAdminCheck({ adminUsers: options.adminUsers ?? [], logger, now: options.now });
-  registerListeners(slack.app, { services: options.services, adminCheck, logger });
+  const guestCheck = createGuestCheck();
+  registerListeners(slack.app, { services: options.services, adminCheck, guestCheck, logger });
   const { port } = await slack.start(0);
   const client = createSlackClient({
     appUrl: `http://127.0.0.1:${port}/slack/events`,
@@ -73,6 +76,7 @@ export async function startHarness(options: {
     client,
     logger,
     adminCheck,
+    guestCheck,
     logLines,
     async stop() {
       await slack.stop();

@@ -89,7 +89,7 @@ beforeEach(() => {
   };
 });
 
-const deps = () => ({ services: stub.services, adminCheck: h.adminCheck, logger: h.logger });
+const deps = () => ({ services: stub.services, adminCheck: h.adminCheck, guestCheck: h.guestCheck, logger: h.logger });
 const called = (method: string) => stub.calls.filter((c) => c.method === method).map((c) => c.args);
 const texts = (view: EmulatedView | undefined) => JSON.stringify(view?.blocks ?? []);
 

@@ -230,7 +230,7 @@ function equal(actual: unknown, expected: unknown): boolean {
 }
 
 /** Values an `in` list may hold in an ordinary (not advanced) query. */
-export const MAX_IN_VALUES = 15;
+const MAX_IN_VALUES = 15;
 
 /** Graph's delta queries take one kind of `$filter` only ("Use delta query to track changes in Microsoft Graph data"). */
 export const MAX_DELTA_IDS = 50;

@@ -1,7 +1,6 @@
 import type { App } from '@slack/bolt';
 import { adminOnly } from '../../admin.ts';
 import type { ListenerDeps } from '../../deps.ts';
-import type { GuestCheck } from '../../guests.ts';
 import { actionIds, LINK_PREFIX } from '../../ids.ts';
 import { decideHeld } from './held.ts';
 import { setupBackToSettings, setupOpen, setupRetry } from './setup.ts';
@@ -10,7 +9,7 @@ import { register as registerWhois } from './whois.ts';
 
 const LINK_ACTION = new RegExp(`^${LINK_PREFIX}`);
 
-export function registerActions(app: App, deps: ListenerDeps & { guestCheck: GuestCheck }): void {
+export function registerActions(app: App, deps: ListenerDeps): void {
   const admin = adminOnly(deps.adminCheck, deps.logger);
 
   // URL buttons open the browser by themselves, but Slack still posts block_actions and shows a warning unless acked.
