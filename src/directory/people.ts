@@ -26,6 +26,8 @@ export interface PersonCard extends PersonSummary {
   mobilePhone?: string;
   manager?: PersonSummary;
   directReports: number;
+  /** The source the person was synced from (its freshness is the card's). */
+  sourceId: string;
   /** The person's Slack user when it is known (matched by email, checked in the last day). */
   slackUserId?: string;
   /** Present when a photo is stored; its etag names the version a signed URL points at. */
@@ -75,7 +77,7 @@ export async function getPersonCard(
   if (!Number.isSafeInteger(profileId) || profileId <= 0) return undefined;
   const source = sourceId === undefined ? sql`` : sql`and p.source_id = ${sourceId}::uuid`;
   const [row] = await sql<Row[]>`
-    select p.id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name, p.office,
+    select p.id, p.source_id, p.display_name, p.job_title, p.department, p.email, p.first_name, p.last_name, p.office,
       p.business_phone, p.mobile_phone, case when ${slackMatchIsFresh(sql)} then p.slack_user_id end as slack_user_id,
       m.id as m_id, m.display_name as m_display_name, m.job_title as m_job_title, m.department as m_department,
       m.email as m_email,
@@ -97,6 +99,7 @@ export async function getPersonCard(
     mobilePhone: optional(row.mobile_phone),
     manager: row.m_id == null ? undefined : summaryFromRow(row, 'm_'),
     directReports: Number(row.reports),
+    sourceId: String(row.source_id),
     slackUserId: optional(row.slack_user_id),
     photo:
       row.photo_etag == null

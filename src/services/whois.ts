@@ -57,6 +57,7 @@ function reduced(card: PersonCard): PersonCard {
     department: card.department,
     email: '',
     directReports: 0,
+    sourceId: card.sourceId,
     slackUserId: card.slackUserId,
     photo: card.photo,
   };
@@ -102,16 +103,16 @@ async function withSlackUser(deps: WhoisDeps, context: WhoisContext, card: Perso
   }
 }
 
-/** The freshness of the source a profile came from; left out (not failing the card) when it cannot be read. */
-async function freshnessOf(deps: WhoisDeps, context: WhoisContext, profileId: number): Promise<Freshness | undefined> {
+/** The freshness of the source a card came from; left out (not failing the card) when it cannot be read. */
+async function freshnessOf(deps: WhoisDeps, context: WhoisContext, card: PersonCard): Promise<Freshness | undefined> {
   try {
-    const [row] = await deps.sql<{ source_id: string; last_success_at: Date | null }[]>`
-      select p.source_id, s.last_success_at from profiles p join sources s on s.id = p.source_id where p.id = ${profileId}`;
+    const [row] = await deps.sql<{ last_success_at: Date | null }[]>`
+      select last_success_at from sources where id = ${card.sourceId}`;
     if (!row?.last_success_at) return undefined;
-    const feed = await changeFeedState(deps.sql, row.source_id);
+    const feed = await changeFeedState(deps.sql, card.sourceId);
     return { live: feed.state === 'live', asOf: row.last_success_at };
   } catch (error) {
-    context.warn(`whois: could not read how fresh profile ${profileId} is: ${(error as Error).message}`);
+    context.warn(`whois: could not read how fresh profile ${card.id} is: ${(error as Error).message}`);
     return undefined;
   }
 }
@@ -124,7 +125,7 @@ export async function searchWhois(deps: WhoisDeps, context: WhoisContext, text: 
     if (result.kind !== 'match') return { kind: 'result', result };
     const [matched, freshness] = await Promise.all([
       withSlackUser(deps, context, result.best),
-      freshnessOf(deps, context, result.best.id),
+      freshnessOf(deps, context, result.best),
     ]);
     const best = shown(context, matched);
     const others = context.card === 'reduced' ? result.others.map((o) => ({ ...o, email: '' })) : result.others;
@@ -148,5 +149,5 @@ export async function findCard(deps: WhoisDeps, context: WhoisContext, profileId
     return { kind: 'unavailable' };
   }
   if (!card) return { kind: 'gone' };
-  return { kind: 'card', card, photoUrl: photoUrl(deps, card), freshness: await freshnessOf(deps, context, card.id) };
+  return { kind: 'card', card, photoUrl: photoUrl(deps, card), freshness: await freshnessOf(deps, context, card) };
 }

@@ -20,6 +20,7 @@ const plain = {
 const ESC = '\u001b[';
 
 const adele: PersonCard = {
+  sourceId: '0b5e0b5e-0000-4000-8000-000000000001',
   id: 7,
   displayName: 'Adele Vance',
   firstName: 'Adele',

@@ -44,6 +44,7 @@ const person = (i: number): PersonSummary => ({
 });
 
 const card: PersonCard = {
+  sourceId: '0b5e0b5e-0000-4000-8000-000000000001',
   ...person(0),
   firstName: h(1),
   lastName: h(2),

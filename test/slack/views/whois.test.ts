@@ -23,6 +23,7 @@ const manager: PersonSummary = {
 };
 
 const adele: PersonCard = {
+  sourceId: '0b5e0b5e-0000-4000-8000-000000000001',
   id: 3,
   displayName: 'Adele Vance',
   firstName: 'Adele',
@@ -41,6 +42,7 @@ const adele: PersonCard = {
 
 const long = (n: number) => 'Ω'.repeat(n);
 const hostile: PersonCard = {
+  sourceId: '0b5e0b5e-0000-4000-8000-000000000001',
   id: 9,
   displayName: `<!channel> ${long(5000)}`,
   firstName: long(3000),
